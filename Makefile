@@ -1,0 +1,47 @@
+# labelloop: two commands on a fresh machine.
+#   make demo   installs, builds a demo project from a real public dataset, pre-annotates it with the
+#               default pre-trained backbone and serves the web UI (SQLite, offline)
+#   make test   installs and runs the whole test suite (unit, PostgreSQL, HTTP, browser)
+
+PYTHON ?= python3.11
+VENV ?= .venv
+BIN := $(VENV)/bin
+EXTRAS ?= dev,finetune,hf
+
+.PHONY: install system-deps demo test test-fast lint bench clean
+
+install: $(VENV)/.installed
+
+# torch==2.13.0 goes in first and alone: pip then keeps the CPU build instead of pulling CUDA.
+$(VENV)/.installed: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet torch==2.13.0
+	$(BIN)/pip install --quiet -e '.[$(EXTRAS)]'
+	touch $@
+
+# Debian's Chromium for the browser tests (Playwright drives /usr/bin/chromium; nothing downloads
+# a browser of its own). Needs root; prints what to do otherwise.
+system-deps:
+	@if [ -x /usr/bin/chromium ]; then :; \
+	elif [ "$$(id -u)" = 0 ]; then \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; \
+	else echo "browser tests need Debian's chromium: sudo apt-get install chromium"; fi
+
+demo: install
+	$(BIN)/labelloop demo
+
+test: install system-deps
+	$(BIN)/pytest -q
+
+test-fast: install
+	$(BIN)/pytest -q -m "not real_model and not browser and not slow"
+
+lint: install
+	$(BIN)/ruff check src tests benchmarks
+	$(BIN)/ruff format --check src tests benchmarks
+	$(BIN)/mypy
+	$(BIN)/lint-imports
+
+clean:
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

@@ -1,0 +1,3 @@
+"""CLI commands of the web app: serve, user, token, demo (registered on labelloop.cli.app)."""
+
+from __future__ import annotations

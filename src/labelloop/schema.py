@@ -1,0 +1,137 @@
+"""Task types and label schemas.
+
+A project has one :class:`LabelSchema`: what kind of task it is and which labels exist. Everything
+else (import, training, the UI) reads labels through it, so a label id is always an index into
+``LabelSchema.labels``.
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+from labelloop.errors import InvalidInput
+
+__all__ = ["LabelSchema", "Modality", "TaskType"]
+
+
+class TaskType(StrEnum):
+    TEXT_CLASSIFICATION = "text-classification"
+    SPANS = "spans"
+    IMAGE_CLASSIFICATION = "image-classification"
+    AUDIO_CLASSIFICATION = "audio-classification"
+
+
+class Modality(StrEnum):
+    TEXT = "text"
+    IMAGE = "image"
+    AUDIO = "audio"
+
+
+_MODALITY = {
+    TaskType.TEXT_CLASSIFICATION: Modality.TEXT,
+    TaskType.SPANS: Modality.TEXT,
+    TaskType.IMAGE_CLASSIFICATION: Modality.IMAGE,
+    TaskType.AUDIO_CLASSIFICATION: Modality.AUDIO,
+}
+
+MAX_LABELS = 1000
+MAX_LABEL_LENGTH = 200
+
+
+class LabelSchema(BaseModel):
+    """The labels of a project.
+
+    ``labels`` are the class names in a fixed order (their index is the label id used in arrays);
+    ``descriptions`` optionally describe a label in words or example phrases, which the zero-shot
+    start uses before any label exists.
+
+    Example:
+        >>> s = LabelSchema(task="text-classification", labels=["World", "Sports"])
+        >>> s.index("Sports")
+        1
+    """
+
+    model_config = ConfigDict(frozen=True)
+
+    task: TaskType
+    labels: tuple[str, ...]
+    multi_label: bool = False
+    descriptions: dict[str, str] = Field(default_factory=dict)
+
+    @field_validator("labels", mode="before")
+    @classmethod
+    def _clean_labels(cls, value: object) -> object:
+        if isinstance(value, str):
+            value = [part for part in value.split(",")]
+        if isinstance(value, list | tuple):
+            return tuple(str(v).strip() for v in value)
+        return value
+
+    @model_validator(mode="after")
+    def _check(self) -> LabelSchema:
+        if len(self.labels) < 2 and not (self.multi_label and len(self.labels) == 1):
+            raise ValueError("a label schema needs at least two labels")
+        if len(self.labels) > MAX_LABELS:
+            raise ValueError(f"at most {MAX_LABELS} labels are supported")
+        seen: set[str] = set()
+        for label in self.labels:
+            if not label:
+                raise ValueError("labels must not be empty")
+            if len(label) > MAX_LABEL_LENGTH:
+                raise ValueError(f"label {label[:20]!r}... is longer than {MAX_LABEL_LENGTH}")
+            if label in seen:
+                raise ValueError(f"label {label!r} is given twice")
+            seen.add(label)
+        unknown = set(self.descriptions) - seen
+        if unknown:
+            raise ValueError(f"descriptions name unknown labels: {sorted(unknown)}")
+        return self
+
+    @classmethod
+    def parse(
+        cls,
+        task: str,
+        labels: str | list[str] | tuple[str, ...],
+        *,
+        multi_label: bool = False,
+        descriptions: dict[str, str] | None = None,
+    ) -> LabelSchema:
+        """Build a schema from user input, raising :class:`InvalidInput` on any problem."""
+        try:
+            return cls(
+                task=task,  # type: ignore[arg-type]
+                labels=labels,  # type: ignore[arg-type]
+                multi_label=multi_label,
+                descriptions=descriptions or {},
+            )
+        except ValueError as exc:  # pydantic.ValidationError is a ValueError
+            raise InvalidInput(_first_error(exc), field="labels") from None
+
+    @property
+    def modality(self) -> Modality:
+        return _MODALITY[self.task]
+
+    @property
+    def n_labels(self) -> int:
+        return len(self.labels)
+
+    def index(self, label: str) -> int:
+        """The label id of ``label``; :class:`InvalidInput` if the schema has no such label."""
+        try:
+            return self.labels.index(label)
+        except ValueError:
+            raise InvalidInput(
+                f"unknown label {label!r}; the project's labels are {', '.join(self.labels)}"
+            ) from None
+
+
+def _first_error(exc: ValueError) -> str:
+    errors = getattr(exc, "errors", None)
+    if callable(errors):
+        first = errors()[0]
+        where = ".".join(str(p) for p in first.get("loc", ()))
+        msg = str(first.get("msg", exc)).removeprefix("Value error, ")
+        return f"{where}: {msg}" if where else msg
+    return str(exc)

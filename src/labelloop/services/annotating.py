@@ -1,0 +1,186 @@
+"""Submit, skip and undo annotations: each call one transaction, safe to repeat."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import TYPE_CHECKING
+
+from sqlalchemy import func, select
+
+from labelloop.errors import InvalidInput, NotFound, PermissionDenied
+from labelloop.schema import LabelSchema
+from labelloop.services.projects import DEFAULT_SETTINGS, label_schema
+from labelloop.services.queue import release_lease
+from labelloop.services.results import SubmitResult
+from labelloop.store import Annotation, Item, Lease, ModelVersion, Project, Suggestion, repo, utcnow
+
+if TYPE_CHECKING:
+    from sqlalchemy.orm import Session
+
+    from labelloop.services.workspace import Workspace
+
+__all__ = ["changes_since_training", "check_value", "skip", "submit", "undo"]
+
+MAX_SECONDS = 24 * 3600.0
+
+
+def check_value(schema: LabelSchema, value: list[str] | tuple[str, ...] | str) -> list[str]:
+    """Validate a label value against the schema and return it as a list of names."""
+    if isinstance(value, str):
+        value = [value]
+    value = [str(v) for v in value]
+    if not value:
+        raise InvalidInput("no label given", field="value")
+    if len(value) > 1 and not schema.multi_label:
+        raise InvalidInput("the project is single-label: give exactly one label", field="value")
+    if len(set(value)) != len(value):
+        raise InvalidInput("a label is given twice", field="value")
+    for label in value:
+        if label not in schema.labels:
+            raise InvalidInput(
+                f"unknown label {label!r}; the project's labels are {', '.join(schema.labels)}",
+                field="value",
+            )
+    # a stable order, whatever order the labels were clicked in
+    return sorted(value, key=schema.labels.index)
+
+
+def _item(session: Session, project: Project, item_id: int) -> Item:
+    item = session.get(Item, item_id)
+    if item is None or item.project_id != project.id:
+        raise NotFound(f"no item {item_id} in project {project.name!r}")
+    return item
+
+
+def submit(
+    ws: Workspace,
+    name: str,
+    item_id: int,
+    value: list[str] | str,
+    *,
+    annotator: str | None,
+    seconds: float | None = None,
+    request_id: str | None = None,
+) -> SubmitResult:
+    """Store a label for an item.
+
+    The source is ``model_accepted`` when the label equals the model's suggestion (the annotator
+    only confirmed it) and ``human`` otherwise; either way the suggestion's model version is kept
+    as provenance. A correction appends a row: earlier answers stay in the history. Repeating a
+    call with the same ``request_id`` stores nothing new and returns the first result.
+    """
+    if seconds is not None and not 0 <= seconds <= MAX_SECONDS:
+        raise InvalidInput(f"seconds must be between 0 and {MAX_SECONDS:.0f}", field="seconds")
+    if request_id is not None and not 0 < len(request_id) <= 100:
+        raise InvalidInput("request_id must be 1-100 characters", field="request_id")
+    with ws.transaction() as session:
+        project = repo.get_project(session, name)
+        schema = label_schema(project)
+        labels = check_value(schema, value)
+        if request_id is not None:
+            earlier = session.scalar(
+                select(Annotation).where(
+                    Annotation.project_id == project.id, Annotation.request_id == request_id
+                )
+            )
+            if earlier is not None:
+                return _result(session, project, earlier, duplicate=True)
+        item = _item(session, project, item_id)
+        suggestion = session.scalar(select(Suggestion).where(Suggestion.item_id == item.id))
+        accepted = suggestion is not None and list(suggestion.value) == labels
+        annotation = repo.add_annotation(
+            session,
+            project_id=project.id,
+            item_id=item.id,
+            value=labels,
+            source="model_accepted" if accepted else "human",
+            annotator=annotator,
+            model_version_id=suggestion.model_version_id if suggestion else None,
+            seconds=seconds,
+            request_id=request_id,
+        )
+        release_lease(session, item.id, annotator)
+        return _result(session, project, annotation)
+
+
+def skip(ws: Workspace, name: str, item_id: int, *, annotator: str) -> None:
+    """Hand the item back: others may get it; this annotator does not see it again for a day."""
+    with ws.transaction() as session:
+        project = repo.get_project(session, name)
+        item = _item(session, project, item_id)
+        release_lease(session, item.id, annotator)
+        session.add(
+            Lease(
+                project_id=project.id,
+                item_id=item.id,
+                annotator=annotator,
+                skipped=True,
+                expires_at=utcnow() + timedelta(days=1),
+            )
+        )
+
+
+def undo(
+    ws: Workspace, name: str, item_id: int, *, annotator: str | None, admin: bool = False
+) -> SubmitResult:
+    """Retract the item's current label (kept in history); the item returns to the queue.
+
+    An annotator may undo only their own label; ``admin=True`` undoes anyone's.
+    """
+    with ws.transaction() as session:
+        project = repo.get_project(session, name)
+        item = _item(session, project, item_id)
+        current = repo.current_annotations(session, project.id, [item.id]).get(item.id)
+        if current is None or current.value is None:
+            raise InvalidInput(f"item {item_id} has no label to undo", field="item_id")
+        if not admin and current.annotator != annotator:
+            raise PermissionDenied("only the annotator who gave a label (or an admin) can undo it")
+        retraction = repo.add_annotation(
+            session,
+            project_id=project.id,
+            item_id=item.id,
+            value=None,
+            source=current.source,
+            annotator=annotator,
+            model_version_id=current.model_version_id,
+        )
+        return _result(session, project, retraction)
+
+
+def changes_since_training(session: Session, project_id: int) -> int:
+    """Human answers (new, changed or undone labels) since the newest trained model version."""
+    last = session.scalar(
+        select(func.max(ModelVersion.created_at)).where(
+            ModelVersion.project_id == project_id, ModelVersion.kind.in_(("head", "finetuned"))
+        )
+    )
+    query = select(func.count(Annotation.id)).where(
+        Annotation.project_id == project_id, Annotation.source.in_(("human", "model_accepted"))
+    )
+    if last is not None:
+        query = query.where(Annotation.created_at > last)
+    return session.scalar(query) or 0
+
+
+def _result(
+    session: Session, project: Project, annotation: Annotation, *, duplicate: bool = False
+) -> SubmitResult:
+    version = (
+        session.scalar(
+            select(ModelVersion.version).where(ModelVersion.id == annotation.model_version_id)
+        )
+        if annotation.model_version_id
+        else None
+    )
+    changes = changes_since_training(session, project.id)
+    every = int({**DEFAULT_SETTINGS, **(project.settings or {})}["retrain_every"])
+    return SubmitResult(
+        annotation_id=annotation.id,
+        item_id=annotation.item_id,
+        value=annotation.value,
+        source=annotation.source,
+        model_version=version,
+        duplicate=duplicate,
+        changes_since_training=changes,
+        retrain_due=changes >= every,
+    )

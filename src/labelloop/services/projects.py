@@ -1,0 +1,191 @@
+"""Create, list, describe and configure projects."""
+
+from __future__ import annotations
+
+import re
+from typing import TYPE_CHECKING, Any
+
+from sqlalchemy import func, select
+
+from labelloop.errors import Conflict, InvalidInput
+from labelloop.schema import LabelSchema
+from labelloop.services.results import ProjectInfo, ProjectStatus
+from labelloop.store import Project, Suggestion, repo
+
+if TYPE_CHECKING:
+    from labelloop.services.workspace import Workspace
+
+__all__ = [
+    "DEFAULT_SETTINGS",
+    "create_project",
+    "label_schema",
+    "list_projects",
+    "project_info",
+    "project_status",
+    "update_project",
+]
+
+_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,99}$")
+
+DEFAULT_SETTINGS: dict[str, Any] = {
+    "retrain_every": 10,  # retrain after this many new or changed labels
+    "strategy": "margin",
+    "augment": "none",
+    "head": "logreg",
+    "overlap": 1,  # how many annotators see each item
+    "lease_seconds": 600,
+}
+
+
+def label_schema(project: Project) -> LabelSchema:
+    return LabelSchema.model_validate(project.label_schema)
+
+
+def _info(project: Project) -> ProjectInfo:
+    schema = label_schema(project)
+    return ProjectInfo(
+        id=project.id,
+        name=project.name,
+        task=project.task,
+        labels=list(schema.labels),
+        multi_label=schema.multi_label,
+        backbone=project.backbone,
+        settings={**DEFAULT_SETTINGS, **(project.settings or {})},
+        created_at=project.created_at,
+    )
+
+
+def _check_settings(settings: dict[str, Any]) -> dict[str, Any]:
+    unknown = set(settings) - set(DEFAULT_SETTINGS)
+    if unknown:
+        raise InvalidInput(
+            f"unknown setting(s) {', '.join(sorted(unknown))}; known: "
+            f"{', '.join(sorted(DEFAULT_SETTINGS))}",
+            field="settings",
+        )
+    for key, value in settings.items():
+        kind = type(DEFAULT_SETTINGS[key])
+        if kind is int:
+            try:
+                value = int(value)
+            except (TypeError, ValueError):
+                raise InvalidInput(
+                    f"{key} must be a whole number, got {value!r}", field=key
+                ) from None
+            if value < 1:
+                raise InvalidInput(f"{key} must be at least 1, got {value}", field=key)
+            settings[key] = value
+    return settings
+
+
+def create_project(
+    ws: Workspace,
+    name: str,
+    *,
+    labels: str | list[str],
+    task: str = "text-classification",
+    multi_label: bool = False,
+    backbone: str | None = None,
+    descriptions: dict[str, str] | None = None,
+    settings: dict[str, Any] | None = None,
+) -> ProjectInfo:
+    """Create a project with a label schema; :class:`Conflict` if the name is taken."""
+    from labelloop.backbones import DEFAULT_BACKBONE, list_backbones
+
+    if not _NAME.match(name):
+        raise InvalidInput(
+            f"project name {name!r} must be 1-100 letters, digits, '_', '-' or '.', "
+            "starting with a letter or digit",
+            field="name",
+        )
+    schema = LabelSchema.parse(task, labels, multi_label=multi_label, descriptions=descriptions)
+    backbone = backbone or DEFAULT_BACKBONE
+    known = {b.name for b in list_backbones()}
+    if backbone not in known:
+        raise InvalidInput(
+            f"unknown backbone {backbone!r}; known: {', '.join(sorted(known))}", field="backbone"
+        )
+    with ws.transaction() as session:
+        if session.scalar(select(Project.id).where(Project.name == name)) is not None:
+            raise Conflict(f"a project named {name!r} already exists")
+        project = Project(
+            name=name,
+            task=schema.task.value,
+            label_schema=schema.model_dump(mode="json"),
+            backbone=backbone,
+            settings=_check_settings(dict(settings or {})),
+        )
+        session.add(project)
+        session.flush()
+        return _info(project)
+
+
+def list_projects(ws: Workspace) -> list[ProjectInfo]:
+    with ws.transaction() as session:
+        return [_info(p) for p in repo.list_projects(session)]
+
+
+def project_info(ws: Workspace, name: str) -> ProjectInfo:
+    with ws.transaction() as session:
+        return _info(repo.get_project(session, name))
+
+
+def update_project(
+    ws: Workspace,
+    name: str,
+    *,
+    backbone: str | None = None,
+    settings: dict[str, Any] | None = None,
+    descriptions: dict[str, str] | None = None,
+) -> ProjectInfo:
+    """Change a project's backbone, settings or label descriptions."""
+    from labelloop.backbones import list_backbones
+
+    with ws.transaction() as session:
+        project = repo.get_project(session, name)
+        if backbone is not None:
+            known = {b.name for b in list_backbones()}
+            if backbone not in known:
+                raise InvalidInput(
+                    f"unknown backbone {backbone!r}; known: {', '.join(sorted(known))}",
+                    field="backbone",
+                )
+            project.backbone = backbone
+        if settings:
+            project.settings = {**(project.settings or {}), **_check_settings(dict(settings))}
+        if descriptions is not None:
+            schema = label_schema(project)
+            updated = LabelSchema.parse(
+                schema.task,
+                list(schema.labels),
+                multi_label=schema.multi_label,
+                descriptions={**schema.descriptions, **descriptions},
+            )
+            project.label_schema = updated.model_dump(mode="json")
+        session.flush()
+        return _info(project)
+
+
+def project_status(ws: Workspace, name: str) -> ProjectStatus:
+    with ws.transaction() as session:
+        project = repo.get_project(session, name)
+        schema = label_schema(project)
+        by_source = {"human": 0, "model_accepted": 0, "auto": 0}
+        by_source.update(repo.source_counts(session, project.id))
+        counts = dict.fromkeys(schema.labels, 0)
+        counts.update(repo.label_counts(session, project.id))
+        champion = repo.champion(session, project.id)
+        n_suggestions = session.scalar(
+            select(func.count(Suggestion.id)).where(Suggestion.project_id == project.id)
+        )
+        return ProjectStatus(
+            project=project.name,
+            task=project.task,
+            backbone=project.backbone,
+            items=repo.count_items(session, project.id),
+            labelled=sum(by_source.values()),
+            by_source=by_source,
+            label_counts=counts,
+            champion=champion.version if champion else None,
+            suggestions=n_suggestions or 0,
+        )

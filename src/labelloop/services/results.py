@@ -1,0 +1,143 @@
+"""Typed results that services return and the CLI and server render."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from pydantic import BaseModel, Field
+
+__all__ = [
+    "ExportResult",
+    "ImportResult",
+    "ProjectInfo",
+    "ProjectStatus",
+]
+
+
+class ProjectInfo(BaseModel):
+    id: int
+    name: str
+    task: str
+    labels: list[str]
+    multi_label: bool
+    backbone: str
+    settings: dict[str, Any]
+    created_at: datetime
+
+
+class ImportResult(BaseModel):
+    project: str
+    file: str
+    format: str
+    rows: int = Field(description="rows read from the file")
+    items_added: int
+    duplicates: int = Field(description="rows skipped because the same content is already there")
+    annotations_added: int
+    suggestions_added: int = 0
+    already_imported: bool = Field(
+        default=False, description="the same file was imported before: nothing changed"
+    )
+
+
+class ProjectStatus(BaseModel):
+    project: str
+    task: str
+    backbone: str
+    items: int
+    labelled: int
+    by_source: dict[str, int]
+    label_counts: dict[str, int]
+    champion: int | None = Field(default=None, description="version number of the champion model")
+    suggestions: int = 0
+
+
+class ExportResult(BaseModel):
+    project: str
+    out: str
+    format: str
+    rows: int
+    only: str
+
+
+class SuggestionView(BaseModel):
+    value: list[str]
+    confidence: float
+    model_version: int | None
+    pred_probs: dict[str, float] = Field(default_factory=dict)
+
+
+class QueueItem(BaseModel):
+    item_id: int
+    external_id: str | None
+    data: dict[str, Any]
+    suggestion: SuggestionView | None
+    lease_expires_at: datetime | None = None
+
+
+class SubmitResult(BaseModel):
+    annotation_id: int
+    item_id: int
+    value: list[str] | None
+    source: str
+    model_version: int | None
+    duplicate: bool = Field(default=False, description="the same request was stored before")
+    changes_since_training: int = 0
+    retrain_due: bool = False
+
+
+class TrainResult(BaseModel):
+    model_version: int
+    kind: str
+    promoted: bool
+    reason: str
+    metrics: dict[str, float | None]
+    n_labels: int
+    train_seconds: float
+
+
+class PredictResult(BaseModel):
+    model_version: int
+    kind: str
+    items: int = Field(description="unlabelled items whose suggestion was refreshed")
+    embedded: int = Field(description="items the backbone had to encode (not in the cache)")
+    strategy: str
+
+
+class ModelVersionInfo(BaseModel):
+    version: int
+    status: str
+    kind: str
+    backbone: str
+    head: str
+    n_labels: int
+    metrics: dict[str, Any]
+    ece: float | None
+    train_seconds: float | None
+    reason: str | None
+    created_at: datetime
+
+
+class EvaluateResult(BaseModel):
+    accuracy: float
+    macro_f1: float
+    n: int
+    model_version: int
+    per_class: dict[str, dict[str, float]] = Field(default_factory=dict)
+
+
+class BackboneScore(BaseModel):
+    backbone: str
+    accuracy: float | None
+    macro_f1: float | None
+    texts_per_second: float
+    dim: int
+    error: str | None = None
+
+
+class BackboneRanking(BaseModel):
+    project: str
+    n_labels: int
+    recommended: str | None
+    reason: str
+    backbones: list[BackboneScore]

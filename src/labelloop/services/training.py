@@ -1,0 +1,529 @@
+"""Train, predict, and manage a project's model versions (the registry with promotion).
+
+Training reads a snapshot of the labels in one short transaction, fits outside any transaction (so
+annotation never waits for it), then records the model version in a second one. A new version
+becomes the champion only under the promotion rule of :func:`labelloop.learn.promotion_decision`;
+otherwise it is kept as a challenger. Model files are written to a temporary folder and renamed
+into place, so an interrupted training leaves the champion and its files untouched.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+from sqlalchemy import delete, func, insert, select, update
+
+from labelloop.errors import InvalidInput, NotFound
+from labelloop.schema import LabelSchema
+from labelloop.services._embeddings import embed, item_input
+from labelloop.services._models import (
+    ZERO_SHOT_TEMPERATURE,
+    LoadedModel,
+    load_model,
+    save_head_model,
+    save_zero_shot_model,
+)
+from labelloop.services.projects import DEFAULT_SETTINGS, label_schema
+from labelloop.services.results import ModelVersionInfo, PredictResult, TrainResult
+from labelloop.store import Annotation, Item, ModelVersion, Project, Suggestion, repo
+
+if TYPE_CHECKING:
+    from sqlalchemy.orm import Session
+
+    from labelloop.services.workspace import Workspace
+
+__all__ = [
+    "TRAINING_SOURCES",
+    "list_models",
+    "predict",
+    "promote",
+    "rollback",
+    "train",
+]
+
+# Labels a model learns from: typed or confirmed by people. Auto-accepted labels are the model's
+# own output; training on them would only reinforce its mistakes.
+TRAINING_SOURCES = ("human", "model_accepted")
+# How many top items the project's strategy orders itself (diversity strategies cost more per
+# item); the rest of the queue follows by margin uncertainty.
+RANKED_BY_STRATEGY = 2000
+
+
+@dataclass(frozen=True)
+class _Labelled:
+    annotation_ids: list[int]
+    hashes: list[str]
+    inputs: list[Any]
+    labels: np.ndarray  # (n,) ids or (n, k) indicator
+
+
+def _project_args(project: Project) -> Any:
+    from labelloop.learn import TrainingArgs
+
+    settings = {**DEFAULT_SETTINGS, **(project.settings or {})}
+    augment = settings["augment"] if settings["augment"] in ("none", "mixup") else "none"
+    return TrainingArgs(head=settings["head"], augment=augment)
+
+
+def _labelled(session: Session, project: Project, schema: LabelSchema) -> _Labelled:
+    rows = session.execute(
+        select(Annotation.id, Annotation.value, Item.content_hash, Item.data)
+        .join(Item, Item.id == Annotation.item_id)
+        .where(
+            Annotation.project_id == project.id,
+            Annotation.is_current.is_(True),
+            Annotation.value.is_not(None),
+            Annotation.source.in_(TRAINING_SOURCES),
+        )
+        .order_by(Annotation.item_id)
+    ).all()
+    index = {label: i for i, label in enumerate(schema.labels)}
+    if schema.multi_label:
+        labels = np.zeros((len(rows), schema.n_labels), dtype=np.int64)
+        for r, row in enumerate(rows):
+            labels[r, [index[v] for v in row.value]] = 1
+    else:
+        labels = np.array([index[row.value[0]] for row in rows], dtype=np.int64)
+    return _Labelled(
+        annotation_ids=[row.id for row in rows],
+        hashes=[row.content_hash for row in rows],
+        inputs=[item_input(row.data) for row in rows],
+        labels=labels,
+    )
+
+
+def _next_version(session: Session, project_id: int) -> int:
+    latest = session.scalar(
+        select(func.max(ModelVersion.version)).where(ModelVersion.project_id == project_id)
+    )
+    return (latest or 0) + 1
+
+
+def _zero_shot_label_embeddings(ws: Workspace, backbone: str, schema: LabelSchema) -> np.ndarray:
+    """One embedding per label: the mean of its prompt embeddings (name, phrasing, description)."""
+    from labelloop.learn import label_prompts
+    from labelloop.services._hashing import text_hash
+
+    prompts = label_prompts(schema)
+    flat = [p for group in prompts for p in group]
+    vectors = embed(ws, backbone, flat, [text_hash(p) for p in flat])
+    out = np.zeros((len(prompts), vectors.shape[1]), dtype=np.float32)
+    start = 0
+    for j, group in enumerate(prompts):
+        mean = vectors[start : start + len(group)].mean(axis=0)
+        out[j] = mean / max(float(np.linalg.norm(mean)), 1e-12)
+        start += len(group)
+    return out
+
+
+def train(
+    ws: Workspace,
+    name: str,
+    *,
+    progress: Callable[[int], None] | None = None,
+) -> TrainResult:
+    """Train a new model version on the project's current labels (zero-shot when there are none).
+
+    Returns the version, whether it was promoted to champion and why, and its cross-validated
+    metrics (accuracy, macro-F1, expected calibration error).
+    """
+    with ws.transaction() as session:
+        project = repo.get_project(session, name)
+        schema = label_schema(project)
+        labelled = _labelled(session, project, schema)
+        champion = repo.champion(session, project.id)
+        champion_files = (
+            (champion.id, champion.kind, champion.artifact, set(champion.label_ids or []))
+            if champion
+            else None
+        )
+        project_id, backbone = project.id, project.backbone
+        args = _project_args(project)
+
+    start = time.perf_counter()
+    if len(labelled.labels) == 0:
+        return _record_zero_shot(ws, name, project_id, backbone, schema, start)
+
+    embeddings = embed(ws, backbone, labelled.inputs, labelled.hashes, progress=progress)
+    from labelloop.learn import fit_model
+
+    init = None
+    if champion_files is not None and champion_files[1] == "head" and champion_files[2]:
+        init = load_model(ws.path / champion_files[2]).model
+    model = fit_model(
+        embeddings,
+        labelled.labels,
+        n_labels=schema.n_labels,
+        args=args,
+        init=init,
+        label_names=list(schema.labels),
+    )
+    decision = _decide(ws, champion_files, model, embeddings, labelled, schema)
+    metrics = {
+        "accuracy": model.metrics.accuracy if model.metrics else None,
+        "macro_f1": model.metrics.macro_f1 if model.metrics else None,
+        "ece": model.ece,
+    }
+    with ws.transaction() as session:
+        version = _next_version(session, project_id)
+        folder = ws.artifacts.model_dir(project_id, version)
+        ws.artifacts.write_dir_atomically(folder, lambda tmp: save_head_model(tmp, model))
+        row = ModelVersion(
+            project_id=project_id,
+            version=version,
+            status="challenger",
+            kind="head",
+            backbone=backbone,
+            head=args.head,
+            params={"args": args.to_dict(), "C": getattr(model, "C", None)},
+            label_ids=labelled.annotation_ids,
+            metrics={**metrics, "detail": model.metrics.to_dict() if model.metrics else None},
+            ece=model.ece,
+            train_seconds=time.perf_counter() - start,
+            artifact=str(folder.relative_to(ws.path)),
+            reason=decision[1],
+        )
+        session.add(row)
+        session.flush()
+        if decision[0]:
+            _make_champion(session, project_id, row)
+    if decision[0]:
+        predict(ws, name)
+    return TrainResult(
+        model_version=version,
+        kind="head",
+        promoted=decision[0],
+        reason=decision[1],
+        metrics=metrics,
+        n_labels=len(labelled.labels),
+        train_seconds=round(row.train_seconds or 0.0, 4),
+    )
+
+
+def _record_zero_shot(
+    ws: Workspace, name: str, project_id: int, backbone: str, schema: LabelSchema, start: float
+) -> TrainResult:
+    label_embeddings = _zero_shot_label_embeddings(ws, backbone, schema)
+    with ws.transaction() as session:
+        champion = repo.champion(session, project_id)
+        if champion is not None and champion.kind != "zero-shot":
+            raise InvalidInput(
+                "the project has no labels to train on, and its champion is a trained model; "
+                "label some items first",
+                field="labels",
+            )
+        version = _next_version(session, project_id)
+        folder = ws.artifacts.model_dir(project_id, version)
+        ws.artifacts.write_dir_atomically(
+            folder, lambda tmp: save_zero_shot_model(tmp, label_embeddings, ZERO_SHOT_TEMPERATURE)
+        )
+        row = ModelVersion(
+            project_id=project_id,
+            version=version,
+            status="challenger",
+            kind="zero-shot",
+            backbone=backbone,
+            head="label-similarity",
+            params={"temperature": ZERO_SHOT_TEMPERATURE},
+            label_ids=[],
+            metrics={},
+            train_seconds=time.perf_counter() - start,
+            artifact=str(folder.relative_to(ws.path)),
+            reason="no labels yet: suggestions from similarity to the label names",
+        )
+        session.add(row)
+        session.flush()
+        _make_champion(session, project_id, row)
+    predict(ws, name)
+    return TrainResult(
+        model_version=version,
+        kind="zero-shot",
+        promoted=True,
+        reason=row.reason or "",
+        metrics={"accuracy": None, "macro_f1": None, "ece": None},
+        n_labels=0,
+        train_seconds=round(row.train_seconds or 0.0, 4),
+    )
+
+
+def _decide(
+    ws: Workspace,
+    champion: tuple[int, str, str | None, set[int]] | None,
+    model: Any,
+    embeddings: np.ndarray,
+    labelled: _Labelled,
+    schema: LabelSchema,
+) -> tuple[bool, str]:
+    """Apply the promotion rule on the labels the champion never trained on."""
+    from labelloop.learn import promotion_decision
+
+    if champion is None or champion[2] is None:
+        return True, "first model of the project"
+    if schema.multi_label or model.oof_predictions is None:
+        return True, "promoted: too few labels per class for a paired comparison"
+    seen = champion[3]
+    held_out = np.array([a not in seen for a in labelled.annotation_ids])
+    if held_out.sum() == 0:
+        return True, "promoted: no new labels to compare on"
+    old = load_model(ws.path / champion[2])
+    truth = labelled.labels[held_out]
+    champion_correct = old.predict_proba(embeddings[held_out]).argmax(axis=1) == truth
+    challenger_correct = model.oof_predictions[held_out] == truth
+    decision = promotion_decision(champion_correct, challenger_correct)
+    return bool(decision.promote), decision.reason
+
+
+def _make_champion(session: Session, project_id: int, row: ModelVersion) -> None:
+    session.execute(
+        update(ModelVersion)
+        .where(
+            ModelVersion.project_id == project_id,
+            ModelVersion.status == "champion",
+            ModelVersion.id != row.id,
+        )
+        .values(status="retired")
+    )
+    row.status = "champion"
+
+
+def predict(
+    ws: Workspace,
+    name: str,
+    *,
+    progress: Callable[[int], None] | None = None,
+) -> PredictResult:
+    """Refresh the suggestion of every unlabelled item from the champion, and re-rank the queue.
+
+    With no champion yet, a zero-shot model is made first. Embeddings come from the cache: items
+    embedded before are not encoded again.
+    """
+    with ws.transaction() as session:
+        project = repo.get_project(session, name)
+        has_champion = repo.champion(session, project.id) is not None
+    if not has_champion:
+        train(ws, name)  # a zero-shot (or first trained) champion; it calls predict itself
+        with ws.transaction() as session:
+            project = repo.get_project(session, name)
+            champion = repo.champion(session, project.id)
+            assert champion is not None
+            return PredictResult(
+                model_version=champion.version,
+                kind=champion.kind,
+                items=session.scalar(
+                    select(func.count(Suggestion.id)).where(Suggestion.project_id == project.id)
+                )
+                or 0,
+                embedded=0,
+                strategy=_strategy_name(project),
+            )
+    with ws.transaction() as session:
+        project = repo.get_project(session, name)
+        schema = label_schema(project)
+        champion = repo.champion(session, project.id)
+        assert champion is not None and champion.artifact is not None
+        rows = session.execute(
+            select(Item.id, Item.content_hash, Item.data)
+            .where(
+                Item.project_id == project.id,
+                ~select(Annotation.id)
+                .where(
+                    Annotation.item_id == Item.id,
+                    Annotation.is_current.is_(True),
+                    Annotation.value.is_not(None),
+                )
+                .exists(),
+            )
+            .order_by(Item.id)
+        ).all()
+        champion_id, champion_version, champion_kind = champion.id, champion.version, champion.kind
+        artifact, backbone, project_id = champion.artifact, champion.backbone, project.id
+        strategy = _strategy_name(project)
+        n_labelled = session.scalar(
+            select(func.count(Annotation.id)).where(
+                Annotation.project_id == project.id,
+                Annotation.is_current.is_(True),
+                Annotation.value.is_not(None),
+            )
+        )
+    if backbone != project.backbone and champion_kind != "zero-shot":
+        raise InvalidInput(
+            f"the champion was trained on backbone {backbone!r} but the project now uses "
+            f"{project.backbone!r}: run train first",
+            field="backbone",
+        )
+    item_ids = np.array([r.id for r in rows], dtype=np.int64)
+    hashes = [r.content_hash for r in rows]
+    cache = ws.embedding_cache()
+    before = cache.count(backbone)
+    embeddings = embed(ws, backbone, [item_input(r.data) for r in rows], hashes, progress=progress)
+    embedded = cache.count(backbone) - before
+    model = load_model(ws.path / artifact)
+    pred_probs = model.predict_proba(embeddings) if len(rows) else np.zeros((0, schema.n_labels))
+    priority = _priority(pred_probs, embeddings, strategy, schema, cold=not n_labelled)
+    _write_suggestions(ws, project_id, champion_id, item_ids, pred_probs, priority, schema)
+    return PredictResult(
+        model_version=champion_version,
+        kind=champion_kind,
+        items=len(rows),
+        embedded=embedded,
+        strategy=strategy,
+    )
+
+
+def _strategy_name(project: Project) -> str:
+    return str({**DEFAULT_SETTINGS, **(project.settings or {})}["strategy"])
+
+
+def _priority(
+    pred_probs: np.ndarray,
+    embeddings: np.ndarray,
+    strategy: str,
+    schema: LabelSchema,
+    *,
+    cold: bool,
+) -> np.ndarray:
+    """Queue priority of each row (higher first): the strategy's own order for the top rows."""
+    from labelloop.active import get_strategy, margin, multilabel_uncertainty
+
+    n = len(pred_probs)
+    if n == 0:
+        return np.zeros(0)
+    base = multilabel_uncertainty(pred_probs) if schema.multi_label else margin(pred_probs)
+    priority = np.asarray(base, dtype=np.float64)
+    name = "cold_start" if cold else strategy
+    chosen = get_strategy(name).select(
+        pred_probs=pred_probs,
+        embeddings=embeddings,
+        candidates=None,
+        n=min(n, RANKED_BY_STRATEGY),
+        seed=0,
+    )
+    # the strategy's picks go first, in its order, above every score in [0, 1]
+    priority[chosen] = 2.0 + (len(chosen) - np.arange(len(chosen))) / len(chosen)
+    return priority
+
+
+def _write_suggestions(
+    ws: Workspace,
+    project_id: int,
+    model_version_id: int,
+    item_ids: np.ndarray,
+    pred_probs: np.ndarray,
+    priority: np.ndarray,
+    schema: LabelSchema,
+) -> None:
+    labels = schema.labels
+    rounded = np.round(pred_probs.astype(np.float64), 5)
+    if schema.multi_label:
+        values = [[labels[j] for j in np.flatnonzero(row >= 0.5)] for row in pred_probs]
+        confidence = np.abs(pred_probs - 0.5).min(axis=1) * 2 if len(pred_probs) else []
+    else:
+        top = pred_probs.argmax(axis=1) if len(pred_probs) else np.zeros(0, dtype=int)
+        values = [[labels[j]] for j in top]
+        confidence = pred_probs.max(axis=1) if len(pred_probs) else []
+    with ws.transaction() as session:
+        # every suggestion of the project is replaced: labelled items keep none
+        session.execute(delete(Suggestion).where(Suggestion.project_id == project_id))
+        batch = 5000
+        for start in range(0, len(item_ids), batch):
+            stop = start + batch
+            session.execute(
+                insert(Suggestion),
+                [
+                    {
+                        "project_id": project_id,
+                        "item_id": int(item_ids[i]),
+                        "model_version_id": model_version_id,
+                        "value": values[i],
+                        "pred_probs": rounded[i].tolist(),
+                        "confidence": float(confidence[i]),
+                        "priority": float(priority[i]),
+                    }
+                    for i in range(start, min(stop, len(item_ids)))
+                ],
+            )
+
+
+def list_models(ws: Workspace, name: str) -> list[ModelVersionInfo]:
+    with ws.transaction() as session:
+        project = repo.get_project(session, name)
+        rows = session.scalars(
+            select(ModelVersion)
+            .where(ModelVersion.project_id == project.id)
+            .order_by(ModelVersion.version)
+        ).all()
+        return [
+            ModelVersionInfo(
+                version=r.version,
+                status=r.status,
+                kind=r.kind,
+                backbone=r.backbone,
+                head=r.head,
+                n_labels=len(r.label_ids or []),
+                metrics={k: v for k, v in (r.metrics or {}).items() if k != "detail"},
+                ece=r.ece,
+                train_seconds=r.train_seconds,
+                reason=r.reason,
+                created_at=r.created_at,
+            )
+            for r in rows
+        ]
+
+
+def promote(ws: Workspace, name: str, version: int) -> ModelVersionInfo:
+    """Make ``version`` the champion by hand (its suggestions are then refreshed)."""
+    with ws.transaction() as session:
+        project = repo.get_project(session, name)
+        row = session.scalar(
+            select(ModelVersion).where(
+                ModelVersion.project_id == project.id, ModelVersion.version == version
+            )
+        )
+        if row is None or row.artifact is None:
+            raise NotFound(f"project {name!r} has no model version {version}")
+        _make_champion(session, project.id, row)
+        row.reason = "promoted by hand"
+    predict(ws, name)
+    return next(m for m in list_models(ws, name) if m.version == version)
+
+
+def rollback(ws: Workspace, name: str) -> ModelVersionInfo:
+    """Return to the champion before the current one."""
+    with ws.transaction() as session:
+        project = repo.get_project(session, name)
+        current = repo.champion(session, project.id)
+        if current is None:
+            raise NotFound(f"project {name!r} has no champion model to roll back")
+        previous = session.scalar(
+            select(ModelVersion)
+            .where(
+                ModelVersion.project_id == project.id,
+                ModelVersion.version < current.version,
+                ModelVersion.status == "retired",
+                ModelVersion.artifact.is_not(None),
+            )
+            .order_by(ModelVersion.version.desc())
+            .limit(1)
+        )
+        if previous is None:
+            raise NotFound(f"project {name!r} has no earlier champion to roll back to")
+        current.status = "challenger"
+        current.reason = f"rolled back to version {previous.version}"
+        previous.status = "champion"
+        version = previous.version
+    predict(ws, name)
+    return next(m for m in list_models(ws, name) if m.version == version)
+
+
+def champion_model(ws: Workspace, name: str) -> tuple[int, LoadedModel, str]:
+    """The champion's (version, loaded model, backbone); :class:`NotFound` when there is none."""
+    with ws.transaction() as session:
+        project = repo.get_project(session, name)
+        champion = repo.champion(session, project.id)
+        if champion is None or champion.artifact is None:
+            raise NotFound(f"project {name!r} has no trained model yet: run train first")
+        return champion.version, load_model(ws.path / champion.artifact), champion.backbone

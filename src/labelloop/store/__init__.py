@@ -1,0 +1,40 @@
+"""Storage: tables, migrations, repository functions and artifact files."""
+
+from labelloop.store import repo
+from labelloop.store.artifacts import Artifacts
+from labelloop.store.db import create_db_engine, migrate, session_scope, sqlite_url
+from labelloop.store.tables import (
+    Annotation,
+    ApiToken,
+    Base,
+    ImportRun,
+    Item,
+    Lease,
+    Membership,
+    ModelVersion,
+    Project,
+    Suggestion,
+    User,
+    utcnow,
+)
+
+__all__ = [
+    "Annotation",
+    "ApiToken",
+    "Artifacts",
+    "Base",
+    "ImportRun",
+    "Item",
+    "Lease",
+    "Membership",
+    "ModelVersion",
+    "Project",
+    "Suggestion",
+    "User",
+    "create_db_engine",
+    "migrate",
+    "repo",
+    "session_scope",
+    "sqlite_url",
+    "utcnow",
+]

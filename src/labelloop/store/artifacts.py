@@ -1,0 +1,46 @@
+"""Files beside the database: model files and embedding caches, written atomically."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import tempfile
+from collections.abc import Callable
+from pathlib import Path
+
+__all__ = ["Artifacts"]
+
+
+class Artifacts:
+    """The ``<workspace>/artifacts`` folder.
+
+    Layout: ``embeddings/<backbone>/`` (the embedding cache), ``models/<project_id>/v<N>/``
+    (model files of each model version), ``exports/`` (scratch space).
+    """
+
+    def __init__(self, root: Path) -> None:
+        self.root = root
+
+    @property
+    def embeddings(self) -> Path:
+        return self.root / "embeddings"
+
+    def model_dir(self, project_id: int, version: int) -> Path:
+        return self.root / "models" / str(project_id) / f"v{version}"
+
+    def write_dir_atomically(self, target: Path, fill: Callable[[Path], None]) -> Path:
+        """Create ``target`` by filling a temporary sibling folder, then renaming it into place.
+
+        A process killed mid-way leaves at most a ``.tmp-*`` folder, never a half-written target.
+        """
+        target.parent.mkdir(parents=True, exist_ok=True)
+        tmp = Path(tempfile.mkdtemp(prefix=f".tmp-{target.name}-", dir=target.parent))
+        try:
+            fill(tmp)
+            if target.exists():
+                shutil.rmtree(target)
+            os.replace(tmp, target)
+        except BaseException:
+            shutil.rmtree(tmp, ignore_errors=True)
+            raise
+        return target

@@ -1,0 +1,84 @@
+"""The CLI as a user runs it: a real subprocess, JSON on stdout, one-line errors on stderr."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from factories import labelled_csv, write_csv
+
+
+def run(workspace: Path, *args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "LABELLOOP_WORKSPACE": str(workspace), "HF_HUB_OFFLINE": "1"}
+    proc = subprocess.run(
+        [sys.executable, "-m", "labelloop.cli", *args],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=120,
+    )
+    if check and proc.returncode != 0:
+        raise AssertionError(f"exit {proc.returncode}: {proc.stderr}")
+    return proc
+
+
+def test_project_import_status_export(tmp_path: Path):
+    ws = tmp_path / "ws"
+    created = json.loads(run(ws, "project", "create", "news", "--labels", "sports,tech,politics",
+                             "--json").stdout)
+    assert created["labels"] == ["sports", "tech", "politics"]
+    pool = labelled_csv(tmp_path / "pool.csv", 30)
+    imported = json.loads(run(ws, "import", "news", str(pool), "--id-field", "id",
+                              "--label-field", "label", "--annotator", "alice", "--json").stdout)
+    assert imported["items_added"] == 30
+    status = json.loads(run(ws, "status", "news", "--json").stdout)
+    assert status == {
+        "project": "news",
+        "task": "text-classification",
+        "backbone": "minilm-l6",
+        "items": 30,
+        "labelled": 30,
+        "by_source": {"human": 30, "model_accepted": 0, "auto": 0},
+        "label_counts": {"sports": 10, "tech": 10, "politics": 10},
+        "champion": None,
+        "suggestions": 0,
+    }
+    listed = json.loads(run(ws, "project", "list", "--json").stdout)
+    assert [p["name"] for p in listed] == ["news"]
+    out = tmp_path / "out.csv"
+    exported = json.loads(run(ws, "export", "news", str(out), "--format", "csv", "--json").stdout)
+    assert exported["rows"] == 30
+    assert out.read_text().count("\n") >= 31
+
+
+def test_bad_input_exits_nonzero_with_one_line(tmp_path: Path):
+    ws = tmp_path / "ws"
+    run(ws, "project", "create", "news", "--labels", "sports,tech")
+    bad = write_csv(tmp_path / "bad.csv", [{"text": "ok", "label": "sports"},
+                                           {"text": "x", "label": "cooking"}])
+    proc = run(ws, "import", "news", str(bad), "--label-field", "label", check=False)
+    assert proc.returncode == 2
+    lines = proc.stderr.strip().splitlines()
+    assert len(lines) == 1
+    assert "bad.csv:3" in lines[0] and "'label'" in lines[0] and "cooking" in lines[0]
+    assert proc.stdout == ""
+    status = json.loads(run(ws, "status", "news", "--json").stdout)
+    assert status["items"] == 0
+
+
+@pytest.mark.parametrize(
+    ("args", "code", "needle"),
+    [
+        (["status", "nope"], 3, "no project named 'nope'"),
+        (["project", "create", "news", "--labels", "a"], 2, "at least two labels"),
+        (["export", "nope", "x.jsonl"], 3, "no project"),
+    ],
+)
+def test_errors_have_exit_codes(tmp_path: Path, args, code, needle):
+    proc = run(tmp_path / "ws", *args, check=False)
+    assert proc.returncode == code
+    assert needle in proc.stderr

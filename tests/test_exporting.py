@@ -1,0 +1,112 @@
+"""Export through the service layer, and import-then-export round trips in every format."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from factories import labelled_csv, write_csv
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+import labelloop
+from labelloop.errors import InvalidInput
+
+ROUND_TRIP_FORMATS = ["jsonl", "csv", "parquet", "labelstudio"]
+
+
+def _snapshot(ws, name: str, tmp_path: Path) -> dict[str, tuple]:
+    out = tmp_path / f"snap-{name}.jsonl"
+    ws.export(name, out, format="jsonl")
+    rows = [json.loads(line) for line in out.read_text().splitlines()]
+    return {
+        r["id"]: (
+            r["text"],
+            tuple(r["label"] or ()) if r.get("label") else None,
+            (r["provenance"] or {}).get("source") if r.get("provenance") else None,
+            (r["provenance"] or {}).get("annotator") if r.get("provenance") else None,
+        )
+        for r in rows
+    }
+
+
+@pytest.mark.parametrize("fmt", ROUND_TRIP_FORMATS)
+def test_export_then_import_gives_the_same_project(workspace, tmp_path: Path, fmt: str):
+    workspace.create_project("a", labels="sports,tech,politics")
+    source = labelled_csv(tmp_path / "pool.csv", 20)
+    workspace.import_file("a", source, id_field="id", label_field="label", annotator="ann")
+    # leave a few items unlabelled
+    workspace.import_file("a", write_csv(tmp_path / "more.csv", [{"id": "u1", "text": "no label"}]),
+                          id_field="id")
+    out = tmp_path / f"export.{ 'json' if fmt == 'labelstudio' else fmt}"
+    result = workspace.export("a", out, format=fmt)
+    assert result.rows == 21
+
+    workspace.create_project("b", labels="sports,tech,politics")
+    options = {} if fmt == "labelstudio" else {"id_field": "id", "label_field": "label"}
+    workspace.import_file("b", out, format=fmt, **options)
+    before, after = _snapshot(workspace, "a", tmp_path), _snapshot(workspace, "b", tmp_path)
+    assert set(before) == set(after)
+    for key, (text, label, _, annotator) in before.items():
+        assert after[key][0] == text
+        assert after[key][1] == label
+        if fmt in ("jsonl", "labelstudio"):
+            assert after[key][3] == annotator
+
+
+def test_only_filters_by_source(sqlite_workspace, tmp_path: Path):
+    ws = sqlite_workspace
+    ws.create_project("a", labels="sports,tech,politics")
+    ws.import_file("a", labelled_csv(tmp_path / "p.csv", 9), id_field="id", label_field="label")
+    ws.import_file("a", write_csv(tmp_path / "u.csv", [{"id": "u", "text": "unlabelled one"}]),
+                   id_field="id")
+    assert ws.export("a", tmp_path / "all.jsonl", only="all").rows == 10
+    assert ws.export("a", tmp_path / "h.jsonl", only="human").rows == 9
+    assert ws.export("a", tmp_path / "acc.jsonl", only="accepted").rows == 9
+
+
+def test_hf_export_loads_with_datasets(sqlite_workspace, tmp_path: Path):
+    datasets = pytest.importorskip("datasets")
+    ws = sqlite_workspace
+    ws.create_project("a", labels="sports,tech,politics")
+    ws.import_file("a", labelled_csv(tmp_path / "p.csv", 9), id_field="id", label_field="label")
+    ws.export("a", tmp_path / "hf", format="hf")
+    dataset = datasets.load_from_disk(str(tmp_path / "hf"))
+    assert len(dataset) == 9
+    assert dataset.features["label"].names == ["sports", "tech", "politics"]
+
+
+def test_bad_export_options(sqlite_workspace, tmp_path: Path):
+    sqlite_workspace.create_project("a", labels="x,y")
+    with pytest.raises(InvalidInput, match="unknown export format"):
+        sqlite_workspace.export("a", tmp_path / "o.xml", format="xml")
+    with pytest.raises(InvalidInput, match="--only"):
+        sqlite_workspace.export("a", tmp_path / "o.jsonl", only="robots")
+
+
+texts = st.text(
+    alphabet=st.characters(blacklist_categories=("Cs", "Cc")), min_size=1, max_size=40
+).filter(lambda t: t.strip())
+
+
+@settings(max_examples=15, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(
+    rows=st.lists(st.tuples(texts, st.sampled_from(["x", "y", "z", None])), min_size=1, max_size=12),
+    fmt=st.sampled_from(ROUND_TRIP_FORMATS),
+)
+def test_round_trip_property(tmp_path_factory, rows, fmt):
+    tmp = tmp_path_factory.mktemp("rt")
+    ws = labelloop.open_workspace(tmp / "ws")
+    try:
+        ws.create_project("a", labels="x,y,z")
+        ws.create_project("b", labels="x,y,z")
+        data = [{"id": f"r{i}", "text": t, "label": label or ""} for i, (t, label) in enumerate(rows)]
+        ws.import_file("a", write_csv(tmp / "in.csv", data), id_field="id", label_field="label")
+        out = tmp / f"out.{'json' if fmt == 'labelstudio' else fmt}"
+        ws.export("a", out, format=fmt)
+        options = {} if fmt == "labelstudio" else {"id_field": "id", "label_field": "label"}
+        ws.import_file("b", out, format=fmt, **options)
+        assert _snapshot(ws, "a", tmp) == _snapshot(ws, "b", tmp)
+    finally:
+        ws.close()

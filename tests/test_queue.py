@@ -1,0 +1,105 @@
+"""The annotation queue, leases, submit, skip and undo."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from factories import topic_texts, write_csv
+
+from labelloop.errors import InvalidInput, NotFound, PermissionDenied, PoolExhausted
+
+
+@pytest.fixture
+def ws(workspace, tmp_path: Path):
+    workspace.create_project("p", labels="sports,tech,politics", backbone="fake")
+    rows = [{"id": f"i{i}", "text": t} for i, (t, _) in enumerate(topic_texts(20))]
+    workspace.import_file("p", write_csv(tmp_path / "p.csv", rows), id_field="id")
+    workspace.predict("p")
+    return workspace
+
+
+def test_leased_items_go_to_one_annotator(ws):
+    alice = {it.item_id for it in ws.next_items("p", n=8, annotator="alice")}
+    bob = {it.item_id for it in ws.next_items("p", n=8, annotator="bob")}
+    assert len(alice) == 8 and len(bob) == 8 and not alice & bob
+    # asking again returns alice's own leased items first (a reload loses nothing)
+    assert {it.item_id for it in ws.next_items("p", n=8, annotator="alice")} == alice
+
+
+def test_queue_follows_priority_and_carries_suggestions(ws):
+    items = ws.next_items("p", n=5)
+    for it in items:
+        assert it.suggestion is not None
+        assert abs(sum(it.suggestion.pred_probs.values()) - 1.0) < 1e-3
+        assert it.suggestion.model_version == ws.status("p").champion
+
+
+def test_submit_accept_and_correct(ws):
+    item = ws.next_items("p", n=1, annotator="alice")[0]
+    accepted = ws.submit("p", item.item_id, item.suggestion.value, annotator="alice", seconds=2.5)
+    assert accepted.source == "model_accepted"
+    other = next(lbl for lbl in ("sports", "tech", "politics") if lbl != item.suggestion.value[0])
+    corrected = ws.submit("p", item.item_id, other, annotator="alice")
+    assert corrected.source == "human"
+    status = ws.status("p")
+    assert status.labelled == 1 and status.by_source["human"] == 1
+
+
+def test_submit_twice_with_same_request_id_stores_once(ws):
+    item = ws.next_items("p", n=1, annotator="a")[0]
+    first = ws.submit("p", item.item_id, "tech", annotator="a", request_id="r-1")
+    again = ws.submit("p", item.item_id, "tech", annotator="a", request_id="r-1")
+    assert again.duplicate and again.annotation_id == first.annotation_id
+    assert ws.status("p").labelled == 1
+
+
+def test_skip_hands_item_to_others_only(ws):
+    item = ws.next_items("p", n=1, annotator="alice")[0]
+    ws.skip("p", item.item_id, annotator="alice")
+    alice_next = {it.item_id for it in ws.next_items("p", n=19, annotator="alice")}
+    assert item.item_id not in alice_next
+    bob_next = {it.item_id for it in ws.next_items("p", n=1, annotator="bob")}
+    assert item.item_id in bob_next
+
+
+def test_undo_returns_item_to_queue(ws):
+    item = ws.next_items("p", n=1, annotator="alice")[0]
+    ws.submit("p", item.item_id, "tech", annotator="alice")
+    with pytest.raises(PermissionDenied):
+        ws.undo("p", item.item_id, annotator="bob")
+    ws.undo("p", item.item_id, annotator="alice")
+    assert ws.status("p").labelled == 0
+    assert item.item_id in {it.item_id for it in ws.next_items("p", n=20, annotator="alice")}
+
+
+def test_exhausted_pool(ws):
+    for it in ws.next_items("p", n=20, annotator="a"):
+        ws.submit("p", it.item_id, "tech", annotator="a")
+    with pytest.raises(PoolExhausted):
+        ws.next_items("p", n=1, annotator="a")
+
+
+def test_retrain_due_after_retrain_every(ws):
+    ws.update_project("p", settings={"retrain_every": 3})
+    items = ws.next_items("p", n=3, annotator="a")
+    results = [ws.submit("p", it.item_id, "tech", annotator="a") for it in items]
+    assert [r.retrain_due for r in results] == [False, False, True]
+
+
+@pytest.mark.parametrize(
+    ("value", "message"),
+    [("cooking", "unknown label"), (["tech", "sports"], "single-label"), ([], "no label")],
+)
+def test_bad_submissions(ws, value, message):
+    item = ws.next_items("p", n=1)[0]
+    with pytest.raises(InvalidInput, match=message):
+        ws.submit("p", item.item_id, value, annotator="a")
+    assert ws.status("p").labelled == 0
+
+
+def test_unknown_item(ws):
+    with pytest.raises(NotFound):
+        ws.submit("p", 10_000, "tech", annotator="a")
+    with pytest.raises(InvalidInput, match="between 1 and"):
+        ws.next_items("p", n=0)
