@@ -27,7 +27,9 @@ def topic_texts(n: int, *, seed: int = 0, labels: list[str] | None = None) -> li
     return rows
 
 
-def write_csv(path: Path, rows: list[dict[str, Any]], *, fieldnames: list[str] | None = None) -> Path:
+def write_csv(
+    path: Path, rows: list[dict[str, Any]], *, fieldnames: list[str] | None = None
+) -> Path:
     fieldnames = fieldnames or list(rows[0])
     with path.open("w", newline="", encoding="utf-8") as f:
         writer = csv.DictWriter(f, fieldnames=fieldnames)

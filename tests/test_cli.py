@@ -9,6 +9,7 @@ import sys
 from pathlib import Path
 
 import pytest
+
 from factories import labelled_csv, write_csv
 
 
@@ -28,12 +29,26 @@ def run(workspace: Path, *args: str, check: bool = True) -> subprocess.Completed
 
 def test_project_import_status_export(tmp_path: Path):
     ws = tmp_path / "ws"
-    created = json.loads(run(ws, "project", "create", "news", "--labels", "sports,tech,politics",
-                             "--json").stdout)
+    created = json.loads(
+        run(ws, "project", "create", "news", "--labels", "sports,tech,politics", "--json").stdout
+    )
     assert created["labels"] == ["sports", "tech", "politics"]
     pool = labelled_csv(tmp_path / "pool.csv", 30)
-    imported = json.loads(run(ws, "import", "news", str(pool), "--id-field", "id",
-                              "--label-field", "label", "--annotator", "alice", "--json").stdout)
+    imported = json.loads(
+        run(
+            ws,
+            "import",
+            "news",
+            str(pool),
+            "--id-field",
+            "id",
+            "--label-field",
+            "label",
+            "--annotator",
+            "alice",
+            "--json",
+        ).stdout
+    )
     assert imported["items_added"] == 30
     status = json.loads(run(ws, "status", "news", "--json").stdout)
     assert status == {
@@ -58,8 +73,9 @@ def test_project_import_status_export(tmp_path: Path):
 def test_bad_input_exits_nonzero_with_one_line(tmp_path: Path):
     ws = tmp_path / "ws"
     run(ws, "project", "create", "news", "--labels", "sports,tech")
-    bad = write_csv(tmp_path / "bad.csv", [{"text": "ok", "label": "sports"},
-                                           {"text": "x", "label": "cooking"}])
+    bad = write_csv(
+        tmp_path / "bad.csv", [{"text": "ok", "label": "sports"}, {"text": "x", "label": "cooking"}]
+    )
     proc = run(ws, "import", "news", str(bad), "--label-field", "label", check=False)
     assert proc.returncode == 2
     lines = proc.stderr.strip().splitlines()

@@ -6,11 +6,11 @@ import json
 from pathlib import Path
 
 import pytest
-from factories import labelled_csv, write_csv
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import labelloop
+from factories import labelled_csv, write_csv
 from labelloop.errors import InvalidInput
 
 ROUND_TRIP_FORMATS = ["jsonl", "csv", "parquet", "labelstudio"]
@@ -37,9 +37,10 @@ def test_export_then_import_gives_the_same_project(workspace, tmp_path: Path, fm
     source = labelled_csv(tmp_path / "pool.csv", 20)
     workspace.import_file("a", source, id_field="id", label_field="label", annotator="ann")
     # leave a few items unlabelled
-    workspace.import_file("a", write_csv(tmp_path / "more.csv", [{"id": "u1", "text": "no label"}]),
-                          id_field="id")
-    out = tmp_path / f"export.{ 'json' if fmt == 'labelstudio' else fmt}"
+    workspace.import_file(
+        "a", write_csv(tmp_path / "more.csv", [{"id": "u1", "text": "no label"}]), id_field="id"
+    )
+    out = tmp_path / f"export.{'json' if fmt == 'labelstudio' else fmt}"
     result = workspace.export("a", out, format=fmt)
     assert result.rows == 21
 
@@ -59,8 +60,9 @@ def test_only_filters_by_source(sqlite_workspace, tmp_path: Path):
     ws = sqlite_workspace
     ws.create_project("a", labels="sports,tech,politics")
     ws.import_file("a", labelled_csv(tmp_path / "p.csv", 9), id_field="id", label_field="label")
-    ws.import_file("a", write_csv(tmp_path / "u.csv", [{"id": "u", "text": "unlabelled one"}]),
-                   id_field="id")
+    ws.import_file(
+        "a", write_csv(tmp_path / "u.csv", [{"id": "u", "text": "unlabelled one"}]), id_field="id"
+    )
     assert ws.export("a", tmp_path / "all.jsonl", only="all").rows == 10
     assert ws.export("a", tmp_path / "h.jsonl", only="human").rows == 9
     assert ws.export("a", tmp_path / "acc.jsonl", only="accepted").rows == 9
@@ -90,9 +92,13 @@ texts = st.text(
 ).filter(lambda t: t.strip())
 
 
-@settings(max_examples=15, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(
+    max_examples=15, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
 @given(
-    rows=st.lists(st.tuples(texts, st.sampled_from(["x", "y", "z", None])), min_size=1, max_size=12),
+    rows=st.lists(
+        st.tuples(texts, st.sampled_from(["x", "y", "z", None])), min_size=1, max_size=12
+    ),
     fmt=st.sampled_from(ROUND_TRIP_FORMATS),
 )
 def test_round_trip_property(tmp_path_factory, rows, fmt):
@@ -101,7 +107,9 @@ def test_round_trip_property(tmp_path_factory, rows, fmt):
     try:
         ws.create_project("a", labels="x,y,z")
         ws.create_project("b", labels="x,y,z")
-        data = [{"id": f"r{i}", "text": t, "label": label or ""} for i, (t, label) in enumerate(rows)]
+        data = [
+            {"id": f"r{i}", "text": t, "label": label or ""} for i, (t, label) in enumerate(rows)
+        ]
         ws.import_file("a", write_csv(tmp / "in.csv", data), id_field="id", label_field="label")
         out = tmp / f"out.{'json' if fmt == 'labelstudio' else fmt}"
         ws.export("a", out, format=fmt)

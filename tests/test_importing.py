@@ -6,8 +6,8 @@ import json
 from pathlib import Path
 
 import pytest
-from factories import labelled_csv, topic_texts, write_csv, write_jsonl
 
+from factories import labelled_csv, topic_texts, write_csv, write_jsonl
 from labelloop.errors import InvalidInput
 
 
@@ -19,9 +19,7 @@ def news(workspace):
 
 def test_import_csv_with_labels(news, tmp_path: Path):
     path = labelled_csv(tmp_path / "pool.csv", 30)
-    result = news.import_file(
-        "news", path, id_field="id", label_field="label", annotator="alice"
-    )
+    result = news.import_file("news", path, id_field="id", label_field="label", annotator="alice")
     assert (result.rows, result.items_added, result.annotations_added) == (30, 30, 30)
     status = news.status("news")
     assert status.items == 30
@@ -58,8 +56,12 @@ def test_labels_arrive_later_for_known_items(news, tmp_path: Path):
 def test_changed_label_keeps_history(news, tmp_path: Path):
     first = [{"id": "x", "text": "a goal for the team", "label": "sports"}]
     second = [{"id": "x", "text": "a goal for the team", "label": "politics"}]
-    news.import_file("news", write_csv(tmp_path / "1.csv", first), id_field="id", label_field="label")
-    news.import_file("news", write_csv(tmp_path / "2.csv", second), id_field="id", label_field="label")
+    news.import_file(
+        "news", write_csv(tmp_path / "1.csv", first), id_field="id", label_field="label"
+    )
+    news.import_file(
+        "news", write_csv(tmp_path / "2.csv", second), id_field="id", label_field="label"
+    )
     assert news.status("news").label_counts["politics"] == 1
     out = tmp_path / "out.jsonl"
     news.export("news", out, format="jsonl")

@@ -67,7 +67,9 @@ def test_sqlite_workspace_uses_wal_and_reopens(tmp_path: Path):
     ws = labelloop.open_workspace(tmp_path / "w")
     ws.create_project("p", labels="A,B")
     ws.close()
-    mode = sqlite3.connect(tmp_path / "w" / "labelloop.db").execute("PRAGMA journal_mode").fetchone()
+    mode = (
+        sqlite3.connect(tmp_path / "w" / "labelloop.db").execute("PRAGMA journal_mode").fetchone()
+    )
     assert mode[0] == "wal"
     again = labelloop.open_workspace(tmp_path / "w")
     assert [p.name for p in again.list_projects()] == ["p"]

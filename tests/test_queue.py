@@ -5,8 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from factories import topic_texts, write_csv
 
+from factories import topic_texts, write_csv
 from labelloop.errors import InvalidInput, NotFound, PermissionDenied, PoolExhausted
 
 

@@ -6,22 +6,31 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from factories import topic_texts, write_csv
 
+from factories import TOPICS, topic_texts, write_csv
 from labelloop.errors import InvalidInput, NotFound
 
 
 def _project(ws, tmp_path: Path, *, n: int = 60, labelled: int = 0, name: str = "p"):
     ws.create_project(name, labels="sports,tech,politics", backbone="fake")
-    rows = [{"id": f"i{i}", "text": t, "label": label if i < labelled else ""}
-            for i, (t, label) in enumerate(topic_texts(n))]
-    ws.import_file(name, write_csv(tmp_path / f"{name}.csv", rows), id_field="id",
-                   label_field="label", annotator="alice")
+    rows = [
+        {"id": f"i{i}", "text": t, "label": label if i < labelled else ""}
+        for i, (t, label) in enumerate(topic_texts(n))
+    ]
+    ws.import_file(
+        name,
+        write_csv(tmp_path / f"{name}.csv", rows),
+        id_field="id",
+        label_field="label",
+        annotator="alice",
+    )
     return ws
 
 
 def test_zero_shot_start_gives_better_than_chance_suggestions(sqlite_workspace, tmp_path):
     ws = _project(sqlite_workspace, tmp_path, n=60)
+    # the fake encoder knows words, not meanings: describe each label with its typical words
+    ws.update_project("p", descriptions={label: " ".join(words) for label, words in TOPICS.items()})
     result = ws.predict("p")
     assert result.kind == "zero-shot"
     assert result.items == 60
@@ -51,21 +60,29 @@ def test_second_predict_embeds_nothing_new(sqlite_workspace, tmp_path):
     assert again.embedded == 0
 
 
-def test_promotion_rule_keeps_a_worse_challenger(sqlite_workspace, tmp_path):
+def test_promotion_rule_keeps_a_worse_challenger(sqlite_workspace, tmp_path, monkeypatch):
     ws = _project(sqlite_workspace, tmp_path, n=150, labelled=60)
     first = ws.train("p")
-    # 60 new labels, all wrong: the new model learns noise; the champion predicts these
-    # held-out items well, so the challenger must not replace it.
-    unlabelled = ws.next_items("p", n=60)
-    wrong = {"sports": "tech", "tech": "politics", "politics": "sports"}
     truth = dict(topic_texts(150))
-    for it in unlabelled:
-        ws.submit("p", it.item_id, wrong[truth[it.data["text"]]], annotator="mallory")
+    for it in ws.next_items("p", n=60):
+        ws.submit("p", it.item_id, truth[it.data["text"]], annotator="alice")
+
+    import labelloop.learn
+
+    real_fit = labelloop.learn.fit_model
+
+    def sabotaged_fit(embeddings, labels, **kwargs):
+        # a challenger that learned shuffled labels: clearly worse on the new held-out labels
+        shuffled = np.random.default_rng(0).permutation(labels)
+        return real_fit(embeddings, shuffled, **kwargs)
+
+    monkeypatch.setattr(labelloop.learn, "fit_model", sabotaged_fit)
     second = ws.train("p")
     assert not second.promoted, second.reason
     statuses = {m.version: m.status for m in ws.models("p")}
     assert statuses[first.model_version] == "champion"
     assert statuses[second.model_version] == "challenger"
+    assert ws.status("p").champion == first.model_version
 
 
 def test_promote_and_rollback(sqlite_workspace, tmp_path):
@@ -128,8 +145,9 @@ def test_multi_label_training(sqlite_workspace, tmp_path):
     for i, (t, label) in enumerate(topic_texts(60)):
         labels = label if i % 4 else f"{label},tech" if label != "tech" else "tech,politics"
         rows.append({"text": t, "label": labels if i < 40 else ""})
-    ws.import_file("m", write_csv(tmp_path / "m.csv", rows), label_field="label",
-                   label_separator=",")
+    ws.import_file(
+        "m", write_csv(tmp_path / "m.csv", rows), label_field="label", label_separator=","
+    )
     result = ws.train("m")
     assert result.promoted
     items = ws.next_items("m", n=5)

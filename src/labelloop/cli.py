@@ -117,6 +117,16 @@ def progress_bar(
         )
 
 
+def _pairs(pairs: list[str] | None, option: str) -> dict[str, str]:
+    parsed: dict[str, str] = {}
+    for pair in pairs or []:
+        key, sep, value = pair.partition("=")
+        if not sep or not key.strip():
+            raise InvalidInput(f"expected KEY=VALUE, got {pair!r}", field=option)
+        parsed[key.strip()] = value.strip()
+    return parsed
+
+
 # -- projects ----------------------------------------------------------------------------------
 @project_app.command("create")
 def project_create(
@@ -166,16 +176,19 @@ def project_set(
     setting: Annotated[
         list[str] | None, typer.Option("--set", help="KEY=VALUE project setting (repeatable).")
     ] = None,
+    describe: Annotated[
+        list[str] | None,
+        typer.Option("--describe", help="LABEL=words describing it (repeatable)."),
+    ] = None,
     as_json: JsonOpt = False,
 ) -> None:
-    """Change a project's backbone or settings."""
-    settings: dict[str, Any] = {}
-    for pair in setting or []:
-        key, sep, value = pair.partition("=")
-        if not sep:
-            raise InvalidInput(f"expected KEY=VALUE, got {pair!r}", field="--set")
-        settings[key.strip()] = value.strip()
-    info = ws().update_project(name, backbone=backbone, settings=settings or None)
+    """Change a project's backbone, settings or label descriptions."""
+    info = ws().update_project(
+        name,
+        backbone=backbone,
+        settings=_pairs(setting, "--set") or None,
+        descriptions=_pairs(describe, "--describe") or None,
+    )
     emit(info, as_json, lambda: err.print(f"updated project [bold]{info.name}[/]"))
 
 

@@ -124,11 +124,8 @@ def _fresh(
             )
         )
     if annotator:
-        # this annotator skipped it, or already answered it (overlap)
+        # this annotator skipped it (or holds it already: those leases were served first)
         blocked.append(exists().where(Lease.item_id == Item.id, Lease.annotator == annotator))
-        blocked.append(
-            exists().where(Annotation.item_id == Item.id, Annotation.annotator == annotator)
-        )
     conditions = [Item.project_id == project_id, _unlabelled(), *[~b for b in blocked]]
     if exclude:
         conditions.append(Item.id.not_in(exclude))

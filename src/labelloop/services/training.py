@@ -51,6 +51,13 @@ TRAINING_SOURCES = ("human", "model_accepted")
 # How many top items the project's strategy orders itself (diversity strategies cost more per
 # item); the rest of the queue follows by margin uncertainty.
 RANKED_BY_STRATEGY = 2000
+# Strategies over single-label probabilities, and their counterpart for independent per-label ones.
+_MULTI_LABEL_STRATEGY = {
+    "margin": "multilabel_uncertainty",
+    "least_confidence": "multilabel_uncertainty",
+    "hybrid": "multilabel_uncertainty",
+    "entropy": "multilabel_entropy",
+}
 
 
 @dataclass(frozen=True)
@@ -395,6 +402,8 @@ def _priority(
     base = multilabel_uncertainty(pred_probs) if schema.multi_label else margin(pred_probs)
     priority = np.asarray(base, dtype=np.float64)
     name = "cold_start" if cold else strategy
+    if schema.multi_label:
+        name = _MULTI_LABEL_STRATEGY.get(name, name)
     chosen = get_strategy(name).select(
         pred_probs=pred_probs,
         embeddings=embeddings,

@@ -91,7 +91,7 @@ class Annotation(Base):
     project_id: Mapped[int] = mapped_column(ForeignKey("projects.id", ondelete="CASCADE"))
     item_id: Mapped[int] = mapped_column(ForeignKey("items.id", ondelete="CASCADE"))
     # Label names; NULL marks a retraction (undo) that leaves the item unlabelled.
-    value: Mapped[list[Any] | None] = mapped_column(JSON)
+    value: Mapped[list[Any] | None] = mapped_column(JSON(none_as_null=True))
     source: Mapped[str] = mapped_column(String(20))  # human | model_accepted | auto
     annotator: Mapped[str | None] = mapped_column(String(200))
     model_version_id: Mapped[int | None] = mapped_column(

@@ -1,0 +1,85 @@
+"""Import throughput: rows/s and peak memory of ``read_records`` over a generated 1,000,000-row CSV.
+
+Usage::
+
+    PYTHONPATH=src .venv/bin/python benchmarks/import_throughput.py [--rows 1000000] [--id-field]
+
+Prints one JSON document: rows, file size, seconds, rows/s, peak RSS (MiB) before and after.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import resource
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from labelloop.services.formats import count_rows_hint, read_records
+
+
+def _peak_rss_mib() -> float:
+    # ru_maxrss is KiB on Linux, bytes on macOS.
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    return peak / (1024 * 1024) if sys.platform == "darwin" else peak / 1024
+
+
+def make_csv(path: Path, rows: int) -> None:
+    words = [
+        "the",
+        "quick",
+        "brown",
+        "fox",
+        "jumps",
+        "over",
+        "a",
+        "lazy",
+        "dog,",
+        "then",
+        '"rests"',
+        "by",
+        "the",
+        "river",
+    ]
+    with path.open("w", encoding="utf-8", newline="") as f:
+        f.write("id,text,label,lang\n")
+        for i in range(rows):
+            text = " ".join(words[(i + k) % len(words)] for k in range(12))
+            f.write(f'{i},"{text.replace(chr(34), chr(34) * 2)} #{i}",L{i % 20},en\n')
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--rows", type=int, default=1_000_000)
+    parser.add_argument("--id-field", action="store_true", help="read ids (duplicate check)")
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / "pool.csv"
+        make_csv(path, args.rows)
+        rss_before = _peak_rss_mib()
+        start = time.perf_counter()
+        n = 0
+        for _ in read_records(
+            path, id_field="id" if args.id_field else None, label_field="label", annotator="bench"
+        ):
+            n += 1
+        seconds = time.perf_counter() - start
+        result = {
+            "benchmark": "import_throughput",
+            "format": "csv",
+            "rows": n,
+            "id_field": args.id_field,
+            "file_mib": round(path.stat().st_size / 2**20, 1),
+            "count_rows_hint": count_rows_hint(path),
+            "seconds": round(seconds, 2),
+            "rows_per_s": round(n / seconds),
+            "peak_rss_mib_before_read": round(rss_before, 1),
+            "peak_rss_mib_after_read": round(_peak_rss_mib(), 1),
+        }
+    print(json.dumps(result))
+
+
+if __name__ == "__main__":
+    main()

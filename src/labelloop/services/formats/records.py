@@ -1,0 +1,104 @@
+"""Typed records that cross the boundary between files and the import/export services.
+
+Readers turn a file into :class:`ImportRecord` values; writers turn :class:`ExportRecord` values
+into a file. Neither touches the database: the services map records to and from items,
+annotations and suggestions.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+__all__ = [
+    "ANNOTATION_SOURCES",
+    "ExportRecord",
+    "ImportRecord",
+    "ImportedAnnotation",
+    "ImportedPrediction",
+]
+
+ANNOTATION_SOURCES = ("human", "model_accepted", "auto")
+
+
+@dataclass(frozen=True)
+class ImportedAnnotation:
+    """One label read from a file.
+
+    Attributes:
+        value: Label names; one for single-label, any number (also none) for multi-label.
+        annotator: Who labelled it, or None when the file does not say (the service decides).
+        source: ``human``, ``model_accepted`` or ``auto``.
+        created_at: When it was labelled, if the file says.
+        seconds: Seconds the annotator spent, if the file says.
+
+    Example:
+        >>> ImportedAnnotation(("Sports",), "alice").source
+        'human'
+    """
+
+    value: tuple[str, ...]
+    annotator: str | None
+    source: str = "human"
+    created_at: datetime | None = None
+    seconds: float | None = None
+
+
+@dataclass(frozen=True)
+class ImportedPrediction:
+    """A model's suggestion read from a file (Label Studio predictions, labelloop suggestion)."""
+
+    value: tuple[str, ...]
+    score: float | None
+    model_version: str | None
+
+
+@dataclass(frozen=True)
+class ImportRecord:
+    """One item read from a file.
+
+    Attributes:
+        line: 1-based position for error messages: the physical line where a CSV/TSV/JSONL row
+            starts, the row number + 1 in Parquet, the task number in Label Studio JSON, the file
+            number (sorted order) in a folder.
+        external_id: The item's id in the file (``id_field``; relative path for folders), or None.
+        data: ``{"text": ...}`` for text, ``{"path": ..., "media": "image" | "audio"}`` for files;
+            other columns are kept under ``"meta"`` (absent when there are none).
+        annotations: Labels the file carries for the item, oldest first.
+        predictions: Model suggestions the file carries for the item.
+    """
+
+    line: int
+    external_id: str | None
+    data: dict[str, Any]
+    annotations: tuple[ImportedAnnotation, ...] = ()
+    predictions: tuple[ImportedPrediction, ...] = ()
+
+
+@dataclass(frozen=True)
+class ExportRecord:
+    """One item to write to an export file.
+
+    Attributes:
+        external_id: The id the item was imported with, or None.
+        item_id: labelloop's item id.
+        data: The item's data, as in :class:`ImportRecord`.
+        content_hash: Hash of the item's content.
+        label: Current label (latest annotation), None if unlabelled; ``()`` is a multi-label
+            annotation saying no label applies.
+        provenance: ``{"source", "annotator", "model_version", "seconds", "created_at"}`` of the
+            current label (``created_at`` as ISO 8601), None if unlabelled.
+        history: Every annotation of the item, oldest first: the provenance keys plus ``"value"``
+            (a list of label names).
+        suggestion: ``{"value": [...], "pred_probs": {label: p}, "model_version": ...}`` or None.
+    """
+
+    external_id: str | None
+    item_id: int
+    data: dict[str, Any]
+    content_hash: str
+    label: tuple[str, ...] | None
+    provenance: dict[str, Any] | None
+    history: tuple[dict[str, Any], ...] = ()
+    suggestion: dict[str, Any] | None = None
