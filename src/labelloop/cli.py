@@ -539,8 +539,8 @@ def label(
 
 
 def _register_server_commands() -> None:
-    """``serve``, ``user``, ``token`` and ``demo`` live in their own module (they grow with the web app)."""
-    from labelloop import _cli_server  # noqa: F401  (registers its commands on ``app``)
+    """Commands of the web app and of the loop live in their own modules; importing registers them."""
+    from labelloop import _cli_loop, _cli_server  # noqa: F401
 
 
 def main() -> None:

@@ -34,6 +34,8 @@ DEFAULT_SETTINGS: dict[str, Any] = {
     "head": "logreg",
     "overlap": 1,  # how many annotators see each item
     "lease_seconds": 600,
+    "audit_rate": 0.05,  # share of auto-accepted labels sampled for human audit
+    "auto_accept_paused": False,  # set when the audit falls below the target precision
 }
 
 
@@ -65,7 +67,23 @@ def _check_settings(settings: dict[str, Any]) -> dict[str, Any]:
         )
     for key, value in settings.items():
         kind = type(DEFAULT_SETTINGS[key])
-        if kind is int:
+        if kind is bool:
+            if isinstance(value, str):
+                if value.lower() not in ("true", "false", "1", "0", "yes", "no"):
+                    raise InvalidInput(f"{key} must be true or false, got {value!r}", field=key)
+                value = value.lower() in ("true", "1", "yes")
+            settings[key] = bool(value)
+        elif kind is float:
+            try:
+                value = float(value)
+            except (TypeError, ValueError):
+                raise InvalidInput(f"{key} must be a number, got {value!r}", field=key) from None
+            if not 0.0 <= value <= 1.0:
+                raise InvalidInput(f"{key} must be between 0 and 1, got {value}", field=key)
+            settings[key] = value
+        elif kind is str:
+            settings[key] = _check_choice(key, str(value))
+        elif kind is int:
             try:
                 value = int(value)
             except (TypeError, ValueError):
@@ -76,6 +94,23 @@ def _check_settings(settings: dict[str, Any]) -> dict[str, Any]:
                 raise InvalidInput(f"{key} must be at least 1, got {value}", field=key)
             settings[key] = value
     return settings
+
+
+_CHOICES = {
+    "strategy": (
+        "margin", "least_confidence", "entropy", "random", "kcenter", "hybrid", "cold_start",
+        "multilabel_uncertainty", "multilabel_entropy",
+    ),
+    "augment": ("none", "mixup"),
+    "head": ("logreg", "mlp"),
+}  # fmt: skip
+
+
+def _check_choice(key: str, value: str) -> str:
+    choices = _CHOICES.get(key)
+    if choices is not None and value not in choices:
+        raise InvalidInput(f"{key} must be one of {', '.join(choices)}; got {value!r}", field=key)
+    return value
 
 
 def create_project(

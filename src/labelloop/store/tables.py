@@ -76,6 +76,8 @@ class Item(Base):
     data: Mapped[dict[str, Any]] = mapped_column(JSON)
     content_hash: Mapped[str] = mapped_column(String(64))
     media_path: Mapped[str | None] = mapped_column(Text)
+    # The known answer of a gold item (label names), hidden from annotators; NULL for other items.
+    gold: Mapped[list[Any] | None] = mapped_column(JSON(none_as_null=True))
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
 
 
@@ -99,8 +101,32 @@ class Annotation(Base):
     )
     seconds: Mapped[float | None] = mapped_column(Float)
     is_current: Mapped[bool] = mapped_column(Boolean, default=True)
+    # The annotator answered without seeing the suggestion (anchoring-bias check).
+    blind: Mapped[bool] = mapped_column(Boolean, default=False)
+    # A reviewer's adjudication rather than a first answer.
+    reviewed: Mapped[bool] = mapped_column(Boolean, default=False)
     # Client-chosen key that makes a submit idempotent: the same key twice stores one row.
     request_id: Mapped[str | None] = mapped_column(String(100))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class Flag(Base):
+    """An annotator's report that a suggestion (or a label) is wrong, with a reason."""
+
+    __tablename__ = "flags"
+    __table_args__ = (Index("ix_flags_project_status", "project_id", "status"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    project_id: Mapped[int] = mapped_column(ForeignKey("projects.id", ondelete="CASCADE"))
+    item_id: Mapped[int] = mapped_column(ForeignKey("items.id", ondelete="CASCADE"))
+    annotator: Mapped[str | None] = mapped_column(String(200))
+    reason: Mapped[str] = mapped_column(Text)
+    suggestion: Mapped[list[Any] | None] = mapped_column(JSON(none_as_null=True))
+    model_version_id: Mapped[int | None] = mapped_column(
+        ForeignKey("model_versions.id", ondelete="SET NULL")
+    )
+    status: Mapped[str] = mapped_column(String(20), default="open")  # open | confirmed | dismissed
+    resolved_by: Mapped[str | None] = mapped_column(String(200))
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
 
 
