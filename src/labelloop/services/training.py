@@ -50,7 +50,7 @@ __all__ = [
 TRAINING_SOURCES = ("human", "model_accepted")
 # How many top items the project's strategy orders itself (diversity strategies cost more per
 # item); the rest of the queue follows by margin uncertainty.
-RANKED_BY_STRATEGY = 2000
+RANKED_BY_STRATEGY = 200
 # Strategies over single-label probabilities, and their counterpart for independent per-label ones.
 _MULTI_LABEL_STRATEGY = {
     "margin": "multilabel_uncertainty",
