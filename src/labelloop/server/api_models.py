@@ -1,0 +1,76 @@
+"""REST routes for model versions: list, train (in the background), promote, rollback, poll."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Request
+from fastapi import Path as PathParam
+
+from labelloop.errors import Conflict
+from labelloop.server.api_projects import ERRORS
+from labelloop.server.deps import ProjectRole
+from labelloop.server.schemas import ModelPoll, TrainRequested
+from labelloop.services import stats
+from labelloop.services.results import ModelVersionInfo
+from labelloop.services.users import Principal
+
+__all__ = ["router"]
+
+router = APIRouter(responses=ERRORS, tags=["models"])
+
+Member = Annotated[Principal, Depends(ProjectRole("annotator"))]
+Admin = Annotated[Principal, Depends(ProjectRole("admin"))]
+
+
+def _ws(request: Request) -> Any:
+    return request.app.state.ws
+
+
+@router.get("/projects/{project}/models", response_model=list[ModelVersionInfo])
+def list_models(request: Request, project: str, principal: Member) -> list[ModelVersionInfo]:
+    """Every model version with its cross-validated metrics; one is the champion."""
+    return _ws(request).models(project)
+
+
+@router.get("/projects/{project}/model", response_model=ModelPoll)
+def poll_model(request: Request, project: str, principal: Member) -> ModelPoll:
+    """The champion's version and the retrain worker's state (cheap; the UI polls it)."""
+    return ModelPoll(
+        champion=stats.champion_version(_ws(request), project),
+        training=request.app.state.retrainer.state(project),
+    )
+
+
+@router.post("/projects/{project}/train", response_model=TrainRequested, status_code=202)
+def train(request: Request, project: str, principal: Admin) -> TrainRequested:
+    """Queue a retrain (then a re-predict if the new version is promoted); returns at once."""
+    _ws(request).project(project)  # 404 before queueing a name that does not exist
+    if not request.app.state.settings.background_retrain:
+        raise Conflict("background retraining is switched off on this server")
+    retrainer = request.app.state.retrainer
+    state = retrainer.request(project)
+    return TrainRequested(project=project, state=state, training=retrainer.state(project))
+
+
+@router.post("/projects/{project}/models/{version}/promote", response_model=ModelVersionInfo)
+def promote(
+    request: Request,
+    project: str,
+    version: Annotated[int, PathParam(ge=1, le=2**31)],
+    principal: Admin,
+) -> ModelVersionInfo:
+    """Make ``version`` the champion and refresh the suggestions from it."""
+    ws = _ws(request)
+    info = ws.promote(project, version)
+    ws.predict(project)
+    return info
+
+
+@router.post("/projects/{project}/models/rollback", response_model=ModelVersionInfo)
+def rollback(request: Request, project: str, principal: Admin) -> ModelVersionInfo:
+    """Bring back the previous champion and refresh the suggestions from it."""
+    ws = _ws(request)
+    info = ws.rollback(project)
+    ws.predict(project)
+    return info

@@ -1,0 +1,217 @@
+"""REST routes for projects, members, users, tokens, import, export, statistics and QA."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import tempfile
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+from fastapi import APIRouter, BackgroundTasks, Depends, File, Form, Request, UploadFile
+from fastapi.responses import FileResponse
+
+from labelloop.errors import InvalidInput
+from labelloop.server.deps import LoggedIn, ProjectRole
+from labelloop.server.schemas import (
+    CreateProject,
+    CreateUser,
+    ErrorBody,
+    Me,
+    MemberRole,
+    TokenCreated,
+    UpdateProject,
+)
+from labelloop.services import review, stats, users
+from labelloop.services.results import ExportResult, ImportResult, ProjectInfo, ProjectStatus
+from labelloop.services.users import Principal, UserInfo
+
+__all__ = ["router"]
+
+ERRORS: dict[int | str, dict[str, Any]] = {
+    code: {"model": ErrorBody} for code in (401, 403, 404, 409, 413, 422)
+}
+router = APIRouter(responses=ERRORS)
+
+Member = Annotated[Principal, Depends(ProjectRole("annotator"))]
+Reviewer = Annotated[Principal, Depends(ProjectRole("reviewer"))]
+Admin = Annotated[Principal, Depends(ProjectRole("admin"))]
+Anyone = Annotated[Principal, Depends(LoggedIn())]
+Superuser = Annotated[Principal, Depends(LoggedIn(superuser=True))]
+
+
+def _ws(request: Request) -> Any:
+    return request.app.state.ws
+
+
+@router.get("/me", response_model=Me, tags=["users"])
+def me(request: Request, principal: Anyone) -> Me:
+    return Me(name=principal.name, is_superuser=principal.is_superuser, roles=principal.roles)
+
+
+@router.post("/tokens", response_model=TokenCreated, status_code=201, tags=["users"])
+def create_my_token(request: Request, principal: Anyone) -> TokenCreated:
+    """A new API token for the caller (shown once)."""
+    return TokenCreated(token=users.create_token(_ws(request), principal.name), user=principal.name)
+
+
+@router.post("/users", response_model=UserInfo, status_code=201, tags=["users"])
+def create_user(request: Request, body: CreateUser, principal: Superuser) -> UserInfo:
+    info = users.add_user(_ws(request), body.name, password=body.password, superuser=body.superuser)
+    request.app.state.auth_cache.clear()
+    return info
+
+
+@router.get("/projects", response_model=list[ProjectInfo], tags=["projects"])
+def list_projects(request: Request, principal: Anyone) -> list[ProjectInfo]:
+    """The projects the caller is a member of (all of them for a superuser)."""
+    projects = _ws(request).list_projects()
+    return [p for p in projects if principal.role_in(p.name) is not None]
+
+
+@router.post("/projects", response_model=ProjectInfo, status_code=201, tags=["projects"])
+def create_project(request: Request, body: CreateProject, principal: Superuser) -> ProjectInfo:
+    ws = _ws(request)
+    info = ws.create_project(
+        body.name,
+        labels=list(body.labels),
+        task=body.task,
+        multi_label=body.multi_label,
+        backbone=body.backbone,
+        descriptions=body.descriptions,
+        settings=body.settings,
+    )
+    users.set_member(ws, info.name, principal.name, "admin")
+    request.app.state.auth_cache.clear()
+    return info
+
+
+@router.get("/projects/{project}", response_model=ProjectInfo, tags=["projects"])
+def get_project(request: Request, project: str, principal: Member) -> ProjectInfo:
+    return _ws(request).project(project)
+
+
+@router.patch("/projects/{project}", response_model=ProjectInfo, tags=["projects"])
+def update_project(
+    request: Request, project: str, body: UpdateProject, principal: Admin
+) -> ProjectInfo:
+    return _ws(request).update_project(
+        project, backbone=body.backbone, settings=body.settings, descriptions=body.descriptions
+    )
+
+
+@router.get("/projects/{project}/status", response_model=ProjectStatus, tags=["projects"])
+def get_status(request: Request, project: str, principal: Member) -> ProjectStatus:
+    return _ws(request).status(project)
+
+
+@router.get("/projects/{project}/members", response_model=dict[str, str], tags=["users"])
+def list_members(request: Request, project: str, principal: Admin) -> dict[str, str]:
+    return users.list_members(_ws(request), project)
+
+
+@router.put("/projects/{project}/members/{username}", response_model=UserInfo, tags=["users"])
+def set_member(
+    request: Request, project: str, username: str, body: MemberRole, principal: Admin
+) -> UserInfo:
+    info = users.set_member(_ws(request), project, username, body.role)
+    request.app.state.auth_cache.clear()
+    return info
+
+
+@router.delete("/projects/{project}/members/{username}", status_code=204, tags=["users"])
+def remove_member(request: Request, project: str, username: str, principal: Admin) -> None:
+    users.remove_member(_ws(request), project, username)
+    request.app.state.auth_cache.clear()
+
+
+@router.post(
+    "/projects/{project}/import", response_model=ImportResult, status_code=201, tags=["data"]
+)
+def import_upload(
+    request: Request,
+    project: str,
+    principal: Admin,
+    file: Annotated[UploadFile, File(description="CSV, TSV, JSONL, Parquet or Label Studio JSON")],
+    format: Annotated[str | None, Form(max_length=20)] = None,
+    text_field: Annotated[str, Form(max_length=200)] = "text",
+    label_field: Annotated[str | None, Form(max_length=200)] = None,
+    id_field: Annotated[str | None, Form(max_length=200)] = None,
+) -> ImportResult:
+    """Import an uploaded file into the project (one transaction)."""
+    name = Path(file.filename or "upload").name
+    suffix = "".join(Path(name).suffixes[-2:])[:20]
+    if not suffix and format is None:
+        raise InvalidInput("give the file an extension or a format", field="format")
+    with tempfile.TemporaryDirectory(prefix="labelloop-import-") as tmp:
+        target = Path(tmp) / f"upload{suffix}"
+        with target.open("wb") as out:
+            shutil.copyfileobj(file.file, out, 1 << 20)
+        return _ws(request).import_file(
+            project,
+            target,
+            format=format,
+            text_field=text_field,
+            label_field=label_field,
+            id_field=id_field,
+            annotator=principal.name,
+        )
+
+
+@router.get(
+    "/projects/{project}/export",
+    tags=["data"],
+    response_class=FileResponse,
+    responses={200: {"content": {"application/octet-stream": {}}}},
+)
+def export(
+    request: Request,
+    project: str,
+    principal: Admin,
+    background: BackgroundTasks,
+    format: Literal["jsonl", "csv", "parquet", "labelstudio"] = "jsonl",
+    only: Literal["all", "human", "accepted"] = "all",
+) -> FileResponse:
+    """Download the project's items and labels, each label with its provenance."""
+    tmp = tempfile.mkdtemp(prefix="labelloop-export-")
+    background.add_task(shutil.rmtree, tmp, True)
+    ext = {"labelstudio": "json"}.get(format, format)
+    out = Path(tmp) / f"{project}.{ext}"
+    result: ExportResult = _ws(request).export(project, out, format=format, only=only)
+    return FileResponse(
+        result.out,
+        filename=os.path.basename(result.out),
+        media_type="application/octet-stream",
+        headers={"X-Labelloop-Rows": str(result.rows)},
+    )
+
+
+@router.get("/projects/{project}/stats", response_model=stats.Dashboard, tags=["statistics"])
+def get_stats(request: Request, project: str, principal: Member) -> stats.Dashboard:
+    """Progress, learning curve, suggestion acceptance, annotators and the champion's metrics."""
+    return stats.dashboard(_ws(request), project)
+
+
+@router.get("/projects/{project}/qa", tags=["quality"])
+def qa_report(request: Request, project: str, principal: Reviewer) -> dict[str, Any]:
+    """A minimal QA report: agreement, acceptance and the review list's size per source.
+
+    (Label-issue detection and gold scoring join this report when the quality services land.)
+    """
+    ws = _ws(request)
+    board = stats.dashboard(ws, project)
+    candidates = review.review_candidates(ws, project, limit=500)
+    per_source: dict[str, int] = dict.fromkeys(review.REVIEW_SOURCES, 0)
+    for c in candidates:
+        for reason in c.reasons:
+            per_source[reason] = per_source.get(reason, 0) + 1
+    accepted = sum(b.accepted for b in board.acceptance_by_version)
+    answered = sum(b.answered for b in board.acceptance_by_version)
+    return {
+        "project": project,
+        "agreement": board.agreement,
+        "acceptance_rate": accepted / answered if answered else None,
+        "review_candidates": per_source,
+        "annotators": [a.model_dump() for a in board.annotators],
+        "label_counts": board.status.label_counts,
+    }

@@ -1,0 +1,249 @@
+"""The FastAPI app factory: routers, error mapping, size limits, security headers."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+from typing import Any
+from urllib.parse import quote
+
+import jinja2
+from fastapi import FastAPI, HTTPException, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse, RedirectResponse, Response
+from fastapi.staticfiles import StaticFiles
+from fastapi.templating import Jinja2Templates
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from labelloop.errors import LabelloopError
+from labelloop.server.deps import AuthCache, ServerSettings
+from labelloop.services import users
+from labelloop.services.background import Retrainer
+from labelloop.services.workspace import Workspace
+
+__all__ = ["create_app", "error_body"]
+
+log = logging.getLogger(__name__)
+HERE = Path(__file__).parent
+_STATUS_TYPES = {
+    400: "InvalidInput",
+    401: "Unauthenticated",
+    403: "PermissionDenied",
+    404: "NotFound",
+    405: "MethodNotAllowed",
+    409: "Conflict",
+    413: "PayloadTooLarge",
+    422: "InvalidInput",
+    429: "TooManyRequests",
+}
+CSP = (
+    "default-src 'self'; img-src 'self' data:; media-src 'self'; style-src 'self'; "
+    "script-src 'self'; object-src 'none'; frame-ancestors 'none'; base-uri 'none'; "
+    "form-action 'self'"
+)
+
+
+def error_body(kind: str, message: str, **extra: Any) -> dict[str, Any]:
+    """The one JSON error shape: ``{"error": {"type": ..., "message": ...}}``."""
+    return {"error": {"type": kind, "message": message, **extra}}
+
+
+def _wants_html(request: Request) -> bool:
+    return not request.url.path.startswith("/api/")
+
+
+def _html_error(request: Request, status: int, message: str) -> Response:
+    if status == 401:
+        target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
+        return RedirectResponse(f"/login?next={quote(target, safe='')}", status_code=303)
+    templates: Jinja2Templates = request.app.state.templates
+    return templates.TemplateResponse(
+        request,
+        "error.html",
+        {"status": status, "message": message, "principal": None, "csrf": ""},
+        status_code=status,
+    )
+
+
+async def _labelloop_error(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, LabelloopError)
+    if _wants_html(request):
+        return _html_error(request, exc.http_status, str(exc))
+    return JSONResponse(error_body(type(exc).__name__, str(exc)), status_code=exc.http_status)
+
+
+async def _http_error(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, StarletteHTTPException)
+    message = exc.detail if isinstance(exc.detail, str) else "request refused"
+    if _wants_html(request):
+        return _html_error(request, exc.status_code, message)
+    kind = _STATUS_TYPES.get(exc.status_code, "HTTPError")
+    return JSONResponse(error_body(kind, message), status_code=exc.status_code, headers=exc.headers)
+
+
+async def _validation_error(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, RequestValidationError)
+    errors = exc.errors()
+    too_long = any(e.get("type") in ("string_too_long", "too_long") for e in errors)
+    parts = []
+    for e in errors[:5]:
+        where = ".".join(str(p) for p in e.get("loc", ()) if p != "body")
+        parts.append(f"{where}: {e.get('msg')}")
+    status = 413 if too_long else 422
+    kind = "PayloadTooLarge" if too_long else "InvalidInput"
+    return JSONResponse(error_body(kind, "; ".join(parts) or "invalid request"), status_code=status)
+
+
+class BodyLimit:
+    """Refuse request bodies over a limit with 413, before a route reads them.
+
+    ``Content-Length`` is checked up front; chunked bodies are counted as they arrive.
+    """
+
+    def __init__(self, app: Any, *, settings: ServerSettings) -> None:
+        self.app = app
+        self.settings = settings
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        path: str = scope["path"]
+        limit = (
+            self.settings.max_upload_bytes
+            if path.endswith("/import")
+            else self.settings.max_body_bytes
+        )
+        headers = dict(scope.get("headers") or [])
+        length = headers.get(b"content-length")
+        if length is not None:
+            try:
+                too_big = int(length) > limit
+            except ValueError:
+                too_big = True
+            if too_big:
+                await _send_413(send, limit)
+                return
+        seen = 0
+        started = False
+
+        async def counted_receive() -> Any:
+            nonlocal seen
+            message = await receive()
+            if message["type"] == "http.request":
+                seen += len(message.get("body", b""))
+                if seen > limit:
+                    raise _TooLarge()
+            return message
+
+        async def tracking_send(message: Any) -> None:
+            nonlocal started
+            if message["type"] == "http.response.start":
+                started = True
+            await send(message)
+
+        try:
+            await self.app(scope, counted_receive, tracking_send)
+        except _TooLarge:
+            if not started:
+                await _send_413(send, limit)
+
+
+class _TooLarge(Exception):
+    pass
+
+
+async def _send_413(send: Any, limit: int) -> None:
+    import json
+
+    body = json.dumps(
+        error_body("PayloadTooLarge", f"the request body is over the limit of {limit} bytes")
+    ).encode()
+    await send(
+        {
+            "type": "http.response.start",
+            "status": 413,
+            "headers": [
+                (b"content-type", b"application/json"),
+                (b"content-length", str(len(body)).encode()),
+                (b"connection", b"close"),
+            ],
+        }
+    )
+    await send({"type": "http.response.body", "body": body})
+
+
+def create_app(ws: Workspace, settings: ServerSettings | None = None) -> FastAPI:
+    """The labelloop web app over workspace ``ws``: REST API under ``/api/v1`` and the web UI.
+
+    The background retrain worker starts and stops with the app's lifespan (when
+    ``settings.background_retrain``).
+    """
+    from labelloop.server import api_annotate, api_models, api_projects, pages
+
+    settings = settings or ServerSettings()
+    retrainer = Retrainer(ws)
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        if settings.background_retrain:
+            retrainer.start()
+        try:
+            yield
+        finally:
+            retrainer.stop()
+
+    app = FastAPI(
+        title="labelloop",
+        version="1",
+        description="Annotate data with a pre-trained model doing the first pass. "
+        "Authenticate with `Authorization: Bearer <token>` (create one with "
+        "`labelloop token create NAME`).",
+        openapi_url="/api/v1/openapi.json",
+        docs_url=None,  # Swagger UI loads from a CDN; the machines are offline
+        redoc_url=None,
+        lifespan=lifespan,
+    )
+    app.state.ws = ws
+    app.state.settings = settings
+    app.state.retrainer = retrainer
+    app.state.auth_cache = AuthCache(settings.auth_cache_seconds)
+    app.state.secret = users.secret_key(ws)
+    app.state.limiter = users.LoginLimiter(
+        max_failures=settings.login_max_failures, window=settings.login_window_seconds
+    )
+    app.state.templates = Jinja2Templates(
+        env=jinja2.Environment(
+            loader=jinja2.FileSystemLoader(str(HERE / "templates")), autoescape=True
+        )
+    )
+    app.add_exception_handler(LabelloopError, _labelloop_error)
+    app.add_exception_handler(HTTPException, _http_error)
+    app.add_exception_handler(RequestValidationError, _validation_error)
+    app.add_exception_handler(StarletteHTTPException, _http_error)
+
+    @app.middleware("http")
+    async def security_headers(request: Request, call_next: Any) -> Response:
+        response: Response = await call_next(request)
+        response.headers.setdefault("Content-Security-Policy", CSP)
+        response.headers.setdefault("X-Content-Type-Options", "nosniff")
+        response.headers.setdefault("Referrer-Policy", "same-origin")
+        response.headers.setdefault("X-Frame-Options", "DENY")
+        if request.url.path.startswith("/api/"):
+            response.headers.setdefault("Cache-Control", "no-store")
+        return response
+
+    app.add_middleware(BodyLimit, settings=settings)
+
+    @app.get("/api/v1/health", tags=["meta"], include_in_schema=False)
+    def health() -> dict[str, str]:
+        return {"status": "ok"}
+
+    app.include_router(api_projects.router, prefix="/api/v1")
+    app.include_router(api_annotate.router, prefix="/api/v1")
+    app.include_router(api_models.router, prefix="/api/v1")
+    app.include_router(pages.router)
+    app.mount("/static", StaticFiles(directory=str(HERE / "static")), name="static")
+    return app

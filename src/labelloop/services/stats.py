@@ -1,0 +1,266 @@
+"""Dashboard numbers: progress, learning curve, suggestion acceptance, annotators, champion.
+
+Everything here is read-only and computed from the annotation history (which is append-only), so
+the numbers include corrected and undone answers as they happened.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any
+
+from pydantic import BaseModel, Field
+from sqlalchemy import select
+
+from labelloop.services.projects import label_schema, project_status
+from labelloop.services.results import ProjectStatus
+from labelloop.store import Annotation, ModelVersion, repo
+
+if TYPE_CHECKING:
+    from labelloop.services.workspace import Workspace
+
+__all__ = [
+    "AcceptanceBucket",
+    "AnnotatorStats",
+    "ChampionDetail",
+    "CurvePoint",
+    "Dashboard",
+    "champion_version",
+    "dashboard",
+]
+
+HUMAN_SOURCES = ("human", "model_accepted")
+
+
+class CurvePoint(BaseModel):
+    version: int
+    status: str
+    kind: str
+    n_labels: int
+    accuracy: float | None
+    macro_f1: float | None
+    created_at: datetime
+
+
+class AcceptanceBucket(BaseModel):
+    bucket: str = Field(description="model version ('v3') or the start of a time bucket (ISO)")
+    accepted: int
+    answered: int = Field(description="human answers given while a suggestion was shown")
+    rate: float | None
+
+
+class AnnotatorStats(BaseModel):
+    annotator: str
+    answers: int
+    seconds: float = Field(description="time recorded on answers (sum of `seconds`)")
+    items_per_hour: float | None
+    median_seconds: float | None
+    agreement: float | None = Field(
+        default=None, description="share of answers equal to another annotator's on the same item"
+    )
+    compared: int = 0
+    gold_accuracy: float | None = None
+
+
+class ChampionDetail(BaseModel):
+    version: int
+    labels: list[str]
+    accuracy: float | None
+    macro_f1: float | None
+    n: int | None = None
+    per_class: list[dict[str, Any]] = Field(default_factory=list)
+    confusion: list[list[int]] = Field(default_factory=list)
+
+
+class Dashboard(BaseModel):
+    status: ProjectStatus
+    learning_curve: list[CurvePoint]
+    acceptance_by_version: list[AcceptanceBucket]
+    acceptance_by_time: list[AcceptanceBucket]
+    annotators: list[AnnotatorStats]
+    agreement: float | None = Field(
+        description="share of annotator pairs that agree, over items answered by two or more"
+    )
+    champion: ChampionDetail | None
+
+
+def _aware(t: datetime) -> datetime:
+    return t if t.tzinfo is not None else t.replace(tzinfo=UTC)
+
+
+def dashboard(ws: Workspace, name: str, *, max_time_buckets: int = 24) -> Dashboard:
+    """All the numbers the project dashboard shows, in one read."""
+    status = project_status(ws, name)
+    with ws.transaction() as session:
+        project = repo.get_project(session, name)
+        versions = list(
+            session.scalars(
+                select(ModelVersion)
+                .where(ModelVersion.project_id == project.id)
+                .order_by(ModelVersion.version)
+            )
+        )
+        answers: list[Any] = session.execute(
+            select(
+                Annotation.item_id,
+                Annotation.annotator,
+                Annotation.value,
+                Annotation.source,
+                Annotation.model_version_id,
+                Annotation.seconds,
+                Annotation.created_at,
+            )
+            .where(
+                Annotation.project_id == project.id,
+                Annotation.source.in_(HUMAN_SOURCES),
+                Annotation.value.is_not(None),
+            )
+            .order_by(Annotation.id)
+        ).all()  # type: ignore[assignment]
+        labels = list(label_schema(project).labels)
+    number = {v.id: v.version for v in versions}
+    curve = [
+        CurvePoint(
+            version=v.version,
+            status=v.status,
+            kind=v.kind,
+            n_labels=len(v.label_ids or []),
+            accuracy=(v.metrics or {}).get("accuracy"),
+            macro_f1=(v.metrics or {}).get("macro_f1"),
+            created_at=v.created_at,
+        )
+        for v in versions
+    ]
+    champion = next((v for v in versions if v.status == "champion"), None)
+    return Dashboard(
+        status=status,
+        learning_curve=curve,
+        acceptance_by_version=_acceptance_by_version(answers, number),
+        acceptance_by_time=_acceptance_by_time(answers, max_time_buckets),
+        annotators=_annotators(answers),
+        agreement=_overall_agreement(answers),
+        champion=_champion(champion, labels),
+    )
+
+
+def _rate(accepted: int, answered: int) -> float | None:
+    return accepted / answered if answered else None
+
+
+def _acceptance_by_version(answers: list[Any], number: dict[int, int]) -> list[AcceptanceBucket]:
+    counts: dict[int, list[int]] = defaultdict(lambda: [0, 0])
+    for a in answers:
+        if a.model_version_id is not None and a.model_version_id in number:
+            c = counts[number[a.model_version_id]]
+            c[0] += a.source == "model_accepted"
+            c[1] += 1
+    return [
+        AcceptanceBucket(bucket=f"v{v}", accepted=c[0], answered=c[1], rate=_rate(*c))
+        for v, c in sorted(counts.items())
+    ]
+
+
+def _acceptance_by_time(answers: list[Any], max_buckets: int) -> list[AcceptanceBucket]:
+    shown = [a for a in answers if a.model_version_id is not None]
+    if not shown:
+        return []
+    times = [_aware(a.created_at).timestamp() for a in shown]
+    start, end = min(times), max(times)
+    # round bucket width up to a readable unit: a minute, ten minutes, an hour, a day
+    width = 60.0
+    for unit in (60.0, 600.0, 3600.0, 86400.0, 7 * 86400.0):
+        width = unit
+        if (end - start) / unit < max_buckets:
+            break
+    origin = start - start % width
+    counts: dict[int, list[int]] = defaultdict(lambda: [0, 0])
+    for a, t in zip(shown, times, strict=True):
+        c = counts[int((t - origin) // width)]
+        c[0] += a.source == "model_accepted"
+        c[1] += 1
+    return [
+        AcceptanceBucket(
+            bucket=datetime.fromtimestamp(origin + b * width, UTC).isoformat(timespec="minutes"),
+            accepted=c[0],
+            answered=c[1],
+            rate=_rate(*c),
+        )
+        for b, c in sorted(counts.items())
+    ]
+
+
+def _latest_per_annotator(answers: list[Any]) -> dict[int, dict[str, tuple[str, ...]]]:
+    by_item: dict[int, dict[str, tuple[str, ...]]] = defaultdict(dict)
+    for a in answers:  # ordered by id: a later answer replaces the earlier one
+        by_item[a.item_id][a.annotator or ""] = tuple(a.value)
+    return by_item
+
+
+def _annotators(answers: list[Any]) -> list[AnnotatorStats]:
+    per: dict[str, list[Any]] = defaultdict(list)
+    for a in answers:
+        per[a.annotator or "(unknown)"].append(a)
+    agree: dict[str, list[int]] = defaultdict(lambda: [0, 0])
+    for item in _latest_per_annotator(answers).values():
+        if len(item) < 2:
+            continue
+        for who, value in item.items():
+            others = [v for w, v in item.items() if w != who]
+            agree[who or "(unknown)"][0] += sum(v == value for v in others)
+            agree[who or "(unknown)"][1] += len(others)
+    out = []
+    for who, rows in sorted(per.items()):
+        secs = sorted(float(r.seconds) for r in rows if r.seconds is not None)
+        total = sum(secs)
+        a, n = agree.get(who, [0, 0])
+        out.append(
+            AnnotatorStats(
+                annotator=who,
+                answers=len(rows),
+                seconds=round(total, 3),
+                items_per_hour=len(secs) / (total / 3600.0) if total > 0 else None,
+                median_seconds=secs[len(secs) // 2] if secs else None,
+                agreement=a / n if n else None,
+                compared=n,
+            )
+        )
+    return out
+
+
+def _overall_agreement(answers: list[Any]) -> float | None:
+    agree = pairs = 0
+    for item in _latest_per_annotator(answers).values():
+        values = list(item.values())
+        for i in range(len(values)):
+            for j in range(i + 1, len(values)):
+                pairs += 1
+                agree += values[i] == values[j]
+    return agree / pairs if pairs else None
+
+
+def _champion(version: ModelVersion | None, labels: list[str]) -> ChampionDetail | None:
+    if version is None:
+        return None
+    metrics = version.metrics or {}
+    detail = metrics.get("detail") or {}
+    return ChampionDetail(
+        version=version.version,
+        labels=labels,
+        accuracy=metrics.get("accuracy"),
+        macro_f1=metrics.get("macro_f1"),
+        n=detail.get("n"),
+        per_class=list(detail.get("per_class") or []),
+        confusion=[list(row) for row in detail.get("confusion") or []],
+    )
+
+
+def champion_version(ws: Workspace, name: str) -> int | None:
+    """The champion's version number (a cheap query, for the UI's poll)."""
+    with ws.transaction() as session:
+        project = repo.get_project(session, name)
+        return session.scalar(
+            select(ModelVersion.version).where(
+                ModelVersion.project_id == project.id, ModelVersion.status == "champion"
+            )
+        )

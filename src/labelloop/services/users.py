@@ -1,0 +1,414 @@
+"""Users, project roles, password hashes, browser sessions and API tokens.
+
+Passwords are hashed with argon2 (argon2-cffi). API tokens and session tokens are random strings
+shown once; only their sha256 is stored (``api_tokens.token_hash``). A session token is hashed with
+a ``session:`` prefix so it can never be used as a bearer token, nor a bearer token as a session.
+
+Roles per project, from most to least powerful: ``admin`` (settings, members, export, models),
+``reviewer`` (review and adjudicate), ``annotator`` (own queue only). A superuser is admin of every
+project and may create projects and users.
+
+Example:
+    >>> from labelloop.services.users import add_user, create_token       # doctest: +SKIP
+    >>> add_user(ws, "ada", password="correct horse", superuser=True)     # doctest: +SKIP
+    >>> token = create_token(ws, "ada")                                   # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import os
+import secrets
+import threading
+import time
+from dataclasses import dataclass, field
+from datetime import timedelta
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
+from pydantic import BaseModel
+from sqlalchemy import delete, exists, func, select
+
+from labelloop.errors import InvalidInput, NotFound, PermissionDenied
+from labelloop.store import Annotation, ApiToken, Item, Lease, Membership, User, repo, utcnow
+
+if TYPE_CHECKING:
+    from labelloop.services.workspace import Workspace
+
+__all__ = [
+    "ROLES",
+    "SESSION_SECONDS",
+    "LoginLimiter",
+    "Principal",
+    "UserInfo",
+    "add_user",
+    "authenticate",
+    "count_users",
+    "create_session",
+    "create_token",
+    "csrf_token",
+    "delete_session",
+    "item_in_project",
+    "list_members",
+    "may_answer",
+    "principal_for_session",
+    "principal_for_token",
+    "remove_member",
+    "require_role",
+    "secret_key",
+    "set_member",
+]
+
+ROLES = ("annotator", "reviewer", "admin")  # least to most powerful
+SESSION_SECONDS = 14 * 24 * 3600
+_NAME_MAX = 100
+_PASSWORD_MIN = 8
+# argon2id with OWASP's recommended minimum (19 MiB, 2 passes, 1 lane): ~30 ms a login.
+_hasher = PasswordHasher(time_cost=2, memory_cost=19 * 1024, parallelism=1)
+_dummy: list[str] = []
+
+
+def _dummy_hash() -> str:
+    """A valid hash of a random password: verifying against it when the user does not exist
+    keeps the time of a failed login independent of whether the name exists."""
+    if not _dummy:
+        _dummy.append(_hasher.hash(secrets.token_hex(16)))
+    return _dummy[0]
+
+
+class UserInfo(BaseModel):
+    id: int
+    name: str
+    is_superuser: bool
+    roles: dict[str, str]  # project name -> role
+
+
+@dataclass(frozen=True)
+class Principal:
+    """Who is calling: a user with their roles, and how they authenticated."""
+
+    user_id: int
+    name: str
+    is_superuser: bool
+    roles: dict[str, str] = field(default_factory=dict)  # project name -> role
+    via: str = "token"  # token | session
+
+    def role_in(self, project: str) -> str | None:
+        """The user's role in ``project`` (``admin`` for a superuser), or None."""
+        if self.is_superuser:
+            return "admin"
+        return self.roles.get(project)
+
+    def has_role(self, project: str, role: str) -> bool:
+        mine = self.role_in(project)
+        return mine is not None and ROLES.index(mine) >= ROLES.index(role)
+
+
+def _check_name(name: str) -> str:
+    name = name.strip()
+    if not name or len(name) > _NAME_MAX or any(c.isspace() or not c.isprintable() for c in name):
+        raise InvalidInput(
+            f"user name must be 1-{_NAME_MAX} printable characters without spaces", field="name"
+        )
+    return name
+
+
+def _check_role(role: str) -> str:
+    if role not in ROLES:
+        raise InvalidInput(f"unknown role {role!r}; choose one of {', '.join(ROLES)}", field="role")
+    return role
+
+
+def _sha256(text: str) -> str:
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+def _roles(session: object, user_id: int) -> dict[str, str]:
+    from labelloop.store import Project
+
+    rows = session.execute(  # type: ignore[attr-defined]
+        select(Project.name, Membership.role)
+        .join(Membership, Membership.project_id == Project.id)
+        .where(Membership.user_id == user_id)
+    )
+    return {name: role for name, role in rows}
+
+
+def _info(session: object, user: User) -> UserInfo:
+    return UserInfo(
+        id=user.id, name=user.name, is_superuser=user.is_superuser, roles=_roles(session, user.id)
+    )
+
+
+def count_users(ws: Workspace) -> int:
+    with ws.transaction() as session:
+        return session.scalar(select(func.count(User.id))) or 0
+
+
+def add_user(
+    ws: Workspace,
+    name: str,
+    *,
+    password: str | None = None,
+    role: str | None = None,
+    project: str | None = None,
+    superuser: bool | None = None,
+) -> UserInfo:
+    """Create user ``name`` or update them (password, role in ``project``, superuser flag).
+
+    The first user ever created becomes a superuser unless ``superuser=False``. ``role`` without
+    ``project`` is only meaningful for ``admin`` and makes the user a superuser.
+    """
+    name = _check_name(name)
+    if role is not None:
+        _check_role(role)
+    if password is not None and len(password) < _PASSWORD_MIN:
+        raise InvalidInput(
+            f"password must be at least {_PASSWORD_MIN} characters", field="password"
+        )
+    with ws.transaction() as session:
+        first = (session.scalar(select(func.count(User.id))) or 0) == 0
+        user = session.scalar(select(User).where(User.name == name))
+        if user is None:
+            user = User(name=name, is_superuser=False)
+            session.add(user)
+        if password is not None:
+            user.password_hash = _hasher.hash(password)
+        if superuser is not None:
+            user.is_superuser = superuser
+        elif first or (role == "admin" and project is None):
+            user.is_superuser = True
+        session.flush()
+        if project is not None:
+            if role is None:
+                raise InvalidInput("give --role with --project", field="role")
+            _set_member(session, user, project, role)
+        return _info(session, user)
+
+
+def _set_member(session: object, user: User, project: str, role: str) -> None:
+    p = repo.get_project(session, project)  # type: ignore[arg-type]
+    member = session.scalar(  # type: ignore[attr-defined]
+        select(Membership).where(Membership.user_id == user.id, Membership.project_id == p.id)
+    )
+    if member is None:
+        session.add(Membership(user_id=user.id, project_id=p.id, role=role))  # type: ignore[attr-defined]
+    else:
+        member.role = role
+
+
+def set_member(ws: Workspace, project: str, name: str, role: str) -> UserInfo:
+    """Give existing user ``name`` ``role`` in ``project``."""
+    _check_role(role)
+    with ws.transaction() as session:
+        user = session.scalar(select(User).where(User.name == name))
+        if user is None:
+            raise NotFound(f"no user named {name!r}")
+        _set_member(session, user, project, role)
+        session.flush()
+        return _info(session, user)
+
+
+def remove_member(ws: Workspace, project: str, name: str) -> None:
+    with ws.transaction() as session:
+        p = repo.get_project(session, project)
+        user = session.scalar(select(User).where(User.name == name))
+        if user is None:
+            raise NotFound(f"no user named {name!r}")
+        gone = session.execute(
+            delete(Membership).where(Membership.user_id == user.id, Membership.project_id == p.id)
+        )
+        if not gone.rowcount:  # type: ignore[attr-defined]
+            raise NotFound(f"{name!r} is not a member of {project!r}")
+
+
+def list_members(ws: Workspace, project: str) -> dict[str, str]:
+    """Map user name -> role for the members of ``project``."""
+    with ws.transaction() as session:
+        p = repo.get_project(session, project)
+        rows = session.execute(
+            select(User.name, Membership.role)
+            .join(Membership, Membership.user_id == User.id)
+            .where(Membership.project_id == p.id)
+            .order_by(User.name)
+        )
+        return {n: r for n, r in rows}
+
+
+def authenticate(ws: Workspace, name: str, password: str) -> UserInfo | None:
+    """The user if ``password`` is theirs, else None (in about the same time either way)."""
+    with ws.transaction() as session:
+        user = session.scalar(select(User).where(User.name == name[:_NAME_MAX]))
+        stored = user.password_hash if user is not None and user.password_hash else _dummy_hash()
+        try:
+            _hasher.verify(stored, password)
+        except (VerifyMismatchError, VerificationError, InvalidHashError):
+            return None
+        if user is None or not user.password_hash:
+            return None
+        if _hasher.check_needs_rehash(user.password_hash):
+            user.password_hash = _hasher.hash(password)
+        return _info(session, user)
+
+
+def create_token(ws: Workspace, name: str) -> str:
+    """A new API token for user ``name``; only its sha256 is stored, so show it once."""
+    token = "llt_" + secrets.token_urlsafe(32)
+    with ws.transaction() as session:
+        user = session.scalar(select(User).where(User.name == name))
+        if user is None:
+            raise NotFound(f"no user named {name!r}; create one with: labelloop user add {name}")
+        session.add(ApiToken(user_id=user.id, token_hash=_sha256(token)))
+    return token
+
+
+def create_session(ws: Workspace, user_id: int) -> str:
+    """A new browser session token for ``user_id`` (stored hashed, like API tokens)."""
+    token = secrets.token_urlsafe(32)
+    with ws.transaction() as session:
+        session.add(ApiToken(user_id=user_id, token_hash=_sha256("session:" + token)))
+    return token
+
+
+def delete_session(ws: Workspace, token: str) -> None:
+    with ws.transaction() as session:
+        session.execute(delete(ApiToken).where(ApiToken.token_hash == _sha256("session:" + token)))
+
+
+def _principal(ws: Workspace, token_hash: str, via: str, max_age: float | None) -> Principal | None:
+    with ws.transaction() as session:
+        row = session.execute(
+            select(User, ApiToken.created_at)
+            .join(ApiToken, ApiToken.user_id == User.id)
+            .where(ApiToken.token_hash == token_hash)
+        ).first()
+        if row is None:
+            return None
+        user, created = row
+        if max_age is not None:
+            if created.tzinfo is None:  # SQLite returns naive UTC datetimes
+                from datetime import UTC
+
+                created = created.replace(tzinfo=UTC)
+            if utcnow() - created > timedelta(seconds=max_age):
+                session.execute(delete(ApiToken).where(ApiToken.token_hash == token_hash))
+                return None
+        return Principal(
+            user_id=user.id,
+            name=user.name,
+            is_superuser=user.is_superuser,
+            roles=_roles(session, user.id),
+            via=via,
+        )
+
+
+def principal_for_token(ws: Workspace, token: str) -> Principal | None:
+    """The caller behind bearer ``token``, or None."""
+    if not token or len(token) > 200:
+        return None
+    return _principal(ws, _sha256(token), "token", None)
+
+
+def principal_for_session(ws: Workspace, token: str) -> Principal | None:
+    """The caller behind session cookie ``token`` (None if unknown or expired)."""
+    if not token or len(token) > 200:
+        return None
+    return _principal(ws, _sha256("session:" + token), "session", SESSION_SECONDS)
+
+
+def item_in_project(ws: Workspace, project: str, item_id: int) -> bool:
+    """Whether ``item_id`` belongs to ``project`` (:class:`NotFound` if the project does not)."""
+    with ws.transaction() as session:
+        p = repo.get_project(session, project)
+        found = session.scalar(select(Item.project_id).where(Item.id == item_id))
+        return found == p.id
+
+
+def may_answer(ws: Workspace, project: str, item_id: int, annotator: str) -> bool:
+    """An annotator may answer an item handed to them (a lease) or one they answered before."""
+    with ws.transaction() as session:
+        p = repo.get_project(session, project)
+        if session.scalar(select(Item.project_id).where(Item.id == item_id)) != p.id:
+            raise NotFound(f"no item {item_id} in project {project!r}")
+        leased = exists().where(Lease.item_id == item_id, Lease.annotator == annotator)
+        answered = exists().where(Annotation.item_id == item_id, Annotation.annotator == annotator)
+        return bool(session.scalar(select(leased | answered)))
+
+
+def secret_key(ws: Workspace) -> bytes:
+    """The workspace's server secret (CSRF tokens), created once with mode 0600."""
+    path = Path(ws.path) / "server-secret"
+    if not path.exists():
+        tmp = path.with_suffix(f".{os.getpid()}.tmp")
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "w") as f:
+            f.write(secrets.token_hex(32))
+        try:
+            os.link(tmp, path)  # atomic: the first writer wins
+        except FileExistsError:
+            pass
+        finally:
+            tmp.unlink()
+    return bytes.fromhex(path.read_text().strip())
+
+
+def csrf_token(secret: bytes, session_token: str) -> str:
+    """The CSRF token that goes with a session (an HMAC of it; nothing to store)."""
+    return hmac.new(secret, b"csrf:" + session_token.encode(), hashlib.sha256).hexdigest()
+
+
+class LoginLimiter:
+    """Failed-login counting per client address and per user name (in memory, per process).
+
+    After ``max_failures`` failures within ``window`` seconds, further attempts for that address
+    or name are refused until the window has passed.
+    """
+
+    def __init__(self, *, max_failures: int = 5, window: float = 300.0) -> None:
+        self.max_failures = max_failures
+        self.window = window
+        self._failures: dict[str, list[float]] = {}
+        self._lock = threading.Lock()
+
+    def _recent(self, key: str, now: float) -> list[float]:
+        kept = [t for t in self._failures.get(key, []) if now - t < self.window]
+        if kept:
+            self._failures[key] = kept
+        else:
+            self._failures.pop(key, None)
+        return kept
+
+    def retry_after(self, address: str, name: str) -> float:
+        """Seconds until a login for this address/name is allowed again (0: allowed now)."""
+        now = time.monotonic()
+        with self._lock:
+            waits = []
+            for key in (f"ip:{address}", f"user:{name}"):
+                recent = self._recent(key, now)
+                if len(recent) >= self.max_failures:
+                    waits.append(self.window - (now - recent[-self.max_failures]))
+            return max(waits, default=0.0)
+
+    def failed(self, address: str, name: str) -> None:
+        now = time.monotonic()
+        with self._lock:
+            if len(self._failures) > 100_000:  # bound memory under a flood of made-up names
+                self._failures.clear()
+            for key in (f"ip:{address}", f"user:{name}"):
+                self._failures.setdefault(key, []).append(now)
+
+    def succeeded(self, address: str, name: str) -> None:
+        with self._lock:
+            self._failures.pop(f"user:{name}", None)
+
+
+def require_role(principal: Principal, project: str, role: str) -> None:
+    """:class:`NotFound` for a non-member (the project's existence is not revealed),
+    :class:`PermissionDenied` for a member whose role is below ``role``."""
+    if principal.role_in(project) is None:
+        raise NotFound(f"no project named {project!r}")
+    if not principal.has_role(project, role):
+        raise PermissionDenied(f"this needs the {role} role in project {project!r}")
