@@ -19,9 +19,15 @@ ProgressCallback = Callable[[int], None]
 class Encoder(Protocol):
     """A frozen pre-trained model that turns inputs into embeddings.
 
-    ``encode`` returns a C-contiguous ``float32`` array of shape ``(len(inputs), dim)`` whose rows are
-    L2-normalised, in the order of ``inputs``. Text encoders take ``str`` inputs; image and audio
-    encoders take file paths.
+    ``encode`` returns a C-contiguous ``float32`` array of shape ``(len(inputs), dim)`` whose rows
+    are L2-normalised, in the order of ``inputs``; an empty input gives ``(0, dim)``. Text encoders
+    take ``str`` inputs; image and audio encoders take file paths. ``progress``, when given, is
+    called with the size of each batch as it finishes (increments summing to ``len(inputs)``).
+    Invalid inputs raise :class:`labelloop.errors.InvalidInput`.
+
+    ``name`` identifies the backbone (and the embedding cache folder), ``modality`` says what it
+    embeds and ``dim`` is the embedding width ``d``. Get instances with
+    :func:`labelloop.backbones.get_encoder`.
     """
 
     name: str

@@ -1,0 +1,41 @@
+"""Pre-trained backbones: the :class:`Encoder` protocol, their registry, and the embedding cache.
+
+Example:
+    >>> from labelloop.backbones import get_encoder, list_backbones
+    >>> [b.name for b in list_backbones()][:2]
+    ['minilm-l6', 'minilm-l6-int8']
+    >>> get_encoder("fake").encode(["hello"]).shape
+    (1, 64)
+
+Nothing heavy is imported here: models load on the first :func:`get_encoder` call for their name.
+"""
+
+from labelloop.backbones._base import Encoder, ProgressCallback
+from labelloop.backbones._catalog import register_builtin_backbones
+from labelloop.backbones._fake import FakeEncoder
+from labelloop.backbones._registry import (
+    DEFAULT_BACKBONE,
+    BackboneInfo,
+    get_encoder,
+    installed_backbones,
+    list_backbones,
+    register_backbone,
+)
+from labelloop.backbones._sentence_transformer import SentenceTransformerEncoder
+from labelloop.backbones.cache import EmbeddingCache
+
+__all__ = [
+    "DEFAULT_BACKBONE",
+    "BackboneInfo",
+    "EmbeddingCache",
+    "Encoder",
+    "FakeEncoder",
+    "ProgressCallback",
+    "SentenceTransformerEncoder",
+    "get_encoder",
+    "installed_backbones",
+    "list_backbones",
+    "register_backbone",
+]
+
+register_builtin_backbones()
