@@ -22,7 +22,7 @@ def topic_texts(n: int, *, seed: int = 0, labels: list[str] | None = None) -> li
     rows = []
     for i in range(n):
         label = names[i % len(names)]
-        words = rng.sample(TOPICS[label], 4) + [f"w{i}"]
+        words = [*rng.sample(TOPICS[label], 4), f"w{i}"]
         rows.append((f"The {' '.join(words)} story number {i}.", label))
     return rows
 

@@ -29,7 +29,8 @@ def test_first_schema_upgrades_with_data(tmp_path: Path):
     with engine.begin() as conn:
         conn.execute(
             text(
-                "INSERT INTO projects (id, name, task, label_schema, backbone, settings, created_at) "
+                "INSERT INTO projects "
+                "(id, name, task, label_schema, backbone, settings, created_at) "
                 "VALUES (1, 'old', 'text-classification', "
                 '\'{"task": "text-classification", "labels": ["a", "b"], '
                 "\"multi_label\": false, \"descriptions\": {}}', 'fake', '{}', '2025-01-01')"
@@ -43,8 +44,9 @@ def test_first_schema_upgrades_with_data(tmp_path: Path):
         )
         conn.execute(
             text(
-                "INSERT INTO annotations (project_id, item_id, value, source, annotator, is_current, "
-                "created_at) VALUES (1, 1, '[\"a\"]', 'human', 'ann', 1, '2025-01-01')"
+                "INSERT INTO annotations "
+                "(project_id, item_id, value, source, annotator, is_current, created_at) "
+                "VALUES (1, 1, '[\"a\"]', 'human', 'ann', 1, '2025-01-01')"
             )
         )
     engine.dispose()

@@ -128,7 +128,7 @@ def test_evaluate_on_external_file(sqlite_workspace, tmp_path):
     result = ws.evaluate("p", write_csv(tmp_path / "eval.csv", rows))
     assert result.n == 30 and result.accuracy > 0.6
     bad = write_csv(tmp_path / "bad.csv", [{"text": "x", "label": "cooking"}])
-    with pytest.raises(InvalidInput, match="bad.csv:2"):
+    with pytest.raises(InvalidInput, match=r"bad\.csv:2"):
         ws.evaluate("p", bad)
 
 

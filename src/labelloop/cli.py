@@ -539,8 +539,9 @@ def label(
 
 
 def _register_server_commands() -> None:
-    """Commands of the web app and of the loop live in their own modules; importing registers them."""
-    from labelloop import _cli_loop, _cli_server  # noqa: F401
+    """The web app's, the loop's and QA's commands live in their own modules; importing them
+    registers them on ``app``."""
+    from labelloop import _cli_loop, _cli_qa, _cli_server  # noqa: F401
 
 
 def main() -> None:

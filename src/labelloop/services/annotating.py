@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 from datetime import timedelta
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import func, select
 
 from labelloop.errors import InvalidInput, NotFound, PermissionDenied
 from labelloop.schema import LabelSchema
 from labelloop.services.projects import DEFAULT_SETTINGS, label_schema
-from labelloop.services.queue import release_lease
+from labelloop.services.queue import is_blind, release_lease
 from labelloop.services.results import SubmitResult
 from labelloop.store import Annotation, Item, Lease, ModelVersion, Project, Suggestion, repo, utcnow
 
@@ -22,6 +22,8 @@ if TYPE_CHECKING:
 __all__ = ["changes_since_training", "check_value", "skip", "submit", "undo"]
 
 MAX_SECONDS = 24 * 3600.0
+# A request id with this prefix marks a reviewer's adjudication (services.review uses it too).
+REVIEW_PREFIX = "review-"
 
 
 def check_value(schema: LabelSchema, value: list[str] | tuple[str, ...] | str) -> list[str]:
@@ -61,13 +63,21 @@ def submit(
     annotator: str | None,
     seconds: float | None = None,
     request_id: str | None = None,
+    reviewed: bool = False,
 ) -> SubmitResult:
     """Store a label for an item.
 
     The source is ``model_accepted`` when the label equals the model's suggestion (the annotator
-    only confirmed it) and ``human`` otherwise; either way the suggestion's model version is kept
-    as provenance. A correction appends a row: earlier answers stay in the history. Repeating a
-    call with the same ``request_id`` stores nothing new and returns the first result.
+    only confirmed it) and ``human`` otherwise (always ``human`` for an item shown blind); either
+    way the suggestion's model version is kept as provenance. A correction appends a row: earlier
+    answers stay in the history. Repeating a call with the same ``request_id`` stores nothing new
+    and returns the first result.
+
+    Quality assurance (docs/qa.md): ``reviewed=True`` (or a ``request_id`` starting with
+    ``review-``) marks a reviewer's adjudication. An answer on a gold item, or on an item whose
+    current label is an adjudication, is kept as that annotator's answer in the history but does
+    not become the item's label. ``Annotation.blind`` records whether the queue hid the
+    suggestion from this annotator.
     """
     if seconds is not None and not 0 <= seconds <= MAX_SECONDS:
         raise InvalidInput(f"seconds must be between 0 and {MAX_SECONDS:.0f}", field="seconds")
@@ -86,21 +96,43 @@ def submit(
             if earlier is not None:
                 return _result(session, project, earlier, duplicate=True)
         item = _item(session, project, item_id)
-        suggestion = session.scalar(select(Suggestion).where(Suggestion.item_id == item.id))
-        accepted = suggestion is not None and list(suggestion.value) == labels
-        annotation = repo.add_annotation(
-            session,
-            project_id=project.id,
-            item_id=item.id,
-            value=labels,
-            source="model_accepted" if accepted else "human",
-            annotator=annotator,
-            model_version_id=suggestion.model_version_id if suggestion else None,
-            seconds=seconds,
-            request_id=request_id,
+        reviewed = reviewed or (request_id or "").startswith(REVIEW_PREFIX)
+        settings = {**DEFAULT_SETTINGS, **(project.settings or {})}
+        blind = not reviewed and is_blind(
+            project.id, item.id, annotator, float(settings["blind_rate"])
         )
+        suggestion = session.scalar(select(Suggestion).where(Suggestion.item_id == item.id))
+        accepted = not blind and suggestion is not None and list(suggestion.value) == labels
+        fields: dict[str, Any] = {
+            "project_id": project.id,
+            "item_id": item.id,
+            "value": labels,
+            "source": "model_accepted" if accepted else "human",
+            "annotator": annotator,
+            "model_version_id": suggestion.model_version_id if suggestion else None,
+            "seconds": seconds,
+            "request_id": request_id,
+        }
+        if _kept_as_history(session, item, reviewed):
+            annotation = Annotation(**fields, is_current=False, created_at=utcnow())
+            session.add(annotation)
+        else:
+            annotation = repo.add_annotation(session, **fields)
+        annotation.blind = blind
+        annotation.reviewed = reviewed
+        session.flush()
         release_lease(session, item.id, annotator)
         return _result(session, project, annotation)
+
+
+def _kept_as_history(session: Session, item: Item, reviewed: bool) -> bool:
+    """Gold answers and answers after an adjudication do not replace the item's label."""
+    if item.gold is not None:
+        return True
+    if reviewed:
+        return False
+    current = repo.current_annotations(session, item.project_id, [item.id]).get(item.id)
+    return current is not None and current.value is not None and bool(current.reviewed)
 
 
 def skip(ws: Workspace, name: str, item_id: int, *, annotator: str) -> None:

@@ -36,6 +36,9 @@ DEFAULT_SETTINGS: dict[str, Any] = {
     "lease_seconds": 600,
     "audit_rate": 0.05,  # share of auto-accepted labels sampled for human audit
     "auto_accept_paused": False,  # set when the audit falls below the target precision
+    "gold_rate": 0.05,  # share of an annotator's queue drawn from gold items (docs/qa.md)
+    "overlap_rate": 1.0,  # share of items that go to `overlap` annotators (when overlap > 1)
+    "blind_rate": 0.0,  # share of (item, annotator) pairs shown without the suggestion
 }
 
 

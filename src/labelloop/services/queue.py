@@ -1,11 +1,25 @@
-"""The annotation queue: which items an annotator gets next, with leases so nobody collides."""
+"""The annotation queue: which items an annotator gets next, with leases so nobody collides.
+
+Besides the project's query-strategy order, the queue mixes in quality-assurance items (see
+``docs/qa.md``):
+
+- **gold items** (``Item.gold`` set) at the project's ``gold_rate``, each at most once per
+  annotator, never through the normal order; nothing in a :class:`QueueItem` tells them apart;
+- **overlap items**: a share ``overlap_rate`` of the items goes to ``overlap`` annotators; items
+  another annotator already answered come before fresh ones, so second opinions accumulate;
+- **blind items**: a share ``blind_rate`` of (item, annotator) pairs is shown without the
+  suggestion (``blind=True``), to measure anchoring on the suggestion.
+"""
 
 from __future__ import annotations
 
-from datetime import timedelta
-from typing import TYPE_CHECKING
+import hashlib
+import math
+import random
+from datetime import datetime, timedelta
+from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import delete, exists, select
+from sqlalchemy import delete, exists, func, select, text
 
 from labelloop.errors import InvalidInput, PoolExhausted
 from labelloop.services.projects import DEFAULT_SETTINGS, label_schema
@@ -16,10 +30,40 @@ if TYPE_CHECKING:
     from sqlalchemy.orm import Session
 
     from labelloop.services.workspace import Workspace
+    from labelloop.store import Project
 
-__all__ = ["MAX_BATCH", "next_items", "release_lease"]
+__all__ = ["MAX_BATCH", "is_blind", "is_overlap_item", "next_items", "release_lease"]
 
 MAX_BATCH = 500
+# Overlap items are chosen by a Weyl sequence over item ids: (id * A) mod P, P prime and A / P
+# near the golden ratio, spreads any run of consecutive ids evenly over [0, P). The same formula
+# runs in SQL and in Python.
+_OVERLAP_P = 10007
+_OVERLAP_A = 6211
+
+
+def is_overlap_item(item_id: int, overlap_rate: float) -> bool:
+    """Whether ``item_id`` belongs to the share of items that several annotators label."""
+    return (item_id * _OVERLAP_A) % _OVERLAP_P < overlap_rate * _OVERLAP_P
+
+
+def _unit(key: str) -> float:
+    return int.from_bytes(hashlib.sha256(key.encode()).digest()[:8], "big") / 2.0**64
+
+
+def is_blind(project_id: int, item_id: int, annotator: str | None, blind_rate: float) -> bool:
+    """Whether ``annotator`` answers ``item_id`` without seeing the suggestion.
+
+    A stable hash of (project, item, annotator): the same pair is always blind or never, so the
+    queue and :func:`labelloop.services.annotating.submit` agree without storing anything.
+    """
+    if blind_rate <= 0.0:
+        return False
+    return _unit(f"blind:{project_id}:{item_id}:{annotator or ''}") < blind_rate
+
+
+def project_settings(project: Project) -> dict[str, Any]:
+    return {**DEFAULT_SETTINGS, **(project.settings or {})}
 
 
 def next_items(
@@ -29,25 +73,27 @@ def next_items(
     n: int = 10,
     annotator: str | None = None,
 ) -> list[QueueItem]:
-    """The next ``n`` unlabelled items in the project's queue order, leased to ``annotator``.
+    """The next ``n`` items for ``annotator``, leased to them.
 
     The order was set by the project's query strategy when suggestions were last refreshed (it is
     re-ranked after every retrain); items without a suggestion yet come after, oldest first. An
-    item leased to another annotator is not handed out until it is answered or its lease expires
-    (unless the project's ``overlap`` setting is above 1). Items already leased to ``annotator``
-    come first, so a reload does not lose them. :class:`PoolExhausted` when nothing is left.
+    item leased to another annotator is not handed out until it is answered or its lease expires,
+    unless it is an overlap item (``overlap`` > 1). Items already leased to ``annotator`` come
+    first, so a reload does not lose them. Gold items are mixed in at ``gold_rate`` for named
+    annotators. :class:`PoolExhausted` when nothing is left.
     """
     if not 1 <= n <= MAX_BATCH:
         raise InvalidInput(f"n must be between 1 and {MAX_BATCH}, got {n}", field="n")
     with ws.transaction() as session:
         project = repo.get_project(session, name)
-        settings = {**DEFAULT_SETTINGS, **(project.settings or {})}
+        _lock_queue(session, project.id)
+        settings = project_settings(project)
         now = utcnow()
         session.execute(delete(Lease).where(Lease.project_id == project.id, Lease.expires_at < now))
-        mine = _open_leases(session, project.id, annotator) if annotator else []
+        mine = _open_leases(session, project.id, annotator, settings) if annotator else []
         chosen = mine[:n]
         if len(chosen) < n:
-            chosen += _fresh(session, project.id, n - len(chosen), annotator, chosen, settings)
+            chosen += _new_items(session, project.id, n - len(chosen), annotator, chosen, settings)
         if not chosen:
             raise PoolExhausted(f"project {name!r} has no unlabelled items left for this annotator")
         expires = now + timedelta(seconds=int(settings["lease_seconds"]))
@@ -62,7 +108,17 @@ def next_items(
                                       annotator=annotator, expires_at=expires))  # fmt: skip
                 else:
                     lease.expires_at = expires
-        return _views(session, project, chosen, expires if annotator else None)
+        return _views(ws, session, project, chosen, annotator, expires if annotator else None)
+
+
+def _lock_queue(session: Session, project_id: int) -> None:
+    """Serialise handing out items of one project, so two annotators never get the same item.
+
+    SQLite transactions already start with ``BEGIN IMMEDIATE`` (one writer at a time); on
+    PostgreSQL a transaction-scoped advisory lock on the project does the same for the queue only.
+    """
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": project_id})
 
 
 def release_lease(session: Session, item_id: int, annotator: str | None) -> None:
@@ -70,7 +126,7 @@ def release_lease(session: Session, item_id: int, annotator: str | None) -> None
         session.execute(delete(Lease).where(Lease.item_id == item_id, Lease.annotator == annotator))
 
 
-def _unlabelled():
+def _unlabelled() -> Any:
     return ~exists().where(
         Annotation.item_id == Item.id,
         Annotation.is_current.is_(True),
@@ -78,7 +134,63 @@ def _unlabelled():
     )
 
 
-def _open_leases(session: Session, project_id: int, annotator: str) -> list[int]:
+def _answered_by(annotator: str) -> Any:
+    """The annotator has answered the item (their own rows; adjudications do not count)."""
+    return exists().where(
+        Annotation.item_id == Item.id,
+        Annotation.annotator == annotator,
+        Annotation.value.is_not(None),
+        Annotation.reviewed.is_(False),
+    )
+
+
+def _overlap_selected(rate: float) -> Any:
+    return (Item.id * _OVERLAP_A) % _OVERLAP_P < rate * _OVERLAP_P
+
+
+def _adjudicated() -> Any:
+    return exists().where(
+        Annotation.item_id == Item.id,
+        Annotation.is_current.is_(True),
+        Annotation.reviewed.is_(True),
+    )
+
+
+def _n_answerers() -> Any:
+    return (
+        select(func.count(func.distinct(Annotation.annotator)))
+        .where(
+            Annotation.item_id == Item.id,
+            Annotation.value.is_not(None),
+            Annotation.reviewed.is_(False),
+            Annotation.source != "auto",
+        )
+        .scalar_subquery()
+    )
+
+
+def _overlap_pending(settings: dict[str, Any]) -> Any:
+    """Labelled overlap items that still want another annotator's answer."""
+    return (
+        Item.gold.is_(None)
+        & _overlap_selected(float(settings["overlap_rate"]))
+        & ~_adjudicated()
+        & (_n_answerers() < int(settings["overlap"]))
+    )
+
+
+def _open_for(annotator: str, settings: dict[str, Any]) -> Any:
+    """Items ``annotator`` may still answer: unlabelled, gold, or overlap items wanting more."""
+    ordinary = Item.gold.is_(None) & _unlabelled()
+    second = Item.gold.is_not(None)
+    if int(settings["overlap"]) > 1 and float(settings["overlap_rate"]) > 0:
+        second = second | _overlap_pending(settings)
+    return ordinary | (second & ~_answered_by(annotator))
+
+
+def _open_leases(
+    session: Session, project_id: int, annotator: str, settings: dict[str, Any]
+) -> list[int]:
     rows = session.scalars(
         select(Lease.item_id)
         .join(Item, Item.id == Lease.item_id)
@@ -86,7 +198,7 @@ def _open_leases(session: Session, project_id: int, annotator: str) -> list[int]
             Lease.project_id == project_id,
             Lease.annotator == annotator,
             Lease.skipped.is_(False),
-            _unlabelled(),
+            _open_for(annotator, settings),
         )
         .order_by(Lease.id)
     )
@@ -105,6 +217,93 @@ def _leases(session: Session, project_id: int, annotator: str, item_ids: list[in
     )
 
 
+def _rng(session: Session, project_id: int, annotator: str) -> random.Random:
+    """A generator seeded by the annotator's history: reproducible, yet unknown to them."""
+    answered = session.scalar(
+        select(func.count(Annotation.id)).where(
+            Annotation.project_id == project_id, Annotation.annotator == annotator
+        )
+    )
+    seed = hashlib.sha256(f"gold:{project_id}:{annotator}:{answered}".encode()).digest()
+    return random.Random(int.from_bytes(seed[:8], "big"))
+
+
+def _new_items(
+    session: Session,
+    project_id: int,
+    n: int,
+    annotator: str | None,
+    exclude: list[int],
+    settings: dict[str, Any],
+) -> list[int]:
+    gold: list[int] = []
+    rng: random.Random | None = None
+    rate = float(settings["gold_rate"])
+    if annotator and rate > 0:
+        rng = _rng(session, project_id, annotator)
+        # stratified rounding: E[n_gold] = n * rate exactly, off by less than one per batch
+        n_gold = min(n, math.floor(n * rate + rng.random()))
+        if n_gold:
+            gold = _gold(session, project_id, n_gold, annotator, exclude, rng)
+    chosen = list(exclude)
+    picked: list[int] = []
+    if annotator and int(settings["overlap"]) > 1 and float(settings["overlap_rate"]) > 0:
+        picked += _second_opinions(session, project_id, n - len(gold), annotator, chosen, settings)
+    if len(picked) < n - len(gold):
+        picked += _fresh(session, project_id, n - len(gold) - len(picked), annotator,
+                         chosen + picked, settings)  # fmt: skip
+    if not gold:
+        return picked
+    # gold items take random places in the batch, so their position gives nothing away
+    assert rng is not None
+    out = list(picked)
+    for item_id in gold:
+        out.insert(rng.randint(0, len(out)), item_id)
+    return out
+
+
+def _gold(
+    session: Session,
+    project_id: int,
+    n: int,
+    annotator: str,
+    exclude: list[int],
+    rng: random.Random,
+) -> list[int]:
+    conditions = [
+        Item.project_id == project_id,
+        Item.gold.is_not(None),
+        ~_answered_by(annotator),
+        ~exists().where(Lease.item_id == Item.id, Lease.annotator == annotator),
+    ]
+    if exclude:
+        conditions.append(Item.id.not_in(exclude))
+    candidates = list(session.scalars(select(Item.id).where(*conditions).order_by(Item.id)))
+    return rng.sample(candidates, min(n, len(candidates)))
+
+
+def _second_opinions(
+    session: Session,
+    project_id: int,
+    n: int,
+    annotator: str,
+    exclude: list[int],
+    settings: dict[str, Any],
+) -> list[int]:
+    if n <= 0:
+        return []
+    conditions = [
+        Item.project_id == project_id,
+        ~_unlabelled(),
+        _overlap_pending(settings),
+        ~_answered_by(annotator),
+        ~exists().where(Lease.item_id == Item.id, Lease.annotator == annotator),
+    ]
+    if exclude:
+        conditions.append(Item.id.not_in(exclude))
+    return list(session.scalars(select(Item.id).where(*conditions).order_by(Item.id).limit(n)))
+
+
 def _fresh(
     session: Session,
     project_id: int,
@@ -113,20 +312,28 @@ def _fresh(
     exclude: list[int],
     settings: dict,
 ) -> list[int]:
+    if n <= 0:
+        return []
     blocked = []
+    others_lease = exists().where(
+        Lease.item_id == Item.id,
+        Lease.skipped.is_(False),
+        Lease.annotator != (annotator or ""),
+    )
     if int(settings["overlap"]) <= 1:
-        # someone else holds it
-        blocked.append(
-            exists().where(
-                Lease.item_id == Item.id,
-                Lease.skipped.is_(False),
-                Lease.annotator != (annotator or ""),
-            )
-        )
+        blocked.append(others_lease)  # someone else holds it
+    elif float(settings["overlap_rate"]) < 1.0:
+        # only overlap items may be held by several annotators at once
+        blocked.append(others_lease & ~_overlap_selected(float(settings["overlap_rate"])))
     if annotator:
         # this annotator skipped it (or holds it already: those leases were served first)
         blocked.append(exists().where(Lease.item_id == Item.id, Lease.annotator == annotator))
-    conditions = [Item.project_id == project_id, _unlabelled(), *[~b for b in blocked]]
+    conditions = [
+        Item.project_id == project_id,
+        Item.gold.is_(None),
+        _unlabelled(),
+        *[~b for b in blocked],
+    ]
     if exclude:
         conditions.append(Item.id.not_in(exclude))
     ranked = list(
@@ -149,8 +356,58 @@ def _fresh(
     return ranked
 
 
-def _views(session: Session, project, item_ids: list[int], expires) -> list[QueueItem]:
+def _live_suggestions(
+    ws: Workspace, session: Session, project: Project, items: dict[int, Item], ids: list[int]
+) -> dict[int, SuggestionView]:
+    """Champion suggestions for items that have no stored one (labelled overlap items).
+
+    Stored suggestions cover unlabelled items only; an item handed out for a second opinion must
+    look like any other, so its suggestion is computed here from cached embeddings.
+    """
+    if not ids:
+        return {}
+    from labelloop.services._models import load_model
+
+    champion = repo.champion(session, project.id)
+    if champion is None or champion.artifact is None:
+        return {}
     schema = label_schema(project)
+    embeddings, found = ws.embedding_cache().lookup(
+        champion.backbone, [items[i].content_hash for i in ids]
+    )
+    if not found.any():
+        return {}
+    pred_probs = load_model(ws.path / champion.artifact).predict_proba(embeddings[found])
+    out: dict[int, SuggestionView] = {}
+    for item_id, probs in zip([i for i, f in zip(ids, found, strict=True) if f], pred_probs,
+                              strict=True):  # fmt: skip
+        if schema.multi_label:
+            value = [schema.labels[j] for j in range(len(probs)) if probs[j] >= 0.5]
+            confidence = float(min(abs(p - 0.5) for p in probs) * 2)
+        else:
+            value = [schema.labels[int(probs.argmax())]]
+            confidence = float(probs.max())
+        out[item_id] = SuggestionView(
+            value=value,
+            confidence=confidence,
+            model_version=champion.version,
+            pred_probs={
+                label: round(float(p), 5) for label, p in zip(schema.labels, probs, strict=False)
+            },
+        )
+    return out
+
+
+def _views(
+    ws: Workspace,
+    session: Session,
+    project: Project,
+    item_ids: list[int],
+    annotator: str | None,
+    expires: datetime | None,
+) -> list[QueueItem]:
+    schema = label_schema(project)
+    settings = project_settings(project)
     items = {i.id: i for i in session.scalars(select(Item).where(Item.id.in_(item_ids)))}
     suggestions = repo.suggestions_for(session, project.id, item_ids)
     version_ids = {s.model_version_id for s in suggestions.values()}
@@ -165,23 +422,32 @@ def _views(session: Session, project, item_ids: list[int], expires) -> list[Queu
         if version_ids
         else {}
     )
+    blind_rate = float(settings["blind_rate"])
+    blind = {i: is_blind(project.id, i, annotator, blind_rate) for i in item_ids}
+    live = _live_suggestions(
+        ws, session, project, items, [i for i in item_ids if i not in suggestions and not blind[i]]
+    )
     views = []
     for item_id in item_ids:
         item = items[item_id]
         s = suggestions.get(item_id)
+        view = (
+            live.get(item_id)
+            if s is None
+            else SuggestionView(
+                value=list(s.value),
+                confidence=s.confidence,
+                model_version=versions.get(s.model_version_id),
+                pred_probs=dict(zip(schema.labels, s.pred_probs, strict=False)),
+            )
+        )
         views.append(
             QueueItem(
                 item_id=item.id,
                 external_id=item.external_id,
                 data=item.data,
-                suggestion=None
-                if s is None
-                else SuggestionView(
-                    value=list(s.value),
-                    confidence=s.confidence,
-                    model_version=versions.get(s.model_version_id),
-                    pred_probs=dict(zip(schema.labels, s.pred_probs, strict=False)),
-                ),
+                suggestion=None if blind[item_id] else view,
+                blind=blind[item_id],
                 lease_expires_at=expires,
             )
         )

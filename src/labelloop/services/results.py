@@ -73,6 +73,9 @@ class QueueItem(BaseModel):
     data: dict[str, Any]
     suggestion: SuggestionView | None
     lease_expires_at: datetime | None = None
+    blind: bool = Field(
+        default=False, description="shown without the suggestion (anchoring-bias check)"
+    )
 
 
 class SubmitResult(BaseModel):

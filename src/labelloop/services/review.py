@@ -12,7 +12,6 @@ ordinary annotation whose ``request_id`` starts with ``review-``, which takes th
 from __future__ import annotations
 
 import hashlib
-import uuid
 from collections import defaultdict
 from collections.abc import Callable
 from datetime import datetime
@@ -23,7 +22,7 @@ from pydantic import BaseModel
 from sqlalchemy import func, select
 
 from labelloop.errors import InvalidInput, NotFound
-from labelloop.services.annotating import submit
+from labelloop.services import _qa_issues
 from labelloop.services.results import SubmitResult, SuggestionView
 from labelloop.store import Annotation, Item, ModelVersion, Suggestion, repo
 
@@ -80,8 +79,10 @@ def _reviewed(session: Session, project_id: int) -> Any:
 def _disagreement(session: Session, project_id: int, limit: int) -> list[int]:
     multi = (
         select(Annotation.item_id)
+        .join(Item, Item.id == Annotation.item_id)
         .where(
             Annotation.project_id == project_id,
+            Item.gold.is_(None),  # gold answers are scored against the gold, not adjudicated
             Annotation.source.in_(("human", "model_accepted")),
             Annotation.value.is_not(None),
             Annotation.item_id.not_in(_reviewed(session, project_id)),
@@ -145,6 +146,8 @@ REVIEW_SOURCES: dict[str, ReviewSource] = {
     "disagreement": _disagreement,
     "rejected_suggestion": _rejected,
     "audit_auto": _audit,
+    "label_issue": _qa_issues.label_issue_review_source,
+    "flag": _qa_issues.flag_review_source,
 }
 
 
@@ -239,16 +242,13 @@ def resolve(
     reviewer: str,
     seconds: float | None = None,
 ) -> SubmitResult:
-    """Settle an item: ``value`` (one of the answers or another label) becomes its label."""
-    return submit(
-        ws,
-        name,
-        item_id,
-        value,
-        annotator=reviewer,
-        seconds=seconds,
-        request_id=f"{REVIEW_PREFIX}{uuid.uuid4().hex}",
-    )
+    """Settle an item: ``value`` (one of the answers or another label) becomes its label.
+
+    Open flags and label issues on the item are closed as confirmed or dismissed on the way.
+    """
+    from labelloop.services.qa import resolve as qa_resolve
+
+    return qa_resolve(ws, name, item_id, value, reviewer=reviewer, seconds=seconds)
 
 
 def media_file(ws: Workspace, name: str, item_id: int, *, roots: list[Path]) -> Path:

@@ -200,6 +200,7 @@ def train(
             _make_champion(session, project_id, row)
     if decision[0]:
         predict(ws, name)
+    _after_training(ws, name)
     return TrainResult(
         model_version=version,
         kind="head",
@@ -209,6 +210,13 @@ def train(
         n_labels=len(labelled.labels),
         train_seconds=round(row.train_seconds or 0.0, 4),
     )
+
+
+def _after_training(ws: Workspace, name: str) -> None:
+    """Quality checks that follow every training run (label-issue candidates for review)."""
+    from labelloop.services.qa import after_training
+
+    after_training(ws, name)
 
 
 def _record_zero_shot(

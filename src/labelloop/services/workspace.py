@@ -164,6 +164,12 @@ class Workspace:
 
         return undo(self, name, item_id, **options)
 
+    # -- quality --------------------------------------------------------------------------------
+    def qa_report(self, name: str, **options: Any) -> Any:
+        from labelloop.services.qa import qa_report
+
+        return qa_report(self, name, **options)
+
 
 def open_workspace(
     path: str | os.PathLike[str] | None = None, *, database_url: str | None = None
