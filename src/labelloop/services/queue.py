@@ -336,12 +336,16 @@ def _fresh(
     ]
     if exclude:
         conditions.append(Item.id.not_in(exclude))
+    # Walk the (project_id, priority) index from the top and stop after n open items: the
+    # tie-break on the suggestion's row id keeps the order the index already has, so no sort of
+    # the whole pool is needed whatever its size.
     ranked = list(
         session.scalars(
             select(Item.id)
-            .join(Suggestion, Suggestion.item_id == Item.id)
-            .where(*conditions)
-            .order_by(Suggestion.priority.desc(), Item.id)
+            .select_from(Suggestion)
+            .join(Item, Item.id == Suggestion.item_id)
+            .where(Suggestion.project_id == project_id, *conditions)
+            .order_by(Suggestion.priority.desc(), Suggestion.id.desc())
             .limit(n)
         )
     )
