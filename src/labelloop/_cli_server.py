@@ -127,7 +127,11 @@ def demo_data_dir() -> Path:
 def _read_tsv(path: Path) -> list[dict[str, str]]:
     csv.field_size_limit(10_000_000)
     with path.open(encoding="utf-8", newline="") as f:
-        return [row for row in csv.DictReader(f, delimiter="\t") if row.get("text")]
+        rows = [row for row in csv.DictReader(f, delimiter="\t") if row.get("text")]
+    # the files escape line breaks inside answers as a literal backslash-n
+    for row in rows:
+        row["text"] = row["text"].replace("\\n", "\n").strip()
+    return rows
 
 
 def setup_demo(workspace: object, *, log: object = None) -> str:
