@@ -151,3 +151,17 @@ def test_unreadable_files(news, tmp_path: Path, name: str, content: bytes, messa
 def test_missing_file(news, tmp_path: Path):
     with pytest.raises(InvalidInput, match="no such file"):
         news.import_file("news", tmp_path / "nope.csv")
+
+
+def test_same_text_twice_in_one_file_keeps_the_later_label(news, tmp_path: Path):
+    rows = [{"id": "a", "text": "one goal", "label": "sports"},
+            {"id": "b", "text": "one goal", "label": "tech"}]  # fmt: skip
+    result = news.import_file("news", write_csv(tmp_path / "d.csv", rows), id_field="id",
+                              label_field="label")  # fmt: skip
+    assert (result.items_added, result.duplicates) == (1, 1)
+    assert news.status("news").label_counts == {"sports": 0, "tech": 1, "politics": 0}
+    out = tmp_path / "o.jsonl"
+    news.export("news", out)
+    row = json.loads(out.read_text())
+    assert row["label"] == "tech"
+    assert [h["value"] for h in row["history"]] == [["sports"], ["tech"]]

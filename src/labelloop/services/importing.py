@@ -277,6 +277,7 @@ class _BatchImporter:
                 self.session, self.project.id, [item_id for _, item_id in labelled]
             ).items()
         }
+        stored = set(current)  # items whose current label was in the database before this batch
         fresh: list[dict[str, Any]] = []
         for record, item_id in labelled:
             for annotation in record.annotations:
@@ -294,7 +295,7 @@ class _BatchImporter:
                 }
                 if annotation.created_at is not None:
                     row["created_at"] = annotation.created_at
-                if item_id in current:
+                if item_id in stored:
                     # A changed label: append it, keeping the earlier one as history.
                     repo.add_annotation(self.session, **{k: v for k, v in row.items()
                                                          if k != "is_current"})  # fmt: skip
