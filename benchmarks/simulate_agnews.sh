@@ -1,0 +1,35 @@
+#!/usr/bin/env bash
+# Active-learning + auto-accept benchmark protocols (see docs/simulate.md).
+# Usage: benchmarks/simulate_agnews.sh [DATA_DIR]   (default ../shared/data)
+# Each seed runs in its own process (2-core machines: the runs are CPU-bound), then merged.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+DATA=${1:-../shared/data}
+OUT=.bench-cache
+PY=${PYTHON:-.venv/bin/python}
+
+# AG News: budget 500, batch 10, 3 seeds, random vs margin (learning curves + auto-accept after
+# the budget), then the end-to-end phase for margin.
+for s in 0 1 2; do
+  $PY benchmarks/simulate.py agnews --data "$DATA" --strategies margin,random --seeds 1 \
+    --first-seed $s --budget 500 --batch-size 10 --no-end-to-end --out $OUT/sim-agnews-s$s &
+done
+wait
+$PY benchmarks/simulate.py merge $OUT/sim-agnews-s0 $OUT/sim-agnews-s1 $OUT/sim-agnews-s2 \
+  --out $OUT/sim-agnews
+for s in 0 1 2; do
+  $PY benchmarks/simulate.py agnews --data "$DATA" --strategies margin --seeds 1 --first-seed $s \
+    --budget 500 --review-batch 250 --out $OUT/sim-agnews-e2e-s$s &
+done
+wait
+$PY benchmarks/simulate.py merge $OUT/sim-agnews-e2e-s0 $OUT/sim-agnews-e2e-s1 \
+  $OUT/sim-agnews-e2e-s2 --out $OUT/sim-agnews-e2e
+
+# banking77: budget 1000, random vs margin; end to end for margin.
+for st in margin random; do
+  $PY benchmarks/simulate.py banking77 --data "$DATA" --strategies $st --seeds 1 --budget 1000 --batch-size 20 \
+    --review-batch 500 --out $OUT/sim-banking77-$st &
+done
+wait
+$PY benchmarks/simulate.py merge $OUT/sim-banking77-margin $OUT/sim-banking77-random \
+  --out $OUT/sim-banking77
