@@ -566,4 +566,8 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    main()
+    # Run the importable module's main, not this __main__ copy: the command modules register on
+    # ``labelloop.cli.app``, which is a different object from this copy's ``app``.
+    from labelloop.cli import main as _main
+
+    _main()

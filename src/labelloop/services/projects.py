@@ -39,6 +39,8 @@ DEFAULT_SETTINGS: dict[str, Any] = {
     "gold_rate": 0.05,  # share of an annotator's queue drawn from gold items (docs/qa.md)
     "overlap_rate": 1.0,  # share of items that go to `overlap` annotators (when overlap > 1)
     "blind_rate": 0.0,  # share of (item, annotator) pairs shown without the suggestion
+    "auto_accept_target": 0.98,  # precision the audit is held to (set by the last auto-accept)
+    "seed": 0,  # seeds the query strategy (mixed with the model version at each re-rank)
 }
 
 
@@ -93,8 +95,9 @@ def _check_settings(settings: dict[str, Any]) -> dict[str, Any]:
                 raise InvalidInput(
                     f"{key} must be a whole number, got {value!r}", field=key
                 ) from None
-            if value < 1:
-                raise InvalidInput(f"{key} must be at least 1, got {value}", field=key)
+            least = 0 if key == "seed" else 1
+            if value < least:
+                raise InvalidInput(f"{key} must be at least {least}, got {value}", field=key)
             settings[key] = value
     return settings
 

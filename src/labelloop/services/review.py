@@ -11,7 +11,6 @@ ordinary annotation whose ``request_id`` starts with ``review-``, which takes th
 
 from __future__ import annotations
 
-import hashlib
 from collections import defaultdict
 from collections.abc import Callable
 from datetime import datetime
@@ -23,6 +22,7 @@ from sqlalchemy import func, select
 
 from labelloop.errors import InvalidInput, NotFound
 from labelloop.services import _qa_issues
+from labelloop.services import autoaccept as _autoaccept
 from labelloop.services.results import SubmitResult, SuggestionView
 from labelloop.store import Annotation, Item, ModelVersion, Suggestion, repo
 
@@ -45,7 +45,6 @@ __all__ = [
 
 ReviewSource = Callable[["Session", int, int], list[int]]
 REVIEW_PREFIX = "review-"
-AUDIT_SHARE = 0.05  # share of auto-accepted labels drawn for audit (at least a few)
 
 
 class Answer(BaseModel):
@@ -126,26 +125,11 @@ def _rejected(session: Session, project_id: int, limit: int) -> list[int]:
     )
 
 
-def _audit(session: Session, project_id: int, limit: int) -> list[int]:
-    ids = list(
-        session.scalars(
-            select(Annotation.item_id).where(
-                Annotation.project_id == project_id,
-                Annotation.is_current.is_(True),
-                Annotation.source == "auto",
-                Annotation.value.is_not(None),
-            )
-        )
-    )
-    # a stable pseudo-random sample: the same items stay on the list until reviewed
-    ids.sort(key=lambda i: hashlib.sha256(f"audit:{i}".encode()).digest())
-    return ids[: min(limit, max(5, round(len(ids) * AUDIT_SHARE)))]
-
-
 REVIEW_SOURCES: dict[str, ReviewSource] = {
     "disagreement": _disagreement,
     "rejected_suggestion": _rejected,
-    "audit_auto": _audit,
+    # the same deterministic sample the auto-accept audit reports on
+    "audit_auto": _autoaccept.audit_review_source,
     "label_issue": _qa_issues.label_issue_review_source,
     "flag": _qa_issues.flag_review_source,
 }

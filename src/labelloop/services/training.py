@@ -50,7 +50,7 @@ __all__ = [
 TRAINING_SOURCES = ("human", "model_accepted")
 # How many top items the project's strategy orders itself (diversity strategies cost more per
 # item); the rest of the queue follows by margin uncertainty.
-RANKED_BY_STRATEGY = 200
+RANKED_BY_STRATEGY = 100
 # Strategies over single-label probabilities, and their counterpart for independent per-label ones.
 _MULTI_LABEL_STRATEGY = {
     "margin": "multilabel_uncertainty",
@@ -357,6 +357,7 @@ def predict(
         champion_id, champion_version, champion_kind = champion.id, champion.version, champion.kind
         artifact, backbone, project_id = champion.artifact, champion.backbone, project.id
         strategy = _strategy_name(project)
+        project_seed = {**DEFAULT_SETTINGS, **(project.settings or {})}["seed"]
         n_labelled = session.scalar(
             select(func.count(Annotation.id)).where(
                 Annotation.project_id == project.id,
@@ -378,7 +379,8 @@ def predict(
     embedded = cache.count(backbone) - before
     model = load_model(ws.path / artifact)
     pred_probs = model.predict_proba(embeddings) if len(rows) else np.zeros((0, schema.n_labels))
-    priority = _priority(pred_probs, embeddings, strategy, schema, cold=not n_labelled)
+    seed = int(project_seed) * 100_003 + int(champion_version)  # a fresh draw at every re-rank
+    priority = _priority(pred_probs, embeddings, strategy, schema, cold=not n_labelled, seed=seed)
     _write_suggestions(ws, project_id, champion_id, item_ids, pred_probs, priority, schema)
     return PredictResult(
         model_version=champion_version,
@@ -400,6 +402,7 @@ def _priority(
     schema: LabelSchema,
     *,
     cold: bool,
+    seed: int,
 ) -> np.ndarray:
     """Queue priority of each row (higher first): the strategy's own order for the top rows."""
     from labelloop.active import get_strategy, margin, multilabel_uncertainty
@@ -417,7 +420,7 @@ def _priority(
         embeddings=embeddings,
         candidates=None,
         n=min(n, RANKED_BY_STRATEGY),
-        seed=0,
+        seed=seed,
     )
     # the strategy's picks go first, in its order, above every score in [0, 1]
     priority[chosen] = 2.0 + (len(chosen) - np.arange(len(chosen))) / len(chosen)
