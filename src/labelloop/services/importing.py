@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import insert, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from labelloop.errors import InvalidInput
@@ -176,11 +176,14 @@ class _BatchImporter:
                 }
             )
         if new_rows:
-            inserted = self.session.execute(
-                insert(Item).returning(Item.id, Item.content_hash, sort_by_parameter_order=True),
-                new_rows,
+            # A plain executemany, then one lookup of the new ids by hash: INSERT ... RETURNING
+            # in parameter order runs one statement per row on SQLite.
+            self.session.connection().execute(Item.__table__.insert(), new_rows)
+            existing.update(
+                repo.items_by_hash(
+                    self.session, self.project.id, [r["content_hash"] for r in new_rows]
+                )
             )
-            existing.update({digest: item_id for item_id, digest in inserted})
             counts.items += len(new_rows)
         self._add_annotations(batch, hashes, existing, counts)
         self._add_predictions(batch, hashes, existing, counts)
@@ -318,7 +321,7 @@ class _BatchImporter:
         without = [r for r in rows if "created_at" not in r]
         for group in (with_time, without):
             if group:
-                self.session.execute(insert(Annotation), group)
+                self.session.connection().execute(Annotation.__table__.insert(), group)
 
     def _add_predictions(
         self,
