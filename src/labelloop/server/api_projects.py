@@ -22,7 +22,8 @@ from labelloop.server.schemas import (
     TokenCreated,
     UpdateProject,
 )
-from labelloop.services import review, stats, users
+from labelloop.services import qa, stats, users
+from labelloop.services._qa_results import QAReport
 from labelloop.services.results import ExportResult, ImportResult, ProjectInfo, ProjectStatus
 from labelloop.services.users import Principal, UserInfo
 
@@ -192,26 +193,8 @@ def get_stats(request: Request, project: str, principal: Member) -> stats.Dashbo
     return stats.dashboard(_ws(request), project)
 
 
-@router.get("/projects/{project}/qa", tags=["quality"])
-def qa_report(request: Request, project: str, principal: Reviewer) -> dict[str, Any]:
-    """A minimal QA report: agreement, acceptance and the review list's size per source.
-
-    (Label-issue detection and gold scoring join this report when the quality services land.)
-    """
-    ws = _ws(request)
-    board = stats.dashboard(ws, project)
-    candidates = review.review_candidates(ws, project, limit=500)
-    per_source: dict[str, int] = dict.fromkeys(review.REVIEW_SOURCES, 0)
-    for c in candidates:
-        for reason in c.reasons:
-            per_source[reason] = per_source.get(reason, 0) + 1
-    accepted = sum(b.accepted for b in board.acceptance_by_version)
-    answered = sum(b.answered for b in board.acceptance_by_version)
-    return {
-        "project": project,
-        "agreement": board.agreement,
-        "acceptance_rate": accepted / answered if answered else None,
-        "review_candidates": per_source,
-        "annotators": [a.model_dump() for a in board.annotators],
-        "label_counts": board.status.label_counts,
-    }
+@router.get("/projects/{project}/qa", response_model=QAReport, tags=["quality"])
+def qa_report(request: Request, project: str, principal: Reviewer) -> QAReport:
+    """The quality report (what `labelloop qa` prints): agreement, gold accuracy, label issues,
+    per-class errors, the auto-accept audit, blind versus suggested answers and flags."""
+    return qa.qa_report(_ws(request), project)

@@ -19,7 +19,7 @@ from labelloop.server.deps import (
     expected_csrf,
     principal_of,
 )
-from labelloop.services import stats, users
+from labelloop.services import qa, stats, users
 from labelloop.services.users import Principal
 
 __all__ = ["router"]
@@ -168,11 +168,13 @@ def review(request: Request, project: str, principal: Reviewer) -> Response:
 def dashboard(request: Request, project: str, principal: Member) -> Response:
     board = stats.dashboard(request.app.state.ws, project)
     models = request.app.state.ws.models(project)
+    quality = qa.qa_report(request.app.state.ws, project, issues=10)
     return _render(
         request,
         "dashboard.html",
         board=board,
         models=models,
+        quality=quality,
         training=request.app.state.retrainer.state(project),
         **_project_context(request, project, principal),
     )
