@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import select
+from sqlalchemy import insert, select
 from sqlalchemy.orm import Session
 
 from labelloop.errors import InvalidInput
@@ -178,7 +178,7 @@ class _BatchImporter:
         if new_rows:
             # A plain executemany, then one lookup of the new ids by hash: INSERT ... RETURNING
             # in parameter order runs one statement per row on SQLite.
-            self.session.connection().execute(Item.__table__.insert(), new_rows)
+            self.session.connection().execute(insert(Item), new_rows)
             existing.update(
                 repo.items_by_hash(
                     self.session, self.project.id, [r["content_hash"] for r in new_rows]
@@ -300,8 +300,16 @@ class _BatchImporter:
                     row["created_at"] = annotation.created_at
                 if item_id in stored:
                     # A changed label: append it, keeping the earlier one as history.
-                    repo.add_annotation(self.session, **{k: v for k, v in row.items()
-                                                         if k != "is_current"})  # fmt: skip
+                    repo.add_annotation(
+                        self.session,
+                        project_id=self.project.id,
+                        item_id=item_id,
+                        value=list(annotation.value),
+                        source=annotation.source,
+                        annotator=annotation.annotator,
+                        seconds=annotation.seconds,
+                        created_at=annotation.created_at,
+                    )
                 else:
                     fresh.append(row)
                 current[item_id] = key
@@ -321,7 +329,7 @@ class _BatchImporter:
         without = [r for r in rows if "created_at" not in r]
         for group in (with_time, without):
             if group:
-                self.session.connection().execute(Annotation.__table__.insert(), group)
+                self.session.connection().execute(insert(Annotation), group)
 
     def _add_predictions(
         self,

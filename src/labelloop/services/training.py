@@ -89,6 +89,7 @@ def _labelled(session: Session, project: Project, schema: LabelSchema) -> _Label
         .order_by(Annotation.item_id)
     ).all()
     index = {label: i for i, label in enumerate(schema.labels)}
+    labels: np.ndarray
     if schema.multi_label:
         labels = np.zeros((len(rows), schema.n_labels), dtype=np.int64)
         for r, row in enumerate(rows):
