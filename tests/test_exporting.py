@@ -118,3 +118,20 @@ def test_round_trip_property(tmp_path_factory, rows, fmt):
         assert _snapshot(ws, "a", tmp) == _snapshot(ws, "b", tmp)
     finally:
         ws.close()
+
+
+def test_parquet_export_with_suggestions_and_model_versions(sqlite_workspace, tmp_path: Path):
+    pq = pytest.importorskip("pyarrow.parquet")
+    ws = sqlite_workspace
+    ws.create_project("a", labels="sports,tech,politics", backbone="fake")
+    ws.import_file("a", labelled_csv(tmp_path / "p.csv", 12), id_field="id", label_field="label")
+    ws.import_file("a", write_csv(tmp_path / "u.csv", [{"id": "u", "text": "a new match"}]),
+                   id_field="id")  # fmt: skip
+    ws.train("a")
+    item = ws.next_items("a", n=1, annotator="x")[0]
+    ws.submit("a", item.item_id, item.suggestion.value, annotator="x")  # carries a model version
+    ws.export("a", tmp_path / "out.parquet", format="parquet")
+    table = pq.read_table(tmp_path / "out.parquet").to_pylist()
+    accepted = next(r for r in table if r["id"] == "u")
+    assert accepted["provenance"]["source"] == "model_accepted"
+    assert accepted["provenance"]["model_version"] == str(ws.status("a").champion)

@@ -182,6 +182,10 @@ def _parquet_row(rec: ExportRecord, ctx: ExportContext, data_cols: list[str]) ->
     for c in data_cols:
         value = row.get(c)
         row[c] = value if value is None or isinstance(value, str) else json.dumps(value)
+    # model versions are numbers in labelloop and free text in other tools: one string column
+    for part in [row.get("provenance"), row.get("suggestion"), *(row.get("history") or [])]:
+        if isinstance(part, dict) and part.get("model_version") is not None:
+            part["model_version"] = str(part["model_version"])
     return row
 
 
