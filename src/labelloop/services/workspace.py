@@ -11,6 +11,7 @@ Example:
 from __future__ import annotations
 
 import os
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -44,6 +45,8 @@ class Workspace:
         self.sessions = sessionmaker(self.engine, expire_on_commit=False)
         self.artifacts = Artifacts(path / "artifacts")
         self._cache: Any = None
+        sqlite = self.engine.dialect.name == "sqlite"
+        self._local_lock: threading.RLock | None = threading.RLock() if sqlite else None
 
     def __repr__(self) -> str:
         return f"Workspace({str(self.path)!r})"
@@ -67,7 +70,18 @@ class Workspace:
 
     @contextmanager
     def transaction(self) -> Iterator[Session]:
-        with session_scope(self.sessions) as session:
+        """One database transaction; commits on success, rolls back on any exception.
+
+        On SQLite every transaction takes the write lock up front (``BEGIN IMMEDIATE``); threads of
+        this process also queue on an in-process lock first, so they wait their turn in order
+        instead of SQLite's busy handler, which polls with sleeps of up to 100 ms and gives long
+        tail latencies under concurrent requests.
+        """
+        if self._local_lock is None:
+            with session_scope(self.sessions) as session:
+                yield session
+            return
+        with self._local_lock, session_scope(self.sessions) as session:
             yield session
 
     # -- projects -------------------------------------------------------------------------------
