@@ -154,3 +154,46 @@ def test_multi_label_training(sqlite_workspace, tmp_path):
     assert all(isinstance(it.suggestion.value, list) for it in items)
     probs = np.array([list(it.suggestion.pred_probs.values()) for it in items])
     assert probs.shape == (5, 3)
+
+
+def test_switching_backbone_compares_champion_on_its_own_embeddings(sqlite_workspace, tmp_path):
+    from labelloop.backbones import BackboneInfo, FakeEncoder, register_backbone
+    from labelloop.schema import Modality
+
+    register_backbone(
+        BackboneInfo("fake-wide", Modality.TEXT, 96),
+        lambda: FakeEncoder(dim=96, name="fake-wide"),
+        replace=True,
+    )
+    ws = _project(sqlite_workspace, tmp_path, n=90, labelled=30)
+    ws.train("p")
+    truth = dict(topic_texts(90))
+    for it in ws.next_items("p", n=10):
+        ws.submit("p", it.item_id, truth[it.data["text"]], annotator="a")
+    ws.update_project("p", backbone="fake-wide")
+    result = ws.train("p")  # the 64-d champion is scored on 64-d embeddings of the new labels
+    assert result.n_labels == 40
+    assert [m.backbone for m in ws.models("p")][-1] == "fake-wide"
+
+
+@pytest.mark.slow
+@pytest.mark.real_model
+def test_finetuning_stage_trains_on_a_fine_tuned_backbone(sqlite_workspace, tmp_path):
+    ws = sqlite_workspace
+    ws.create_project("ft", labels="sports,tech,politics")
+    rows = [{"text": t, "label": label} for t, label in topic_texts(12)]
+    ws.import_file("ft", write_csv(tmp_path / "ft.csv", rows), label_field="label")
+    ws.update_project(
+        "ft", settings={"finetune": True, "finetune_min_labels": 8, "finetune_max_pairs": 16}
+    )
+    result = ws.train("ft")
+    assert result.kind == "finetuned"
+    champion = next(m for m in ws.models("ft") if m.version == result.model_version)
+    assert champion.backbone.startswith("ft-")
+    assert (ws.artifacts.root / "encoders" / champion.backbone / "modules.json").exists()
+    # a new process knows nothing of the fine-tuned backbone: predict registers it from disk
+    from labelloop.backbones._registry import unregister_backbone
+
+    unregister_backbone(champion.backbone)
+    ws.import_file("ft", write_csv(tmp_path / "more.csv", [{"text": "a new goal for the team"}]))
+    assert ws.predict("ft").items >= 1

@@ -12,7 +12,47 @@ from labelloop.errors import InvalidInput
 if TYPE_CHECKING:
     from labelloop.services.workspace import Workspace
 
-__all__ = ["embed", "item_input"]
+__all__ = ["FINETUNED_PREFIX", "embed", "finetuned_dir", "item_input", "register_finetuned"]
+
+# Backbones fine-tuned inside a workspace are named "ft-<project id>-<token>"; their files live in
+# <workspace>/artifacts/encoders/<name>, and they are registered on first use in each process.
+FINETUNED_PREFIX = "ft-"
+
+
+def finetuned_dir(ws: Workspace, name: str) -> Any:
+    return ws.artifacts.root / "encoders" / name
+
+
+def register_finetuned(ws: Workspace, name: str) -> None:
+    """Make a fine-tuned backbone of this workspace known to the registry (idempotent)."""
+    from labelloop.backbones import (
+        BackboneInfo,
+        SentenceTransformerEncoder,
+        list_backbones,
+        register_backbone,
+    )
+    from labelloop.schema import Modality
+
+    if not name.startswith(FINETUNED_PREFIX) or name in {b.name for b in list_backbones()}:
+        return
+    folder = finetuned_dir(ws, name)
+    if not (folder / "modules.json").exists():
+        return
+    info = BackboneInfo(name, Modality.TEXT, _dim(folder), description="fine-tuned in workspace")
+    register_backbone(info, lambda: SentenceTransformerEncoder(folder, name=name), replace=True)
+
+
+def _dim(folder: Any) -> int:
+    import json
+
+    # sentence-transformers names the key "word_embedding_dimension" or, since v5,
+    # "embedding_dimension"
+    for config in sorted(folder.glob("*Pooling*/config.json")):
+        values = json.loads(config.read_text())
+        for key in ("embedding_dimension", "word_embedding_dimension"):
+            if key in values:
+                return int(values[key])
+    return int(json.loads((folder / "config.json").read_text())["hidden_size"])
 
 
 def item_input(data: dict[str, Any], media_root: str | None = None) -> Any:
@@ -35,5 +75,6 @@ def embed(
     """Embeddings ``(n, d)`` of ``inputs``; each content hash is encoded once per backbone, ever."""
     from labelloop.backbones import get_encoder
 
+    register_finetuned(ws, backbone)
     encoder = get_encoder(backbone)
     return ws.embedding_cache().embed(encoder, list(inputs), list(hashes), progress=progress)

@@ -41,6 +41,9 @@ DEFAULT_SETTINGS: dict[str, Any] = {
     "blind_rate": 0.0,  # share of (item, annotator) pairs shown without the suggestion
     "auto_accept_target": 0.98,  # precision the audit is held to (set by the last auto-accept)
     "seed": 0,  # seeds the query strategy (mixed with the model version at each re-rank)
+    "finetune": False,  # fine-tune the backbone itself (SetFit) once enough labels exist
+    "finetune_min_labels": 64,
+    "finetune_max_pairs": 2000,  # contrastive pairs per fine-tuning run (CPU time scales with it)
 }
 
 

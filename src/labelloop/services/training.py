@@ -145,23 +145,35 @@ def train(
         labelled = _labelled(session, project, schema)
         champion = repo.champion(session, project.id)
         champion_files = (
-            (champion.id, champion.kind, champion.artifact, set(champion.label_ids or []))
+            _Champion(
+                champion.kind, champion.artifact, set(champion.label_ids or []), champion.backbone
+            )
             if champion
             else None
         )
         project_id, backbone = project.id, project.backbone
         args = _project_args(project)
+        settings = {**DEFAULT_SETTINGS, **(project.settings or {})}
 
     start = time.perf_counter()
     if len(labelled.labels) == 0:
         return _record_zero_shot(ws, name, project_id, backbone, schema, start)
 
+    kind = "head"
+    if _wants_finetuning(settings, schema, len(labelled.labels)):
+        backbone = _finetune(ws, project_id, backbone, labelled, settings)
+        kind = "finetuned"
     embeddings = embed(ws, backbone, labelled.inputs, labelled.hashes, progress=progress)
     from labelloop.learn import fit_model
 
     init = None
-    if champion_files is not None and champion_files[1] == "head" and champion_files[2]:
-        init = load_model(ws.path / champion_files[2]).model
+    if (
+        champion_files is not None
+        and champion_files.kind in ("head", "finetuned")
+        and champion_files.artifact
+        and champion_files.backbone == backbone
+    ):
+        init = load_model(ws.path / champion_files.artifact).model
     model = fit_model(
         embeddings,
         labelled.labels,
@@ -170,7 +182,7 @@ def train(
         init=init,
         label_names=list(schema.labels),
     )
-    decision = _decide(ws, champion_files, model, embeddings, labelled, schema)
+    decision = _decide(ws, champion_files, model, embeddings, backbone, labelled, schema)
     metrics = {
         "accuracy": model.metrics.accuracy if model.metrics else None,
         "macro_f1": model.metrics.macro_f1 if model.metrics else None,
@@ -184,7 +196,7 @@ def train(
             project_id=project_id,
             version=version,
             status="challenger",
-            kind="head",
+            kind=kind,
             backbone=backbone,
             head=args.head,
             params={"args": args.to_dict(), "C": getattr(model, "C", None)},
@@ -204,7 +216,7 @@ def train(
     _after_training(ws, name)
     return TrainResult(
         model_version=version,
-        kind="head",
+        kind=kind,
         promoted=decision[0],
         reason=decision[1],
         metrics=metrics,
@@ -268,29 +280,85 @@ def _record_zero_shot(
 
 def _decide(
     ws: Workspace,
-    champion: tuple[int, str, str | None, set[int]] | None,
+    champion: _Champion | None,
     model: Any,
     embeddings: np.ndarray,
+    backbone: str,
     labelled: _Labelled,
     schema: LabelSchema,
 ) -> tuple[bool, str]:
     """Apply the promotion rule on the labels the champion never trained on."""
     from labelloop.learn import promotion_decision
 
-    if champion is None or champion[2] is None:
+    if champion is None or champion.artifact is None:
         return True, "first model of the project"
     if schema.multi_label or model.oof_predictions is None:
         return True, "promoted: too few labels per class for a paired comparison"
-    seen = champion[3]
-    held_out = np.array([a not in seen for a in labelled.annotation_ids])
+    held_out = np.array([a not in champion.label_ids for a in labelled.annotation_ids])
     if held_out.sum() == 0:
         return True, "promoted: no new labels to compare on"
-    old = load_model(ws.path / champion[2])
+    old = load_model(ws.path / champion.artifact)
     truth = labelled.labels[held_out]
-    champion_correct = old.predict_proba(embeddings[held_out]).argmax(axis=1) == truth
+    if champion.backbone == backbone:
+        old_embeddings = embeddings[held_out]
+    else:  # the champion reads another backbone's embeddings (switched or fine-tuned)
+        rows = np.flatnonzero(held_out)
+        old_embeddings = embed(
+            ws,
+            champion.backbone,
+            [labelled.inputs[i] for i in rows],
+            [labelled.hashes[i] for i in rows],
+        )
+    champion_correct = old.predict_proba(old_embeddings).argmax(axis=1) == truth
     challenger_correct = model.oof_predictions[held_out] == truth
     decision = promotion_decision(champion_correct, challenger_correct)
     return bool(decision.promote), decision.reason
+
+
+@dataclass(frozen=True)
+class _Champion:
+    kind: str
+    artifact: str | None
+    label_ids: set[int]
+    backbone: str
+
+
+def _wants_finetuning(settings: dict[str, Any], schema: LabelSchema, n_labels: int) -> bool:
+    return (
+        bool(settings["finetune"])
+        and not schema.multi_label
+        and schema.modality.value == "text"
+        and n_labels >= int(settings["finetune_min_labels"])
+    )
+
+
+def _finetune(
+    ws: Workspace, project_id: int, base: str, labelled: _Labelled, settings: dict[str, Any]
+) -> str:
+    """Fine-tune the base backbone on the labels (SetFit); returns the new backbone's name.
+
+    The fine-tuned encoder is written under ``artifacts/encoders/<name>`` and embeds items
+    through the same cache as any backbone; the head is then fitted on its embeddings.
+    """
+    import secrets
+
+    from labelloop.backbones import get_encoder
+    from labelloop.learn import TrainingArgs, finetune_setfit
+    from labelloop.services._embeddings import FINETUNED_PREFIX, finetuned_dir, register_finetuned
+
+    base_path = getattr(get_encoder(base), "model_path", None)
+    if base_path is None:
+        raise InvalidInput(f"backbone {base!r} cannot be fine-tuned", field="finetune")
+    name = f"{FINETUNED_PREFIX}{project_id}-{secrets.token_hex(4)}"
+    finetune_setfit(
+        labelled.inputs,
+        labelled.labels,
+        base_model_path=base_path,
+        out_dir=finetuned_dir(ws, name),
+        args=TrainingArgs(finetune_max_pairs=int(settings["finetune_max_pairs"])),
+    )
+    register_finetuned(ws, name)
+    return name
 
 
 def _make_champion(session: Session, project_id: int, row: ModelVersion) -> None:
@@ -366,7 +434,7 @@ def predict(
                 Annotation.value.is_not(None),
             )
         )
-    if backbone != project.backbone and champion_kind != "zero-shot":
+    if backbone != project.backbone and champion_kind == "head":
         raise InvalidInput(
             f"the champion was trained on backbone {backbone!r} but the project now uses "
             f"{project.backbone!r}: run train first",
