@@ -13,6 +13,7 @@ Example:
 
 from __future__ import annotations
 
+import abc
 from collections.abc import Callable
 from typing import ClassVar
 
@@ -51,7 +52,7 @@ __all__ = [
 ]
 
 
-class QueryStrategy:
+class QueryStrategy(abc.ABC):
     """Chooses which unlabelled items a human should label next.
 
     Attributes:
@@ -120,6 +121,7 @@ class QueryStrategy:
 
     _multi_label: ClassVar[bool] = False
 
+    @abc.abstractmethod
     def _select(
         self,
         pred_probs: np.ndarray | None,
@@ -128,7 +130,7 @@ class QueryStrategy:
         n: int,
         seed: int,
     ) -> np.ndarray:
-        raise NotImplementedError
+        """Pick up to ``n`` of ``candidates``, best first (inputs already validated)."""
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}()"
@@ -150,8 +152,9 @@ class _ScoreStrategy(QueryStrategy):
 
     needs = frozenset({"pred_probs"})
 
+    @abc.abstractmethod
     def _score(self, pred_probs: np.ndarray) -> np.ndarray:
-        raise NotImplementedError
+        """Informativeness of each row, ``(n,)``, higher first."""
 
     def _select(
         self,

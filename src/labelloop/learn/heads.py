@@ -9,6 +9,7 @@ by
 
 from __future__ import annotations
 
+import abc
 import math
 from typing import Any
 
@@ -25,7 +26,7 @@ UNSEEN_LOGIT = -1e4
 """Logit of a class without training labels: probability ``exp(-1e4)``, i.e. zero."""
 
 
-class _Head(ClassifierMixin, BaseEstimator):
+class _Head(ClassifierMixin, BaseEstimator, abc.ABC):
     """Shared prediction side: logits -> probabilities -> label ids."""
 
     n_labels: int | None
@@ -56,8 +57,9 @@ class _Head(ClassifierMixin, BaseEstimator):
         if not hasattr(self, "seen_"):
             raise NotFitted(f"{type(self).__name__} must be fitted before it can predict")
 
+    @abc.abstractmethod
     def _logits(self, x: np.ndarray) -> np.ndarray:
-        raise NotImplementedError
+        """Raw class scores ``(n, k)`` of a fitted head."""
 
     def _prepare(self, embeddings: np.ndarray, labels: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         x = check_embeddings(embeddings)
