@@ -68,7 +68,8 @@ def submit(
 ) -> SubmitResponse:
     """Label an item (or correct your earlier label). ``source`` in the answer says whether the
     label confirmed the suggestion (``model_accepted``) or not (``human``)."""
-    _check_item(request, project, body.item_id, principal)
+    # the service checks the item (404) and, for annotators, that it was handed to them (403) in
+    # the submit's own transaction, as _check_item would in a transaction of its own
     result = _ws(request).submit(
         project,
         body.item_id,
@@ -76,6 +77,7 @@ def submit(
         annotator=principal.name,
         seconds=body.seconds,
         request_id=body.request_id,
+        handed_only=not principal.has_role(project, "reviewer"),
     )
     return SubmitResponse(
         **result.model_dump(), retrain=_retrain(request, project, result.retrain_due)

@@ -5,12 +5,12 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import func, select
+from sqlalchemy import Select, func, or_, select
 
 from labelloop.errors import InvalidInput, NotFound, PermissionDenied
 from labelloop.schema import LabelSchema
 from labelloop.services.projects import DEFAULT_SETTINGS, label_schema
-from labelloop.services.queue import is_blind, release_lease
+from labelloop.services.queue import is_blind, is_handed, release_lease
 from labelloop.services.results import SubmitResult
 from labelloop.store import Annotation, Item, Lease, ModelVersion, Project, Suggestion, repo, utcnow
 
@@ -64,6 +64,7 @@ def submit(
     seconds: float | None = None,
     request_id: str | None = None,
     reviewed: bool = False,
+    handed_only: bool = False,
 ) -> SubmitResult:
     """Store a label for an item.
 
@@ -78,6 +79,10 @@ def submit(
     current label is an adjudication, is kept as that annotator's answer in the history but does
     not become the item's label. ``Annotation.blind`` records whether the queue hid the
     suggestion from this annotator.
+
+    ``handed_only=True`` (the server sets it for annotators) refuses an item that the queue did
+    not hand to ``annotator`` and that they never answered (:class:`PermissionDenied`); it is
+    checked in the same transaction as the write.
     """
     if seconds is not None and not 0 <= seconds <= MAX_SECONDS:
         raise InvalidInput(f"seconds must be between 0 and {MAX_SECONDS:.0f}", field="seconds")
@@ -85,8 +90,10 @@ def submit(
         raise InvalidInput("request_id must be 1-100 characters", field="request_id")
     with ws.transaction() as session:
         project = repo.get_project(session, name)
-        schema = label_schema(project)
-        labels = check_value(schema, value)
+        item = _item(session, project, item_id)
+        if handed_only and not is_handed(session, item.id, annotator or ""):
+            raise PermissionDenied("annotators answer only the items their queue hands them")
+        labels = check_value(label_schema(project), value)
         if request_id is not None:
             earlier = session.scalar(
                 select(Annotation).where(
@@ -95,7 +102,6 @@ def submit(
             )
             if earlier is not None:
                 return _result(session, project, earlier, duplicate=True)
-        item = _item(session, project, item_id)
         reviewed = reviewed or (request_id or "").startswith(REVIEW_PREFIX)
         settings = {**DEFAULT_SETTINGS, **(project.settings or {})}
         blind = not reviewed and is_blind(
@@ -181,37 +187,41 @@ def undo(
 
 def changes_since_training(session: Session, project_id: int) -> int:
     """Human answers (new, changed or undone labels) since the newest trained model version."""
-    last = session.scalar(
-        select(func.max(ModelVersion.created_at)).where(
-            ModelVersion.project_id == project_id, ModelVersion.kind.in_(("head", "finetuned"))
-        )
+    return session.scalar(_changes_since_training(project_id)) or 0
+
+
+def _changes_since_training(project_id: int) -> Select[int]:
+    last = (
+        select(func.max(ModelVersion.created_at))
+        .where(ModelVersion.project_id == project_id, ModelVersion.kind.in_(("head", "finetuned")))
+        .scalar_subquery()
     )
-    query = select(func.count(Annotation.id)).where(
-        Annotation.project_id == project_id, Annotation.source.in_(("human", "model_accepted"))
+    return select(func.count(Annotation.id)).where(
+        Annotation.project_id == project_id,
+        Annotation.source.in_(("human", "model_accepted")),
+        or_(last.is_(None), Annotation.created_at > last),
     )
-    if last is not None:
-        query = query.where(Annotation.created_at > last)
-    return session.scalar(query) or 0
 
 
 def _result(
     session: Session, project: Project, annotation: Annotation, *, duplicate: bool = False
 ) -> SubmitResult:
+    # one round trip for the suggestion's model version and the changes since training
     version = (
-        session.scalar(
-            select(ModelVersion.version).where(ModelVersion.id == annotation.model_version_id)
-        )
-        if annotation.model_version_id
-        else None
+        select(ModelVersion.version)
+        .where(ModelVersion.id == annotation.model_version_id)
+        .scalar_subquery()
     )
-    changes = changes_since_training(session, project.id)
+    changes_query = _changes_since_training(project.id).scalar_subquery()
+    model_version, changes = session.execute(select(version, changes_query)).one()
+    changes = changes or 0
     every = int({**DEFAULT_SETTINGS, **(project.settings or {})}["retrain_every"])
     return SubmitResult(
         annotation_id=annotation.id,
         item_id=annotation.item_id,
         value=annotation.value,
         source=annotation.source,
-        model_version=version,
+        model_version=model_version,
         duplicate=duplicate,
         changes_since_training=changes,
         retrain_due=changes >= every,

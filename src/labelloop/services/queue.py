@@ -19,7 +19,7 @@ import random
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import delete, exists, func, select, text
+from sqlalchemy import delete, exists, func, insert, select, text, update
 
 from labelloop.errors import InvalidInput, PoolExhausted
 from labelloop.services.projects import DEFAULT_SETTINGS, label_schema
@@ -32,7 +32,14 @@ if TYPE_CHECKING:
     from labelloop.services.workspace import Workspace
     from labelloop.store import Project
 
-__all__ = ["MAX_BATCH", "is_blind", "is_overlap_item", "next_items", "release_lease"]
+__all__ = [
+    "MAX_BATCH",
+    "is_blind",
+    "is_handed",
+    "is_overlap_item",
+    "next_items",
+    "release_lease",
+]
 
 MAX_BATCH = 500
 # Overlap items are chosen by a Weyl sequence over item ids: (id * A) mod P, P prime and A / P
@@ -98,17 +105,49 @@ def next_items(
             raise PoolExhausted(f"project {name!r} has no unlabelled items left for this annotator")
         expires = now + timedelta(seconds=int(settings["lease_seconds"]))
         if annotator:
-            held = {
-                lease.item_id: lease for lease in _leases(session, project.id, annotator, chosen)
-            }
-            for item_id in chosen:
-                lease = held.get(item_id)
-                if lease is None:
-                    session.add(Lease(project_id=project.id, item_id=item_id,
-                                      annotator=annotator, expires_at=expires))  # fmt: skip
-                else:
-                    lease.expires_at = expires
+            _lease(session, project.id, annotator, chosen, renew=set(mine), expires=expires)
         return _views(ws, session, project, chosen, annotator, expires if annotator else None)
+
+
+def _lease(
+    session: Session,
+    project_id: int,
+    annotator: str,
+    item_ids: list[int],
+    *,
+    renew: set[int],
+    expires: datetime,
+) -> None:
+    """Lease ``item_ids`` to ``annotator`` until ``expires``; those in ``renew`` are held already.
+
+    The other items hold no lease of this annotator: every query that picks new items excludes
+    them (and expired leases are gone), so they are inserted without looking first.
+    """
+    renewed = [i for i in item_ids if i in renew]
+    if renewed:
+        session.execute(
+            update(Lease)
+            .where(
+                Lease.project_id == project_id,
+                Lease.annotator == annotator,
+                Lease.item_id.in_(renewed),
+            )
+            .values(expires_at=expires)
+        )
+    fresh = [i for i in item_ids if i not in renew]
+    if fresh:
+        session.execute(
+            insert(Lease),
+            [
+                {
+                    "project_id": project_id,
+                    "item_id": i,
+                    "annotator": annotator,
+                    "expires_at": expires,
+                }
+                for i in fresh
+            ],
+        )
 
 
 def _lock_queue(session: Session, project_id: int) -> None:
@@ -119,6 +158,13 @@ def _lock_queue(session: Session, project_id: int) -> None:
     """
     if session.get_bind().dialect.name == "postgresql":
         session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": project_id})
+
+
+def is_handed(session: Session, item_id: int, annotator: str) -> bool:
+    """Whether ``item_id`` was handed to ``annotator`` (a lease, a skip) or answered by them."""
+    leased = exists().where(Lease.item_id == item_id, Lease.annotator == annotator)
+    answered = exists().where(Annotation.item_id == item_id, Annotation.annotator == annotator)
+    return bool(session.scalar(select(leased | answered)))
 
 
 def release_lease(session: Session, item_id: int, annotator: str | None) -> None:
@@ -203,18 +249,6 @@ def _open_leases(
         .order_by(Lease.id)
     )
     return list(rows)
-
-
-def _leases(session: Session, project_id: int, annotator: str, item_ids: list[int]) -> list[Lease]:
-    return list(
-        session.scalars(
-            select(Lease).where(
-                Lease.project_id == project_id,
-                Lease.annotator == annotator,
-                Lease.item_id.in_(item_ids),
-            )
-        )
-    )
 
 
 def _rng(session: Session, project_id: int, annotator: str) -> random.Random:
@@ -361,7 +395,7 @@ def _fresh(
 
 
 def _live_suggestions(
-    ws: Workspace, session: Session, project: Project, items: dict[int, Item], ids: list[int]
+    ws: Workspace, session: Session, project: Project, hashes: dict[int, str], ids: list[int]
 ) -> dict[int, SuggestionView]:
     """Champion suggestions for items that have no stored one (labelled overlap items).
 
@@ -376,9 +410,7 @@ def _live_suggestions(
     if champion is None or champion.artifact is None:
         return {}
     schema = label_schema(project)
-    embeddings, found = ws.embedding_cache().lookup(
-        champion.backbone, [items[i].content_hash for i in ids]
-    )
+    embeddings, found = ws.embedding_cache().lookup(champion.backbone, [hashes[i] for i in ids])
     if not found.any():
         return {}
     pred_probs = load_model(ws.path / champion.artifact).predict_proba(embeddings[found])
@@ -411,45 +443,56 @@ def _views(
     expires: datetime | None,
 ) -> list[QueueItem]:
     schema = label_schema(project)
-    settings = project_settings(project)
-    items = {i.id: i for i in session.scalars(select(Item).where(Item.id.in_(item_ids)))}
-    suggestions = repo.suggestions_for(session, project.id, item_ids)
-    version_ids = {s.model_version_id for s in suggestions.values()}
-    versions = (
-        dict(
-            session.execute(
-                select(ModelVersion.id, ModelVersion.version).where(
-                    ModelVersion.id.in_(version_ids)
-                )
-            ).all()
+    # one query for the items, their stored suggestions and the suggestions' model versions
+    rows = {
+        row.id: row
+        for row in session.execute(
+            select(
+                Item.id,
+                Item.external_id,
+                Item.data,
+                Item.content_hash,
+                Suggestion.id.label("suggestion_id"),
+                Suggestion.value,
+                Suggestion.confidence,
+                Suggestion.pred_probs,
+                ModelVersion.version,
+            )
+            .outerjoin(
+                Suggestion,
+                (Suggestion.item_id == Item.id) & (Suggestion.project_id == project.id),
+            )
+            .outerjoin(ModelVersion, ModelVersion.id == Suggestion.model_version_id)
+            .where(Item.id.in_(item_ids))
         )
-        if version_ids
-        else {}
-    )
-    blind_rate = float(settings["blind_rate"])
+    }
+    blind_rate = float(project_settings(project)["blind_rate"])
     blind = {i: is_blind(project.id, i, annotator, blind_rate) for i in item_ids}
     live = _live_suggestions(
-        ws, session, project, items, [i for i in item_ids if i not in suggestions and not blind[i]]
+        ws,
+        session,
+        project,
+        {i: row.content_hash for i, row in rows.items()},
+        [i for i in item_ids if rows[i].suggestion_id is None and not blind[i]],
     )
     views = []
     for item_id in item_ids:
-        item = items[item_id]
-        s = suggestions.get(item_id)
+        row = rows[item_id]
         view = (
             live.get(item_id)
-            if s is None
+            if row.suggestion_id is None
             else SuggestionView(
-                value=list(s.value),
-                confidence=s.confidence,
-                model_version=versions.get(s.model_version_id),
-                pred_probs=dict(zip(schema.labels, s.pred_probs, strict=False)),
+                value=list(row.value),
+                confidence=row.confidence,
+                model_version=row.version,
+                pred_probs=dict(zip(schema.labels, row.pred_probs, strict=False)),
             )
         )
         views.append(
             QueueItem(
-                item_id=item.id,
-                external_id=item.external_id,
-                data=item.data,
+                item_id=item_id,
+                external_id=row.external_id,
+                data=row.data,
                 suggestion=None if blind[item_id] else view,
                 blind=blind[item_id],
                 lease_expires_at=expires,

@@ -22,6 +22,7 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    text,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
@@ -66,6 +67,13 @@ class Item(Base):
     __table_args__ = (
         UniqueConstraint("project_id", "content_hash", name="uq_items_project_hash"),
         UniqueConstraint("project_id", "external_id", name="uq_items_project_external_id"),
+        # gold items are few: the queue finds them without scanning the project's items
+        Index(
+            "ix_items_project_gold",
+            "project_id",
+            sqlite_where=text("gold IS NOT NULL"),
+            postgresql_where=text("gold IS NOT NULL"),
+        ),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -86,6 +94,8 @@ class Annotation(Base):
     __table_args__ = (
         Index("ix_annotations_project_current", "project_id", "is_current"),
         Index("ix_annotations_item", "item_id"),
+        Index("ix_annotations_project_annotator", "project_id", "annotator"),
+        Index("ix_annotations_project_created", "project_id", "created_at"),
         UniqueConstraint("project_id", "request_id", name="uq_annotations_request"),
     )
 
