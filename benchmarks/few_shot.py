@@ -15,6 +15,9 @@ Configurations:
     mixup   logreg + embedding mixup (alpha chosen by CV from 0.2/0.5/1.0, 4 mixes per item)
     eda     logreg + 2 EDA copies per text (deletion + swap), re-encoded, kept in their fold
     setfit  SetFit contrastive fine-tuning of MiniLM (TrainingArgs finetune_*), then logreg
+    semi    logreg + the rest of the pool as unlabelled data (TrainingArgs(semi_supervised=True):
+            neighbourhood smoothing and self-training; what a project does by default while it
+            has fewer than 2,000 labels). Test items are never part of the unlabelled data.
 """
 
 from __future__ import annotations
@@ -122,6 +125,10 @@ def run_config(config: str, ds: Dataset, idx: np.ndarray, seed: int, ctx: dict[s
         model = max(candidates, key=lambda m: m.metrics.accuracy if m.metrics else 0.0)
         info["mixup_alpha"] = model.args.mixup_alpha
         info["cv_accuracy_by_alpha"] = [m.metrics.accuracy for m in candidates if m.metrics]
+    elif config == "semi":
+        rest = np.setdiff1d(np.arange(len(ds.train.labels)), idx)
+        args = TrainingArgs(seed=seed, semi_supervised=True)
+        model = fit_model(x, y, n_labels=k, args=args, unlabelled=ds.train.embeddings[rest])
     elif config == "eda":
         new_texts, new_labels, source = eda_augment(texts, y, factor=2, seed=seed)
         aug = AugmentedSet(ctx["encode"](new_texts), new_labels, source)

@@ -235,3 +235,31 @@ def test_certifiable_size_is_the_smallest_provable_record(target, confidence):
     n = certifiable_size(target, confidence)
     assert precision_lower_bound(n, n, confidence=confidence) >= target
     assert precision_lower_bound(n - 1, n - 1, confidence=confidence) < target
+
+
+def test_evidence_is_the_champions_stored_out_of_fold_predictions_plus_newer_labels(
+    sqlite_workspace, tmp_path, monkeypatch
+):
+    from labelloop.learn import crossval
+    from labelloop.services.autoaccept import auto_accept_evidence
+    from labelloop.services.training import champion_model
+
+    ws = sqlite_workspace
+    make_project(ws, tmp_path, n_items=120, n_labelled=60)
+    _, loaded, _ = champion_model(ws, PROJECT)
+    model = loaded.model
+    confidences, correct, _, _ = auto_accept_evidence(ws, PROJECT)
+    # the labels the champion trained on give exactly its stored out-of-fold evidence
+    assert confidences.tolist() == pytest.approx(model.oof_confidence.tolist())
+    assert correct.sum() == pytest.approx(model.metrics.accuracy * 60)
+
+    def no_refit(*args, **kwargs):
+        raise AssertionError("evidence must not retrain the champion")
+
+    monkeypatch.setattr(crossval, "out_of_fold_logits", no_refit)
+    # a label that arrived after training is scored by the champion itself (it never saw it)
+    item = ws.next_items(PROJECT, n=1, annotator="bob")[0]
+    ws.submit(PROJECT, item.item_id, "sports", annotator="bob")
+    confidences, correct, _, _ = auto_accept_evidence(ws, PROJECT)
+    assert len(confidences) == 61
+    assert confidences.max() <= 1.0 and confidences.min() > 0.0

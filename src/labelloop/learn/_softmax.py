@@ -9,6 +9,8 @@ The loss follows scikit-learn's convention so ``C`` means the same thing there a
 
 from __future__ import annotations
 
+import os
+
 import numpy as np
 from scipy.optimize import minimize
 from threadpoolctl import threadpool_limits
@@ -64,6 +66,10 @@ def fit_softmax(
     reg = 1.0 / (C * n)
 
     def loss_grad(theta: np.ndarray) -> tuple[float, np.ndarray]:
+        with threadpool_limits(limits=threads, user_api="blas"):
+            return _loss_grad(theta)
+
+    def _loss_grad(theta: np.ndarray) -> tuple[float, np.ndarray]:
         w = theta[: d * m].reshape(d, m).astype(np.float32)
         b = theta[d * m :].astype(np.float32)
         logits = x @ w
@@ -89,9 +95,10 @@ def fit_softmax(
         b_centered = init[1] + mean @ init[0]
         theta0 = np.concatenate([init[0].ravel(), b_centered]).astype(np.float64)
     # Multi-threaded BLAS loses on small problems (and badly on a busy machine): the L-BFGS
-    # bookkeeping and small matmuls then spend their time synchronising threads.
-    threads = 1 if n * d * m < _SINGLE_THREAD_BELOW else None
-    with threadpool_limits(limits=threads, user_api="blas"):
+    # bookkeeping (vectors of d * m) and small matmuls then spend their time synchronising
+    # threads. Only the large matmuls of the loss run on every core.
+    threads = 1 if n * d * m < _SINGLE_THREAD_BELOW else (os.cpu_count() or 1)
+    with threadpool_limits(limits=1, user_api="blas"):
         result = minimize(
             loss_grad,
             theta0,

@@ -54,6 +54,19 @@ class TrainingArgs:
         finetune_max_pairs: cap on contrastive pairs (keeps CPU runs short); 0 means no cap.
         finetune_batch_size: contrastive batch size.
         finetune_learning_rate: body learning rate.
+        semi_supervised: learn from the unlabelled items too (single-label only): smooth every
+            embedding towards its nearest neighbours among the project's items, then self-train
+            on confident pseudo-labels (:mod:`labelloop.learn.semi`).
+        smoothing_neighbours: neighbours averaged by the smoothing (0: no smoothing).
+        smoothing_weight: share of the neighbourhood mean in a smoothed embedding.
+        self_training_share: share of the unlabelled sample pseudo-labelled in the last
+            self-training round (0: no self-training).
+        self_training_rounds: self-training refits.
+        smoothing_reference: most items (labelled and not, a seeded sample) whose embeddings
+            the smoothing averages over; the model keeps them (float16), so a saved model
+            smooths new items the same way.
+        unlabelled_sample: most unlabelled items pseudo-labelled by self-training (a seeded
+            sample).
 
     Example:
         >>> args = TrainingArgs(C=10.0, calibration="isotonic")
@@ -82,6 +95,13 @@ class TrainingArgs:
     finetune_max_pairs: int = 2000
     finetune_batch_size: int = 16
     finetune_learning_rate: float = 2e-5
+    semi_supervised: bool = False
+    smoothing_neighbours: int = 10
+    smoothing_weight: float = 0.5
+    self_training_share: float = 1.0
+    self_training_rounds: int = 3
+    smoothing_reference: int = 10_000
+    unlabelled_sample: int = 5000
 
     def __post_init__(self) -> None:
         for name, allowed in _CHOICES.items():
@@ -110,14 +130,31 @@ class TrainingArgs:
             or self.cv_folds < 2
         ):
             raise InvalidInput(f"must be an integer >= 2, got {self.cv_folds!r}", field="cv_folds")
-        for name in ("augment_factor", "finetune_min_labels", "finetune_max_pairs", "seed"):
+        for name in (
+            "augment_factor",
+            "finetune_min_labels",
+            "finetune_max_pairs",
+            "seed",
+            "smoothing_neighbours",
+            "self_training_rounds",
+            "smoothing_reference",
+            "unlabelled_sample",
+        ):
             value = getattr(self, name)
             if not isinstance(value, int) or isinstance(value, bool) or value < 0:
                 raise InvalidInput(f"must be an integer >= 0, got {value!r}", field=name)
         if not (isinstance(self.threshold, int | float) and 0.0 < self.threshold < 1.0):
             raise InvalidInput(f"must lie in (0, 1), got {self.threshold!r}", field="threshold")
-        if not isinstance(self.finetune, bool):
-            raise InvalidInput(f"must be true or false, got {self.finetune!r}", field="finetune")
+        for name in ("finetune", "semi_supervised"):
+            if not isinstance(getattr(self, name), bool):
+                raise InvalidInput(
+                    f"must be true or false, got {getattr(self, name)!r}", field=name
+                )
+        for name in ("smoothing_weight", "self_training_share"):
+            value = getattr(self, name)
+            ok = isinstance(value, int | float) and not isinstance(value, bool)
+            if not ok or not 0.0 <= float(value) <= 1.0:
+                raise InvalidInput(f"must lie in [0, 1], got {value!r}", field=name)
 
     def to_dict(self) -> dict[str, Any]:
         """A JSON-ready dict of every field (tuples become lists)."""

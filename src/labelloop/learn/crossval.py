@@ -15,6 +15,7 @@ from labelloop.learn._validation import check_embeddings, check_hard_labels
 from labelloop.learn.args import TrainingArgs
 from labelloop.learn.augment import mixup
 from labelloop.learn.heads import LogisticHead, MLPHead
+from labelloop.learn.semi import self_train
 
 __all__ = [
     "AugmentedSet",
@@ -88,14 +89,51 @@ def fit_head(
     C: float | None = None,
     init: Head | None = None,
     augmented: AugmentedSet | None = None,
+    unlabelled: np.ndarray | None = None,
 ) -> Head:
-    """Fit the head of ``args`` on ``(n, d)`` embeddings and ``(n,)`` ids, with its augmentation."""
+    """Fit the head of ``args`` on ``(n, d)`` embeddings and ``(n,)`` ids, with its augmentation
+    (and self-training on ``unlabelled`` rows when ``args.semi_supervised``)."""
     C = C if C is not None else (args.C if args.C is not None else 10.0)
     x, y = _training_rows(embeddings, labels, n_labels=n_labels, args=args, augmented=augmented)
-    head = make_head(args, n_labels=n_labels, C=C)
-    if isinstance(head, LogisticHead):
-        return head.fit(x, y, init=init if isinstance(init, LogisticHead) else None)
-    return head.fit(x, y)
+    return _fit(x, y, n_labels=n_labels, args=args, C=C, init=init, unlabelled=unlabelled)
+
+
+def _fit(
+    x: np.ndarray,
+    targets: np.ndarray,
+    *,
+    n_labels: int,
+    args: TrainingArgs,
+    C: float,
+    init: Head | None,
+    unlabelled: np.ndarray | None,
+) -> Head:
+    """One head on prepared rows; self-trained on ``unlabelled`` when ``args`` asks for it."""
+
+    def fit(rows: np.ndarray, target: np.ndarray, start: object) -> Head:
+        head = make_head(args, n_labels=n_labels, C=C)
+        if isinstance(head, LogisticHead):
+            return head.fit(rows, target, init=start if isinstance(start, LogisticHead) else None)
+        return head.fit(rows, target)
+
+    if unlabelled is None or not _self_trains(args):
+        return fit(x, targets, init)
+    head = self_train(
+        fit,
+        x,
+        targets,
+        unlabelled,
+        n_labels=n_labels,
+        share=args.self_training_share,
+        rounds=args.self_training_rounds,
+        init=init,
+    )
+    assert isinstance(head, LogisticHead | MLPHead)
+    return head
+
+
+def _self_trains(args: TrainingArgs) -> bool:
+    return args.semi_supervised and args.self_training_share > 0 and args.self_training_rounds > 0
 
 
 def _training_rows(
@@ -142,8 +180,13 @@ def out_of_fold_logits(
     C: float | None = None,
     init: Head | None = None,
     augmented: AugmentedSet | None = None,
+    unlabelled: np.ndarray | None = None,
 ) -> np.ndarray:
-    """Logits ``(n, k)`` of each labelled row from a head that never saw it (stratified folds)."""
+    """Logits ``(n, k)`` of each labelled row from a head that never saw it (stratified folds).
+
+    With self-training, a fold's held-out rows join ``unlabelled``: the head may use them as
+    unlabelled data, never their labels.
+    """
     x = check_embeddings(embeddings)
     y = check_hard_labels(labels, x.shape[0], n_labels)
     folds = fold_ids(y, n_splits=_n_splits(y, args.cv_folds), seed=args.seed)
@@ -151,11 +194,16 @@ def out_of_fold_logits(
     for f in np.unique(folds):
         train = folds != f
         tx, ty = _training_rows(x, y, n_labels=n_labels, args=args, augmented=augmented, keep=train)
-        head = make_head(args, n_labels=n_labels, C=C if C is not None else (args.C or 10.0))
-        if isinstance(head, LogisticHead):
-            head.fit(tx, ty, init=init if isinstance(init, LogisticHead) else None)
-        else:
-            head.fit(tx, ty)
+        pool = None if unlabelled is None else np.concatenate([unlabelled, x[~train]])
+        head = _fit(
+            tx,
+            ty,
+            n_labels=n_labels,
+            args=args,
+            C=C if C is not None else (args.C or 10.0),
+            init=init,
+            unlabelled=pool,
+        )
         out[~train] = head.decision_function(x[~train])
     return out
 

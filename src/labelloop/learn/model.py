@@ -35,6 +35,7 @@ from labelloop.learn.crossval import (
 )
 from labelloop.learn.heads import LogisticHead, MLPHead
 from labelloop.learn.multilabel import MultiLabelHead
+from labelloop.learn.semi import NeighbourSmoother, sample_rows
 
 __all__ = ["FORMAT_VERSION", "TrainedModel", "fit_model"]
 
@@ -63,6 +64,11 @@ class TrainedModel:
         n_train: number of labelled rows trained on.
         oof_predictions: ``(n_train,)`` out-of-fold predicted ids, in training-row order (for
             :func:`compare_models`); ``None`` when not cross-validated.
+        oof_confidence: ``(n_train,)`` calibrated out-of-fold probability of that prediction
+            (the evidence auto-accept chooses its threshold on); ``None`` when not
+            cross-validated.
+        smoother: the neighbourhood smoothing applied to every input first (semi-supervised
+            models only).
         format_version: :data:`FORMAT_VERSION` at save time.
     """
 
@@ -77,6 +83,8 @@ class TrainedModel:
     train_seconds: float = 0.0
     n_train: int = 0
     oof_predictions: np.ndarray | None = field(default=None, repr=False)
+    oof_confidence: np.ndarray | None = field(default=None, repr=False)
+    smoother: NeighbourSmoother | None = field(default=None, repr=False)
     format_version: int = FORMAT_VERSION
 
     def __setstate__(self, state: dict[str, Any]) -> None:
@@ -91,6 +99,8 @@ class TrainedModel:
 
         Single-label rows sum to 1; multi-label entries are independent per-label probabilities.
         """
+        if self.smoother is not None:
+            embeddings = self.smoother.transform(embeddings)
         if self.multi_label or self.calibrator is None:
             return np.asarray(self.head.predict_proba(embeddings), dtype=np.float32)
         logits = self.head.decision_function(embeddings)
@@ -170,6 +180,7 @@ def fit_model(
     init: TrainedModel | None = None,
     label_names: Sequence[str] | None = None,
     augmented: AugmentedSet | None = None,
+    unlabelled: np.ndarray | None = None,
 ) -> TrainedModel:
     """Train a head on labelled embeddings, with cross-validated quality and calibration.
 
@@ -186,6 +197,8 @@ def fit_model(
             is reused instead of searched again.
         label_names: ``k`` names for the metrics (default ``"0"``, ``"1"``, ...).
         augmented: extra training rows derived from labelled rows (e.g. re-encoded EDA texts).
+        unlabelled: ``(m, d)`` embeddings of unlabelled items, used when
+            ``args.semi_supervised`` (a seeded sample of at most ``args.unlabelled_sample``).
 
     Returns:
         The :class:`TrainedModel`.
@@ -203,11 +216,15 @@ def fit_model(
     if np.asarray(labels).ndim == 2:
         return _fit_multi_label(x, np.asarray(labels), n_labels=n_labels, args=args, start=start)
     y = check_hard_labels(labels, x.shape[0], n_labels)
+    smoother, pool = None, None
+    if args.semi_supervised and unlabelled is not None and len(unlabelled):
+        x, pool, smoother, augmented = _semi_supervised_rows(x, unlabelled, args, augmented)
     prev_head = init.head if init is not None and not init.multi_label else None
     warm = prev_head if isinstance(prev_head, LogisticHead) else None
     C = args.C
     calibrator: Calibrator = IdentityCalibrator()
-    metrics = ece = oof_pred = None
+    metrics = ece = oof_pred = oof_conf = None
+    oof: np.ndarray | None = None
     if can_cross_validate(y):
         if (
             args.head == "logreg"
@@ -219,20 +236,24 @@ def fit_model(
             C = init.C
         if args.head == "logreg" and C is None:
             C, oof = select_C(x, y, n_labels=n_labels, args=args, augmented=augmented)
-        else:
+        if oof is None or (pool is not None and args.self_training_share > 0):
             oof = out_of_fold_logits(
-                x, y, n_labels=n_labels, args=args, C=C, init=warm, augmented=augmented
-            )
+                x, y, n_labels=n_labels, args=args, C=C, init=warm, augmented=augmented,
+                unlabelled=pool,
+            )  # fmt: skip
         calibrator = _make_calibrator(args).fit(oof, y)
         probs = calibrator.predict_proba(oof)
         metrics = classification_metrics(y, probs, label_names=names)
         ece = expected_calibration_error(probs, y)
         oof_pred = probs.argmax(axis=1).astype(np.int64)
+        oof_conf = probs.max(axis=1).astype(np.float32)
     else:
         calibrator.fit(np.zeros((len(y), n_labels)), y)
     if args.head == "logreg" and C is None:
         C = 10.0
-    head = fit_head(x, y, n_labels=n_labels, args=args, C=C, init=warm, augmented=augmented)
+    head = fit_head(
+        x, y, n_labels=n_labels, args=args, C=C, init=warm, augmented=augmented, unlabelled=pool
+    )
     return TrainedModel(
         head=head,
         calibrator=calibrator,
@@ -245,7 +266,28 @@ def fit_model(
         train_seconds=time.perf_counter() - start,
         n_train=len(y),
         oof_predictions=oof_pred,
+        oof_confidence=oof_conf,
+        smoother=smoother,
     )
+
+
+def _semi_supervised_rows(
+    x: np.ndarray, unlabelled: np.ndarray, args: TrainingArgs, augmented: AugmentedSet | None
+) -> tuple[np.ndarray, np.ndarray, NeighbourSmoother | None, AugmentedSet | None]:
+    """Sample the unlabelled rows and smooth everything: ``(x, pool, smoother, augmented)``."""
+    everything = check_embeddings(unlabelled, dim=x.shape[1])
+    pool = everything[sample_rows(len(everything), args.unlabelled_sample, seed=args.seed)]
+    if args.smoothing_neighbours == 0 or args.smoothing_weight == 0:
+        return x, pool, None, augmented
+    reference = np.concatenate([x, everything])
+    reference = reference[sample_rows(len(reference), args.smoothing_reference, seed=args.seed)]
+    smoother = NeighbourSmoother(neighbours=args.smoothing_neighbours, weight=args.smoothing_weight)
+    smoother.fit(reference)
+    if augmented is not None and len(augmented.source):
+        augmented = dataclasses.replace(
+            augmented, embeddings=smoother.transform(augmented.embeddings)
+        )
+    return smoother.transform(x), smoother.transform(pool), smoother, augmented
 
 
 def _fit_multi_label(

@@ -144,8 +144,8 @@ def _fixed_C(ws: Workspace, after: int | None) -> Iterator[Callable[[], None]]:
     frozen: dict[str, float] = {}
     original = training._project_args
 
-    def project_args(project: Any) -> Any:
-        args = original(project)
+    def project_args(project: Any, *rest: Any) -> Any:
+        args = original(project, *rest)
         return args.replace(C=frozen["C"]) if "C" in frozen else args
 
     def update() -> None:

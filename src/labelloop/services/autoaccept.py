@@ -154,11 +154,14 @@ def certifiable_size(target_precision: float, confidence: float) -> int:
 
 
 def auto_accept_evidence(ws: Workspace, name: str) -> tuple[np.ndarray, np.ndarray, int, int]:
-    """Out-of-fold evidence for the champion: ``(confidences, correct, version, version_id)``.
+    """Held-out evidence for the champion: ``(confidences, correct, version, version_id)``.
 
-    ``confidences`` ``(n,)`` are calibrated top-class probabilities of the n human labels from
-    heads that never saw them (the champion's head, ``C``, folds and calibrator); ``correct``
-    ``(n,)`` says whether the top class equals the human label.
+    One entry per current human label. A label the champion trained on contributes its
+    out-of-fold prediction, stored with the model at training time (the head that made it never
+    saw that label, and it had every other training step the champion had: C, smoothing,
+    self-training, calibration). A label that arrived after the champion was trained contributes
+    the champion's own prediction, which never saw it either. ``confidences`` are calibrated
+    top-class probabilities; ``correct`` says whether the top class equals the human label.
 
     Raises:
         AutoAcceptRefused: no champion, a zero-shot champion, or a multi-label project.
@@ -184,10 +187,32 @@ def auto_accept_evidence(ws: Workspace, name: str) -> tuple[np.ndarray, np.ndarr
         labelled = _labelled(session, project, schema)
         version, version_id = champion.version, champion.id
         artifact, backbone = champion.artifact, champion.backbone
+        trained_on = {a: row for row, a in enumerate(champion.label_ids or [])}
     model = load_model(ws.path / artifact).model
     labels = labelled.labels
     if len(labels) == 0 or not can_cross_validate(labels):
         return np.zeros(0), np.zeros(0, dtype=bool), version, version_id
+    if model.oof_confidence is not None and model.oof_predictions is not None:
+        rows = np.array([trained_on.get(a, -1) for a in labelled.annotation_ids], dtype=np.int64)
+        seen = rows >= 0
+        confidences = np.zeros(len(labels), dtype=np.float64)
+        predicted = np.zeros(len(labels), dtype=np.int64)
+        confidences[seen] = model.oof_confidence[rows[seen]]
+        predicted[seen] = model.oof_predictions[rows[seen]]
+        fresh = np.flatnonzero(~seen)
+        if len(fresh):
+            probs = model.predict_proba(
+                embed(
+                    ws,
+                    backbone,
+                    [labelled.inputs[i] for i in fresh],
+                    [labelled.hashes[i] for i in fresh],
+                )
+            )
+            confidences[fresh] = probs.max(axis=1)
+            predicted[fresh] = probs.argmax(axis=1)
+        return confidences, predicted == labels, version, version_id
+    # a model saved before out-of-fold confidences were stored: recompute them
     embeddings = embed(ws, backbone, labelled.inputs, labelled.hashes)
     logits = out_of_fold_logits(
         embeddings, labels, n_labels=schema.n_labels, args=model.args, C=model.C

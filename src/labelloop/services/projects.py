@@ -17,6 +17,8 @@ if TYPE_CHECKING:
 
 __all__ = [
     "DEFAULT_SETTINGS",
+    "SEMI_SUPERVISED_BELOW",
+    "SEMI_SUPERVISED_MAX_ITEMS",
     "create_project",
     "label_schema",
     "list_projects",
@@ -44,7 +46,18 @@ DEFAULT_SETTINGS: dict[str, Any] = {
     "finetune": False,  # fine-tune the backbone itself (SetFit) once enough labels exist
     "finetune_min_labels": 64,
     "finetune_max_pairs": 2000,  # contrastive pairs per fine-tuning run (CPU time scales with it)
+    # learn from unlabelled items too (neighbourhood smoothing + self-training, docs/learning.md):
+    # "auto": while the project has fewer than SEMI_SUPERVISED_BELOW labels and at most
+    # SEMI_SUPERVISED_MAX_ITEMS items (predict compares every item with 10,000 references); or
+    # "on" / "off"
+    "semi_supervised": "auto",
 }
+
+SEMI_SUPERVISED_BELOW = 2000
+"""With ``semi_supervised="auto"``: labels below which training learns from unlabelled items."""
+
+SEMI_SUPERVISED_MAX_ITEMS = 100_000
+"""With ``semi_supervised="auto"``: most items a project may have for it to be on."""
 
 
 def label_schema(project: Project) -> LabelSchema:
@@ -112,6 +125,7 @@ _CHOICES = {
     ),
     "augment": ("none", "mixup"),
     "head": ("logreg", "mlp"),
+    "semi_supervised": ("auto", "on", "off"),
 }  # fmt: skip
 
 

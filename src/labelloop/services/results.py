@@ -113,6 +113,7 @@ class ModelVersionInfo(BaseModel):
     kind: str
     backbone: str
     head: str
+    params: dict[str, Any] = Field(default_factory=dict)  # training arguments and chosen C
     n_labels: int
     metrics: dict[str, Any]
     ece: float | None
