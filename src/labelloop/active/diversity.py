@@ -12,7 +12,8 @@ Example:
 from __future__ import annotations
 
 import numpy as np
-from sklearn.cluster import KMeans, MiniBatchKMeans
+from sklearn.cluster import KMeans, kmeans_plusplus
+from threadpoolctl import threadpool_limits
 
 from labelloop.active._validate import (
     check_embeddings,
@@ -121,6 +122,23 @@ def kcenter_greedy(
     return picks if use_full else cand[picks]
 
 
+def _kmeans(x: np.ndarray, n: int, *, seed: int, max_iter: int, seed_rows: int = 2000) -> KMeans:
+    """Lloyd's k-means, seeded by k-means++ on at most ``max(seed_rows, 20 n)`` rows (1 thread).
+
+    The seeding makes ``n * (2 + log n)`` passes over its rows with small matrix products; on a
+    subsample and one thread it stops dominating the fit (spread over threads the small products
+    spend their time synchronising: 5-10x slower on a busy 2-core machine,
+    benchmarks/strategy_speed.py).
+    """
+    with threadpool_limits(limits=1, user_api="blas"):
+        rows = x
+        if x.shape[0] > max(seed_rows, 20 * n):
+            pick = np.random.default_rng(seed).choice(x.shape[0], max(seed_rows, 20 * n), False)
+            rows = x[np.sort(pick)]
+        centres, _ = kmeans_plusplus(rows, n, random_state=seed)
+        return KMeans(n_clusters=n, init=centres, n_init=1, max_iter=max_iter).fit(x)
+
+
 def cold_start(
     embeddings: np.ndarray,
     *,
@@ -131,7 +149,7 @@ def cold_start(
 ) -> np.ndarray:
     """Representative items for a pool with no labels: one typical item per k-means cluster.
 
-    Clusters the candidates into ``n`` groups with MiniBatchKMeans and returns, for each centroid,
+    Clusters the candidates into ``n`` groups with k-means and returns, for each centroid,
     the nearest candidate, largest cluster first. To stay fast on huge pools, k-means runs on a
     seeded random sample of ``max(sample_size, 20 * n)`` candidates (cost
     O(sample * n * d * iterations), independent of the pool size) and the picks come from it.
@@ -157,15 +175,8 @@ def cold_start(
         # Every candidate is picked: most typical (closest to the mean) first.
         d = ((x - x.mean(axis=0)) ** 2).sum(axis=1)
         return sample[np.lexsort((sample, d))]
-    km = MiniBatchKMeans(
-        n_clusters=n,
-        random_state=seed,
-        n_init=1,
-        batch_size=2048,
-        init_size=min(sample.size, max(3 * n, 2048)),
-        max_iter=10,
-    )
-    assign = km.fit_predict(x)
+    km = _kmeans(x, n, seed=seed, max_iter=10)
+    assign = km.labels_
     centers = km.cluster_centers_.astype(np.float32)
     d = _sq_norms(x)[:, None] - 2.0 * (x @ centers.T) + _sq_norms(centers)[None, :]
     sizes = np.bincount(assign, minlength=n)
@@ -230,7 +241,7 @@ def hybrid(
     if top.size <= n:
         return top
     x = np.asarray(emb[top], dtype=np.float32)
-    assign = KMeans(n_clusters=n, n_init=1, random_state=seed, max_iter=50).fit_predict(x)
+    assign = _kmeans(x, n, seed=seed, max_iter=50).labels_
     # ``top`` is sorted by uncertainty, so the first member of each cluster is its most uncertain.
     _, first = np.unique(assign, return_index=True)
     best = np.sort(first)
