@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import threading
+from contextlib import contextmanager
 from pathlib import Path
 
 import numpy as np
@@ -197,3 +199,121 @@ def test_finetuning_stage_trains_on_a_fine_tuned_backbone(sqlite_workspace, tmp_
     unregister_backbone(champion.backbone)
     ws.import_file("ft", write_csv(tmp_path / "more.csv", [{"text": "a new goal for the team"}]))
     assert ws.predict("ft").items >= 1
+
+
+def test_semi_supervised_setting_decides_whether_unlabelled_items_are_used(
+    sqlite_workspace, tmp_path
+):
+    ws = _project(sqlite_workspace, tmp_path, n=90, labelled=15)
+    assert ws.project("p").settings["semi_supervised"] == "auto"
+    ws.train("p")  # auto: 15 labels is far below the threshold
+    params = ws.models("p")[0].params
+    assert params["args"]["semi_supervised"] is True
+    ws.update_project("p", settings={"semi_supervised": "off"})
+    ws.train("p")
+    newest = max(ws.models("p"), key=lambda m: m.version)
+    assert newest.params["args"]["semi_supervised"] is False
+    with pytest.raises(InvalidInput, match="semi_supervised"):
+        ws.update_project("p", settings={"semi_supervised": "sometimes"})
+
+
+def test_semi_supervised_auto_turns_off_with_many_labels(sqlite_workspace, tmp_path, monkeypatch):
+    from labelloop.services import projects, training
+
+    monkeypatch.setattr(training, "SEMI_SUPERVISED_BELOW", 10)
+    assert projects.SEMI_SUPERVISED_BELOW == 2000  # the documented default
+    ws = _project(sqlite_workspace, tmp_path, n=60, labelled=30)
+    ws.train("p")
+    assert ws.models("p")[0].params["args"]["semi_supervised"] is False
+
+
+def _suggestions(ws, name: str) -> dict[int, tuple]:
+    """item id -> (model version, value, pred_probs, confidence, priority) of every suggestion."""
+    from sqlalchemy import select
+
+    from labelloop.store import ModelVersion, Project, Suggestion
+
+    with ws.transaction() as session:
+        rows = session.execute(
+            select(
+                Suggestion.item_id,
+                ModelVersion.version,
+                Suggestion.value,
+                Suggestion.pred_probs,
+                Suggestion.confidence,
+                Suggestion.priority,
+            )
+            .join(ModelVersion, ModelVersion.id == Suggestion.model_version_id)
+            .join(Project, Project.id == Suggestion.project_id)
+            .where(Project.name == name)
+        )
+        return {r[0]: tuple(r[1:]) for r in rows}
+
+
+def test_predict_lets_a_submit_commit_between_its_batches(workspace, tmp_path, monkeypatch):
+    from labelloop.services import training
+
+    ws = _project(workspace, tmp_path, n=300, labelled=60)
+    v1 = ws.train("p").model_version
+    for it in ws.next_items("p", n=30, annotator="a"):
+        ws.submit("p", it.item_id, it.suggestion.value, annotator="a")
+    ws.update_project("p", settings={"strategy": "random"})  # v2 ranks unlike v1
+    v2 = ws.train("p").model_version
+    # the single-transaction version: v2's suggestions written at once
+    monkeypatch.setattr(training, "_SUGGESTION_BATCH", 10**6)
+    ws.promote("p", v2)
+    expected = _suggestions(ws, "p")
+    assert len(expected) == 300 - 90  # the unlabelled items only
+    ws.rollback("p")  # back to v1's suggestions
+    assert {s[0] for s in _suggestions(ws, "p").values()} == {v1}
+
+    # now in batches of 50, pausing after the first one while another annotator works
+    monkeypatch.setattr(training, "_SUGGESTION_BATCH", 50)
+    batches: list[int] = []
+    upsert = training._upsert_suggestions
+
+    def counting_upsert(session, rows):
+        batches.append(len(rows))
+        upsert(session, rows)
+
+    monkeypatch.setattr(training, "_upsert_suggestions", counting_upsert)
+    paused, resume = threading.Event(), threading.Event()
+    transaction = ws.transaction
+
+    @contextmanager
+    def pausing_transaction():
+        with transaction() as session:
+            yield session
+        if threading.current_thread() is worker and len(batches) == 1 and not paused.is_set():
+            paused.set()  # the first batch is committed
+            assert resume.wait(60)
+
+    monkeypatch.setattr(ws, "transaction", pausing_transaction)
+    errors: list[BaseException] = []
+    worker = threading.Thread(target=lambda: _capture(errors, ws.promote, "p", v2))
+    worker.start()
+    try:
+        assert paused.wait(120), errors
+        # mid-predict: every unlabelled item still has its suggestion, the top is the new one's
+        unlabelled = set(expected)
+        assert unlabelled <= set(_suggestions(ws, "p"))
+        ranked = sorted(expected, key=lambda i: -expected[i][4])
+        top = ws.next_items("p", n=10, annotator="carol")
+        assert [it.item_id for it in top] == ranked[:10]
+        assert {it.suggestion.model_version for it in top} == {v2}
+        ws.submit("p", ranked[-1], "tech", annotator="bob")  # of the last batch: commits now
+        assert worker.is_alive() and len(batches) == 1
+    finally:
+        resume.set()
+        worker.join(120)
+    assert errors == []
+    assert len(batches) > 1
+    assert _suggestions(ws, "p") == expected  # as if the label had come after the predict
+    assert ws.status("p").labelled == 91
+
+
+def _capture(errors: list[BaseException], function, *args) -> None:
+    try:
+        function(*args)
+    except BaseException as exc:
+        errors.append(exc)

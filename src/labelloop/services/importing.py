@@ -17,7 +17,16 @@ from labelloop.services._hashing import content_hash, file_digest
 from labelloop.services.formats import ImportRecord, count_rows_hint, detect_format, read_records
 from labelloop.services.projects import label_schema
 from labelloop.services.results import ImportResult
-from labelloop.store import Annotation, ImportRun, Item, ModelVersion, Project, Suggestion, repo
+from labelloop.store import (
+    Annotation,
+    ImportRun,
+    Item,
+    ModelVersion,
+    Project,
+    Suggestion,
+    analyze,
+    repo,
+)
 
 if TYPE_CHECKING:
     from labelloop.services.workspace import Workspace
@@ -106,6 +115,7 @@ def import_file(
                 progress(len(batch))
         if counts.rows == 0:
             raise InvalidInput("the file has no rows to import", file=str(path))
+        _refresh_statistics(session, counts)
         if fingerprint is not None:
             session.add(
                 ImportRun(
@@ -129,6 +139,19 @@ def import_file(
         )
 
 
+def _refresh_statistics(session: Session, counts: _Counts) -> None:
+    """Planner statistics for the tables a bulk import wrote (PostgreSQL; see ``store.analyze``).
+
+    A small import changes no plan: it is left to autovacuum.
+    """
+    written = {
+        Item.__tablename__: counts.items,
+        Annotation.__tablename__: counts.annotations,
+        Suggestion.__tablename__: counts.suggestions,
+    }
+    analyze(session, *[table for table, n in written.items() if n >= BATCH])
+
+
 def _batched(records: Iterable[ImportRecord], size: int) -> Iterator[list[ImportRecord]]:
     iterator = iter(records)
     while batch := list(itertools.islice(iterator, size)):
@@ -136,7 +159,11 @@ def _batched(records: Iterable[ImportRecord], size: int) -> Iterator[list[Import
 
 
 class _BatchImporter:
-    """Validates and writes one batch of records at a time, with no state beyond the batch."""
+    """Validates and writes one batch of records at a time.
+
+    Nothing is kept from one batch to the next but ``analyzed``: whether the planner statistics
+    of the items were refreshed yet.
+    """
 
     def __init__(
         self,
@@ -152,8 +179,14 @@ class _BatchImporter:
         self.path = path
         self.root = path if path.is_dir() else path.parent
         self.label_field = label_field or "annotations"
+        self.analyzed = False
 
     def add(self, batch: list[ImportRecord], counts: _Counts) -> None:
+        if counts.items and not self.analyzed:
+            # Each batch looks its hashes up among the items written so far; with no statistics
+            # on them PostgreSQL scans every item per lookup (seconds a batch at 100,000 items).
+            analyze(self.session, Item.__tablename__)
+            self.analyzed = True
         counts.rows += len(batch)
         hashes = [self._check(record) for record in batch]
         existing = repo.items_by_hash(self.session, self.project.id, hashes)

@@ -93,7 +93,6 @@ def next_items(
         raise InvalidInput(f"n must be between 1 and {MAX_BATCH}, got {n}", field="n")
     with ws.transaction() as session:
         project = repo.get_project(session, name)
-        _lock_queue(session, project.id)
         settings = project_settings(project)
         now = utcnow()
         session.execute(delete(Lease).where(Lease.project_id == project.id, Lease.expires_at < now))
@@ -155,6 +154,15 @@ def _lock_queue(session: Session, project_id: int) -> None:
 
     SQLite transactions already start with ``BEGIN IMMEDIATE`` (one writer at a time); on
     PostgreSQL a transaction-scoped advisory lock on the project does the same for the queue only.
+
+    It is taken as late as it can be, right before the first read of other annotators' leases
+    (:func:`_fresh`), and held to commit. Under READ COMMITTED each statement after it sees every
+    lease a ``next`` committed before, and no ``next`` waiting for it has written any. The steps
+    before it need no lock: deleting expired leases, reading the annotator's own leases (locked
+    ``FOR UPDATE``, so another ``next`` cannot delete one as expired while it is renewed here),
+    gold items and second opinions (both may go to several annotators at once). No row lock is
+    taken after it that a transaction waiting for it could hold, so the two kinds of lock never
+    wait on each other in a cycle.
     """
     if session.get_bind().dialect.name == "postgresql":
         session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": project_id})
@@ -247,6 +255,7 @@ def _open_leases(
             _open_for(annotator, settings),
         )
         .order_by(Lease.id)
+        .with_for_update(of=Lease)
     )
     return list(rows)
 
@@ -348,6 +357,7 @@ def _fresh(
 ) -> list[int]:
     if n <= 0:
         return []
+    _lock_queue(session, project_id)
     blocked = []
     others_lease = exists().where(
         Lease.item_id == Item.id,

@@ -27,7 +27,12 @@ from labelloop.services._models import (
     save_head_model,
     save_zero_shot_model,
 )
-from labelloop.services.projects import DEFAULT_SETTINGS, label_schema
+from labelloop.services.projects import (
+    DEFAULT_SETTINGS,
+    SEMI_SUPERVISED_BELOW,
+    SEMI_SUPERVISED_MAX_ITEMS,
+    label_schema,
+)
 from labelloop.services.results import ModelVersionInfo, PredictResult, TrainResult
 from labelloop.store import Annotation, Item, ModelVersion, Project, Suggestion, repo
 
@@ -68,12 +73,53 @@ class _Labelled:
     labels: np.ndarray  # (n,) ids or (n, k) indicator
 
 
-def _project_args(project: Project) -> Any:
+def _project_args(project: Project, schema: LabelSchema, n_labels: int, n_items: int) -> Any:
     from labelloop.learn import TrainingArgs
 
     settings = {**DEFAULT_SETTINGS, **(project.settings or {})}
     augment = settings["augment"] if settings["augment"] in ("none", "mixup") else "none"
-    return TrainingArgs(head=settings["head"], augment=augment)
+    semi = settings["semi_supervised"]
+    auto = n_labels < SEMI_SUPERVISED_BELOW and n_items <= SEMI_SUPERVISED_MAX_ITEMS
+    return TrainingArgs(
+        head=settings["head"],
+        augment=augment,
+        semi_supervised=not schema.multi_label and (semi == "on" or (semi == "auto" and auto)),
+    )
+
+
+def _unlabelled_sample(
+    ws: Workspace, project_id: int, backbone: str, *, limit: int, seed: int
+) -> np.ndarray:
+    """Embeddings of at most ``limit`` unlabelled items of the project (a seeded sample)."""
+    from labelloop.learn.semi import sample_rows
+
+    with ws.transaction() as session:
+        ids = np.array(session.scalars(_unlabelled_items(project_id, Item.id)).all(), np.int64)
+        chosen = ids[sample_rows(len(ids), limit, seed=seed)].tolist()
+        rows: list[Any] = []
+        for start in range(0, len(chosen), 900):  # stay under SQLite's bound-parameter limit
+            rows += session.execute(
+                select(Item.content_hash, Item.data).where(Item.id.in_(chosen[start : start + 900]))
+            ).all()
+    return embed(ws, backbone, [item_input(r.data) for r in rows], [r.content_hash for r in rows])
+
+
+def _unlabelled_items(project_id: int, *columns: Any) -> Any:
+    """``SELECT columns`` of the project's items without a current label, by id."""
+    return (
+        select(*columns)
+        .where(
+            Item.project_id == project_id,
+            ~select(Annotation.id)
+            .where(
+                Annotation.item_id == Item.id,
+                Annotation.is_current.is_(True),
+                Annotation.value.is_not(None),
+            )
+            .exists(),
+        )
+        .order_by(Item.id)
+    )
 
 
 def _labelled(session: Session, project: Project, schema: LabelSchema) -> _Labelled:
@@ -152,7 +198,8 @@ def train(
             else None
         )
         project_id, backbone = project.id, project.backbone
-        args = _project_args(project)
+        n_items = session.scalar(select(func.count(Item.id)).where(Item.project_id == project.id))
+        args = _project_args(project, schema, len(labelled.labels), n_items or 0)
         settings = {**DEFAULT_SETTINGS, **(project.settings or {})}
 
     start = time.perf_counter()
@@ -174,6 +221,15 @@ def train(
         and champion_files.backbone == backbone
     ):
         init = load_model(ws.path / champion_files.artifact).model
+    unlabelled = None
+    if args.semi_supervised:
+        unlabelled = _unlabelled_sample(
+            ws,
+            project_id,
+            backbone,
+            limit=max(args.smoothing_reference, args.unlabelled_sample),
+            seed=args.seed,
+        )
     model = fit_model(
         embeddings,
         labelled.labels,
@@ -181,6 +237,7 @@ def train(
         args=args,
         init=init,
         label_names=list(schema.labels),
+        unlabelled=unlabelled,
     )
     decision = _decide(ws, champion_files, model, embeddings, backbone, labelled, schema)
     metrics = {
@@ -410,18 +467,7 @@ def predict(
         champion = repo.champion(session, project.id)
         assert champion is not None and champion.artifact is not None
         rows = session.execute(
-            select(Item.id, Item.content_hash, Item.data)
-            .where(
-                Item.project_id == project.id,
-                ~select(Annotation.id)
-                .where(
-                    Annotation.item_id == Item.id,
-                    Annotation.is_current.is_(True),
-                    Annotation.value.is_not(None),
-                )
-                .exists(),
-            )
-            .order_by(Item.id)
+            _unlabelled_items(project.id, Item.id, Item.content_hash, Item.data)
         ).all()
         champion_id, champion_version, champion_kind = champion.id, champion.version, champion.kind
         artifact, backbone, project_id = champion.artifact, champion.backbone, project.id
@@ -496,6 +542,13 @@ def _priority(
     return priority
 
 
+# Suggestions are rewritten in short transactions of this many rows, so annotation requests get
+# in between them: on SQLite each transaction holds the only write lock.
+_SUGGESTION_BATCH = 2000
+# Scores of _priority lie in [0, 1]; the strategy's own picks sit at 2.0 and above.
+_PICKED_ABOVE = 1.0
+
+
 def _write_suggestions(
     ws: Workspace,
     project_id: int,
@@ -505,6 +558,49 @@ def _write_suggestions(
     priority: np.ndarray,
     schema: LabelSchema,
 ) -> None:
+    """Replace the suggestions of ``item_ids`` (the unlabelled items) in short transactions.
+
+    Retraining must never block annotation, so the rows are written in transactions of
+    ``_SUGGESTION_BATCH``, and a reader may see the queue between two of them. What it sees
+    stays sound:
+
+    - each row is updated in place (never deleted, then inserted again), so an unlabelled item
+      always has a suggestion, and each row names the model version that made it;
+    - rows go best first, so after the first commit the top of the queue is the new model's;
+      that commit also rewrites the old model's strategy picks, which would otherwise stay
+      above every new score until their turn came;
+    - last, the suggestions of labelled items are deleted (the queue never serves those), but
+      not the ones this run wrote: an item labelled meanwhile ends as if the label came after.
+    """
+    rows = _suggestion_rows(project_id, model_version_id, item_ids, pred_probs, priority, schema)
+    index = {row["item_id"]: i for i, row in enumerate(rows)}
+    order = np.argsort(-priority, kind="stable")
+    for start in range(0, len(rows), _SUGGESTION_BATCH):
+        chosen = {int(i) for i in order[start : start + _SUGGESTION_BATCH]}
+        with ws.transaction() as session:
+            if start == 0:
+                old_picks = session.scalars(
+                    select(Suggestion.item_id).where(
+                        Suggestion.project_id == project_id, Suggestion.priority > _PICKED_ABOVE
+                    )
+                )
+                chosen.update(index[i] for i in old_picks if i in index)
+            _upsert_suggestions(session, [rows[i] for i in sorted(chosen)])
+    with ws.transaction() as session:
+        _delete_stale_suggestions(session, project_id, set(index))
+
+
+def _suggestion_rows(
+    project_id: int,
+    model_version_id: int,
+    item_ids: np.ndarray,
+    pred_probs: np.ndarray,
+    priority: np.ndarray,
+    schema: LabelSchema,
+) -> list[dict[str, Any]]:
+    """One ``suggestions`` row (as a dict) per item, in the order of ``item_ids``."""
+    from labelloop.store import utcnow
+
     labels = schema.labels
     rounded = np.round(pred_probs.astype(np.float64), 5)
     if schema.multi_label:
@@ -514,27 +610,70 @@ def _write_suggestions(
         top = pred_probs.argmax(axis=1) if len(pred_probs) else np.zeros(0, dtype=int)
         values = [[labels[j]] for j in top]
         confidence = pred_probs.max(axis=1) if len(pred_probs) else []
-    with ws.transaction() as session:
-        # every suggestion of the project is replaced: labelled items keep none
-        session.execute(delete(Suggestion).where(Suggestion.project_id == project_id))
-        batch = 5000
-        for start in range(0, len(item_ids), batch):
-            stop = start + batch
-            session.execute(
-                insert(Suggestion),
-                [
-                    {
-                        "project_id": project_id,
-                        "item_id": int(item_ids[i]),
-                        "model_version_id": model_version_id,
-                        "value": values[i],
-                        "pred_probs": rounded[i].tolist(),
-                        "confidence": float(confidence[i]),
-                        "priority": float(priority[i]),
-                    }
-                    for i in range(start, min(stop, len(item_ids)))
-                ],
-            )
+    now = utcnow()
+    return [
+        {
+            "project_id": project_id,
+            "item_id": int(item_ids[i]),
+            "model_version_id": model_version_id,
+            "value": values[i],
+            "pred_probs": rounded[i].tolist(),
+            "confidence": float(confidence[i]),
+            "priority": float(priority[i]),
+            "created_at": now,
+        }
+        for i in range(len(item_ids))
+    ]
+
+
+def _upsert_suggestions(session: Session, rows: list[dict[str, Any]]) -> None:
+    """Update the suggestions of items that have one, insert the others.
+
+    ``rows`` come in item order, so concurrent writers lock rows in one order (no deadlock).
+    """
+    existing: dict[int, int] = {}
+    for start in range(0, len(rows), 900):  # stay under SQLite's bound-parameter limit
+        chunk = [row["item_id"] for row in rows[start : start + 900]]
+        found = session.execute(
+            select(Suggestion.item_id, Suggestion.id).where(Suggestion.item_id.in_(chunk))
+        )
+        existing.update((item_id, row_id) for item_id, row_id in found)
+    updated = [
+        {**row, "id": existing[row["item_id"]]} for row in rows if row["item_id"] in existing
+    ]
+    if updated:
+        session.execute(update(Suggestion), updated)  # an executemany by primary key
+    added = [row for row in rows if row["item_id"] not in existing]
+    if added:
+        session.execute(insert(Suggestion), added)
+
+
+def _delete_stale_suggestions(session: Session, project_id: int, written: set[int]) -> None:
+    """Delete the suggestions of labelled items, except those in ``written``; refresh statistics.
+
+    A suggestion this run did not write, of an item that is unlabelled now (imported since, or
+    its label undone), is the best the queue has for it: it stays.
+    """
+    from labelloop.store import analyze
+
+    present = session.scalars(
+        select(Suggestion.item_id).where(Suggestion.project_id == project_id)
+    ).all()
+    stale = [i for i in present if i not in written]
+    labelled = (
+        select(Annotation.id)
+        .where(
+            Annotation.item_id == Suggestion.item_id,
+            Annotation.is_current.is_(True),
+            Annotation.value.is_not(None),
+        )
+        .exists()
+    )
+    for start in range(0, len(stale), 900):
+        session.execute(
+            delete(Suggestion).where(Suggestion.item_id.in_(stale[start : start + 900]), labelled)
+        )
+    analyze(session, Suggestion.__tablename__)
 
 
 def list_models(ws: Workspace, name: str) -> list[ModelVersionInfo]:
@@ -552,6 +691,7 @@ def list_models(ws: Workspace, name: str) -> list[ModelVersionInfo]:
                 kind=r.kind,
                 backbone=r.backbone,
                 head=r.head,
+                params=r.params or {},
                 n_labels=len(r.label_ids or []),
                 metrics={k: v for k, v in (r.metrics or {}).items() if k != "detail"},
                 ece=r.ece,

@@ -2,7 +2,7 @@
 
 from labelloop.store import repo
 from labelloop.store.artifacts import Artifacts
-from labelloop.store.db import create_db_engine, migrate, session_scope, sqlite_url
+from labelloop.store.db import analyze, create_db_engine, migrate, session_scope, sqlite_url
 from labelloop.store.tables import (
     Annotation,
     ApiToken,
@@ -33,6 +33,7 @@ __all__ = [
     "Project",
     "Suggestion",
     "User",
+    "analyze",
     "create_db_engine",
     "migrate",
     "repo",
