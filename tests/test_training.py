@@ -251,7 +251,7 @@ def _suggestions(ws, name: str) -> dict[int, tuple]:
 
 
 def test_predict_lets_a_submit_commit_between_its_batches(workspace, tmp_path, monkeypatch):
-    from labelloop.services import training
+    from labelloop.services import _suggestions as writer
 
     ws = _project(workspace, tmp_path, n=300, labelled=60)
     v1 = ws.train("p").model_version
@@ -260,7 +260,7 @@ def test_predict_lets_a_submit_commit_between_its_batches(workspace, tmp_path, m
     ws.update_project("p", settings={"strategy": "random"})  # v2 ranks unlike v1
     v2 = ws.train("p").model_version
     # the single-transaction version: v2's suggestions written at once
-    monkeypatch.setattr(training, "_SUGGESTION_BATCH", 10**6)
+    monkeypatch.setattr(writer, "SUGGESTION_BATCH", 10**6)
     ws.promote("p", v2)
     expected = _suggestions(ws, "p")
     assert len(expected) == 300 - 90  # the unlabelled items only
@@ -268,15 +268,15 @@ def test_predict_lets_a_submit_commit_between_its_batches(workspace, tmp_path, m
     assert {s[0] for s in _suggestions(ws, "p").values()} == {v1}
 
     # now in batches of 50, pausing after the first one while another annotator works
-    monkeypatch.setattr(training, "_SUGGESTION_BATCH", 50)
+    monkeypatch.setattr(writer, "SUGGESTION_BATCH", 50)
     batches: list[int] = []
-    upsert = training._upsert_suggestions
+    upsert = writer.upsert_suggestions
 
     def counting_upsert(session, rows):
         batches.append(len(rows))
         upsert(session, rows)
 
-    monkeypatch.setattr(training, "_upsert_suggestions", counting_upsert)
+    monkeypatch.setattr(writer, "upsert_suggestions", counting_upsert)
     paused, resume = threading.Event(), threading.Event()
     transaction = ws.transaction
 

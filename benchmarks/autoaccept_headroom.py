@@ -1,0 +1,107 @@
+"""How much auto-accept could certify on AG News after 500 labels, and why it refuses.
+
+Usage: python benchmarks/autoaccept_headroom.py [--data DIR] [--cache DIR] [--seed 0]
+
+For 500 labels drawn at random and 500 chosen by margin sampling (plain logistic head, batches of
+10, as a cheap stand-in for the simulator's queue), with the plain head and with the
+semi-supervised one: the out-of-fold evidence auto-accept sees (accuracy, errors among the most
+confident items, the Learn-then-Test decision at 0.98 / 0.95) next to what a threshold would give
+on the rest of the pool *with hindsight* (coverage and true precision against the gold labels).
+Needs the cached MiniLM embeddings (``benchmarks/_embed_data.py``). Prints one JSON document.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+ROOT = Path(__file__).resolve().parent.parent
+THRESHOLDS = (0.9, 0.95, 0.98, 0.99, 0.995)
+
+
+def _margin_labels(x: np.ndarray, y: np.ndarray, n: int, rng: np.random.Generator) -> np.ndarray:
+    from labelloop.learn import LogisticHead
+
+    chosen = list(rng.choice(len(x), 10, replace=False))
+    while len(chosen) < n:
+        head = LogisticHead(n_labels=int(y.max()) + 1, C=10.0).fit(x[chosen], y[chosen])
+        p = np.sort(head.predict_proba(x), axis=1)
+        margin = p[:, -1] - p[:, -2]
+        margin[chosen] = np.inf
+        chosen += list(np.argsort(margin, kind="stable")[:10])
+    return np.array(chosen[:n])
+
+
+def main() -> None:
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--data", type=Path, default=ROOT.parent / "shared" / "data")
+    p.add_argument("--cache", type=Path, default=ROOT / ".bench-cache")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--labels", type=int, default=500)
+    opts = p.parse_args()
+
+    from labelloop.learn import TrainingArgs, fit_model
+    from labelloop.quality.autoaccept import choose_threshold
+    from labelloop.services.autoaccept import certifiable_size
+
+    pool = pd.read_csv(opts.data / "agnews" / "pool.csv")
+    names = sorted(pool.label.unique())
+    y = pool.label.map({c: i for i, c in enumerate(names)}).to_numpy()
+    x = np.load(opts.cache / "agnews_pool.minilm-l6.npy")
+    rng = np.random.default_rng(opts.seed)
+    sets = {
+        "random": rng.choice(len(x), opts.labels, replace=False),
+        "margin": _margin_labels(x, y, opts.labels, rng),
+    }
+    out: dict[str, object] = {
+        "labels": opts.labels,
+        "seed": opts.seed,
+        "certifiable_size_0.98_0.95": certifiable_size(0.98, 0.95),
+        "runs": {},
+    }
+    for set_name, labelled in sets.items():
+        rest = np.setdiff1d(np.arange(len(x)), labelled)
+        for semi in (False, True):
+            model = fit_model(
+                x[labelled],
+                y[labelled],
+                n_labels=len(names),
+                args=TrainingArgs(semi_supervised=semi, seed=opts.seed),
+                unlabelled=x[rest],
+            )
+            assert model.oof_confidence is not None and model.oof_predictions is not None
+            conf = model.oof_confidence
+            correct = model.oof_predictions == y[labelled]
+            order = np.argsort(-conf, kind="stable")
+            probs = model.predict_proba(x[rest])
+            pool_conf = probs.max(axis=1)
+            pool_ok = probs.argmax(axis=1) == y[rest]
+            decision = choose_threshold(conf, correct, target_precision=0.98, confidence=0.95)
+            out["runs"][f"{set_name}/{'semi' if semi else 'plain'}"] = {  # type: ignore[index]
+                "oof_accuracy": round(float(correct.mean()), 4),
+                "first_error_ranks": np.flatnonzero(~correct[order])[:5].tolist(),
+                "decision": decision.reason or f"threshold {decision.threshold}",
+                "by_threshold": [
+                    {
+                        "threshold": t,
+                        "evidence_above": int((conf >= t).sum()),
+                        "evidence_errors": int((~correct[conf >= t]).sum()),
+                        "pool_coverage": round(float((pool_conf >= t).mean()), 4),
+                        "pool_precision": round(float(pool_ok[pool_conf >= t].mean()), 4)
+                        if (pool_conf >= t).any()
+                        else None,
+                    }
+                    for t in THRESHOLDS
+                ],
+            }
+    print(json.dumps(out, indent=2))
+
+
+if __name__ == "__main__":
+    main()
