@@ -25,11 +25,8 @@ wait
 $PY benchmarks/simulate.py merge $OUT/sim-agnews-e2e-s0 $OUT/sim-agnews-e2e-s1 \
   $OUT/sim-agnews-e2e-s2 --out $OUT/sim-agnews-e2e
 
-# banking77: budget 1000, random vs margin; end to end for margin.
-for st in margin random; do
-  $PY benchmarks/simulate.py banking77 --data "$DATA" --strategies $st --seeds 1 --budget 1000 --batch-size 20 \
-    --review-batch 500 --out $OUT/sim-banking77-$st &
-done
-wait
-$PY benchmarks/simulate.py merge $OUT/sim-banking77-margin $OUT/sim-banking77-random \
-  --out $OUT/sim-banking77
+# banking77: budget 1000 (batch 50: 20 rounds), margin and random on seed 0, end to end for
+# margin (review batches of 500).
+$PY benchmarks/simulate.py banking77 --data "$DATA" --strategies margin,random \
+  --end-to-end-strategies margin --seeds 1 --first-seed 0 --budget 1000 --batch-size 50 \
+  --review-batch 500 --out $OUT/sim-banking77
