@@ -1,13 +1,15 @@
 """How much auto-accept could certify on AG News after 500 labels, and why it refuses.
 
 Usage: python benchmarks/autoaccept_headroom.py [--data DIR] [--cache DIR] [--seed 0]
+    [--backbone minilm-l6]
 
 For 500 labels drawn at random and 500 chosen by margin sampling (plain logistic head, batches of
 10, as a cheap stand-in for the simulator's queue), with the plain head and with the
 semi-supervised one: the out-of-fold evidence auto-accept sees (accuracy, errors among the most
 confident items, the Learn-then-Test decision at 0.98 / 0.95) next to what a threshold would give
 on the rest of the pool *with hindsight* (coverage and true precision against the gold labels).
-Needs the cached MiniLM embeddings (``benchmarks/_embed_data.py``). Prints one JSON document.
+Needs cached embeddings ``CACHE/agnews_pool.<backbone>.npy`` (``benchmarks/_embed_data.py`` writes
+the MiniLM ones). Prints one JSON document.
 """
 
 from __future__ import annotations
@@ -44,6 +46,7 @@ def main() -> None:
     p.add_argument("--cache", type=Path, default=ROOT / ".bench-cache")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--labels", type=int, default=500)
+    p.add_argument("--backbone", default="minilm-l6")
     opts = p.parse_args()
 
     from labelloop.learn import TrainingArgs, fit_model
@@ -53,7 +56,7 @@ def main() -> None:
     pool = pd.read_csv(opts.data / "agnews" / "pool.csv")
     names = sorted(pool.label.unique())
     y = pool.label.map({c: i for i, c in enumerate(names)}).to_numpy()
-    x = np.load(opts.cache / "agnews_pool.minilm-l6.npy")
+    x = np.load(opts.cache / f"agnews_pool.{opts.backbone}.npy")
     rng = np.random.default_rng(opts.seed)
     sets = {
         "random": rng.choice(len(x), opts.labels, replace=False),
@@ -61,6 +64,7 @@ def main() -> None:
     }
     out: dict[str, object] = {
         "labels": opts.labels,
+        "backbone": opts.backbone,
         "seed": opts.seed,
         "certifiable_size_0.98_0.95": certifiable_size(0.98, 0.95),
         "runs": {},
