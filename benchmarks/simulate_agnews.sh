@@ -30,3 +30,8 @@ $PY benchmarks/simulate.py merge $OUT/sim-agnews-e2e-s0 $OUT/sim-agnews-e2e-s1 \
 $PY benchmarks/simulate.py banking77 --data "$DATA" --strategies margin,random \
   --end-to-end-strategies margin --seeds 1 --first-seed 0 --budget 1000 --batch-size 50 \
   --review-batch 500 --out $OUT/sim-banking77
+for s in 1 2; do
+  $PY benchmarks/simulate.py banking77 --data "$DATA" --strategies margin,random --seeds 1 \
+    --first-seed $s --budget 1000 --batch-size 50 --no-end-to-end --out $OUT/sim-banking77-s$s &
+done
+wait
