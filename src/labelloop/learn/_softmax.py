@@ -64,6 +64,10 @@ def fit_softmax(
     x = np.ascontiguousarray(x - mean, dtype=np.float32)
     targets = np.ascontiguousarray(targets, dtype=np.float32)
     reg = 1.0 / (C * n)
+    # Multi-threaded BLAS loses on small problems (and badly on a busy machine): the L-BFGS
+    # bookkeeping (vectors of d * m) and small matmuls then spend their time synchronising
+    # threads. Only the large matmuls of the loss run on every core.
+    threads = 1 if n * d * m < _SINGLE_THREAD_BELOW else (os.cpu_count() or 1)
 
     def loss_grad(theta: np.ndarray) -> tuple[float, np.ndarray]:
         with threadpool_limits(limits=threads, user_api="blas"):
@@ -94,10 +98,6 @@ def fit_softmax(
     else:
         b_centered = init[1] + mean @ init[0]
         theta0 = np.concatenate([init[0].ravel(), b_centered]).astype(np.float64)
-    # Multi-threaded BLAS loses on small problems (and badly on a busy machine): the L-BFGS
-    # bookkeeping (vectors of d * m) and small matmuls then spend their time synchronising
-    # threads. Only the large matmuls of the loss run on every core.
-    threads = 1 if n * d * m < _SINGLE_THREAD_BELOW else (os.cpu_count() or 1)
     with threadpool_limits(limits=1, user_api="blas"):
         result = minimize(
             loss_grad,

@@ -156,6 +156,13 @@ class TrainingArgs:
             if not ok or not 0.0 <= float(value) <= 1.0:
                 raise InvalidInput(f"must lie in [0, 1], got {value!r}", field=name)
 
+    @property
+    def self_trains(self) -> bool:
+        """Whether training self-trains on unlabelled rows (when it is given some)."""
+        return (
+            self.semi_supervised and self.self_training_share > 0 and self.self_training_rounds > 0
+        )
+
     def to_dict(self) -> dict[str, Any]:
         """A JSON-ready dict of every field (tuples become lists)."""
         out: dict[str, Any] = {}

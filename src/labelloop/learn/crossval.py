@@ -116,7 +116,7 @@ def _fit(
             return head.fit(rows, target, init=start if isinstance(start, LogisticHead) else None)
         return head.fit(rows, target)
 
-    if unlabelled is None or not _self_trains(args):
+    if unlabelled is None or not args.self_trains:
         return fit(x, targets, init)
     head = self_train(
         fit,
@@ -130,10 +130,6 @@ def _fit(
     )
     assert isinstance(head, LogisticHead | MLPHead)
     return head
-
-
-def _self_trains(args: TrainingArgs) -> bool:
-    return args.semi_supervised and args.self_training_share > 0 and args.self_training_rounds > 0
 
 
 def _training_rows(

@@ -236,7 +236,8 @@ def fit_model(
             C = init.C
         if args.head == "logreg" and C is None:
             C, oof = select_C(x, y, n_labels=n_labels, args=args, augmented=augmented)
-        if oof is None or (pool is not None and args.self_training_share > 0):
+        if oof is None or (pool is not None and args.self_trains):
+            # select_C scored plain heads; the out-of-fold logits must come from self-trained ones
             oof = out_of_fold_logits(
                 x, y, n_labels=n_labels, args=args, C=C, init=warm, augmented=augmented,
                 unlabelled=pool,
