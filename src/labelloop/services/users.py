@@ -30,10 +30,11 @@ from typing import TYPE_CHECKING
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
 from pydantic import BaseModel
-from sqlalchemy import delete, exists, func, select
+from sqlalchemy import delete, func, select
 
 from labelloop.errors import InvalidInput, NotFound, PermissionDenied
-from labelloop.store import Annotation, ApiToken, Item, Lease, Membership, User, repo, utcnow
+from labelloop.services.queue import is_handed
+from labelloop.store import ApiToken, Item, Membership, User, repo, utcnow
 
 if TYPE_CHECKING:
     from labelloop.services.workspace import Workspace
@@ -333,9 +334,7 @@ def may_answer(ws: Workspace, project: str, item_id: int, annotator: str) -> boo
         p = repo.get_project(session, project)
         if session.scalar(select(Item.project_id).where(Item.id == item_id)) != p.id:
             raise NotFound(f"no item {item_id} in project {project!r}")
-        leased = exists().where(Lease.item_id == item_id, Lease.annotator == annotator)
-        answered = exists().where(Annotation.item_id == item_id, Annotation.annotator == annotator)
-        return bool(session.scalar(select(leased | answered)))
+        return is_handed(session, item_id, annotator)
 
 
 def secret_key(ws: Workspace) -> bytes:
