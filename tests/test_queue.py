@@ -73,6 +73,32 @@ def test_undo_returns_item_to_queue(ws):
     assert item.item_id in {it.item_id for it in ws.next_items("p", n=20, annotator="alice")}
 
 
+def test_labelled_items_leave_the_queue_and_undo_puts_them_back_in_place(ws):
+    from labelloop.services import review
+
+    order = [s.item_id for s in review.list_suggestions(ws, "p", limit=20)]
+    first, second = order[0], order[1]
+    ws.submit("p", first, "tech", annotator="alice")
+    # out of the queue's order, but the review still sees what the model suggested
+    assert first not in [s.item_id for s in review.list_suggestions(ws, "p", limit=20)]
+    assert review.item_detail(ws, "p", first).suggestion is not None
+    assert [it.item_id for it in ws.next_items("p", n=1)] == [second]
+    ws.undo("p", first, annotator="alice")
+    assert [s.item_id for s in review.list_suggestions(ws, "p", limit=20)] == order
+    assert [it.item_id for it in ws.next_items("p", n=1)] == [first]
+
+
+def test_correcting_a_label_keeps_the_suggestion_out_of_the_queue(ws):
+    from labelloop.services import review
+
+    item = ws.next_items("p", n=1, annotator="a")[0]
+    ws.submit("p", item.item_id, "tech", annotator="a")
+    ws.submit("p", item.item_id, "sports", annotator="a")  # out already: nothing flips back
+    assert item.item_id not in [s.item_id for s in review.list_suggestions(ws, "p", limit=20)]
+    ws.undo("p", item.item_id, annotator="a")
+    assert item.item_id in [s.item_id for s in review.list_suggestions(ws, "p", limit=20)]
+
+
 def test_exhausted_pool(ws):
     for it in ws.next_items("p", n=20, annotator="a"):
         ws.submit("p", it.item_id, "tech", annotator="a")
@@ -85,6 +111,22 @@ def test_retrain_due_after_retrain_every(ws):
     items = ws.next_items("p", n=3, annotator="a")
     results = [ws.submit("p", it.item_id, "tech", annotator="a") for it in items]
     assert [r.retrain_due for r in results] == [False, False, True]
+    more = ws.next_items("p", n=2, annotator="a")
+    results = [ws.submit("p", it.item_id, "tech", annotator="a") for it in more]
+    # counted up to retrain_every: the submit's cost does not grow while no model trains
+    assert [r.changes_since_training for r in results] == [3, 3]
+    assert all(r.retrain_due for r in results)
+
+
+def test_changes_since_training_counts_from_the_newest_model(ws):
+    from labelloop.services.annotating import changes_since_training
+
+    for it in ws.next_items("p", n=4, annotator="a"):
+        ws.submit("p", it.item_id, "tech", annotator="a")
+    with ws.transaction() as session:
+        project_id = ws.project("p").id
+        assert changes_since_training(session, project_id) == 4
+        assert changes_since_training(session, project_id, up_to=2) == 2
 
 
 @pytest.mark.parametrize(

@@ -15,13 +15,29 @@ if TYPE_CHECKING:
 
     from labelloop.services.workspace import Workspace
 
-__all__ = ["SUGGESTION_BATCH", "upsert_suggestions", "write_suggestions"]
+__all__ = ["QUEUED", "SUGGESTION_BATCH", "set_queued", "upsert_suggestions", "write_suggestions"]
 
 # Suggestions are rewritten in short transactions of this many rows, so annotation requests get
 # in between them: on SQLite each transaction holds the only write lock.
 SUGGESTION_BATCH = 2000
 # Scores of training._priority lie in [0, 1]; the strategy's own picks sit at 2.0 and above.
 _PICKED_ABOVE = 1.0
+# Suggestions of items waiting in the queue have priority >= 0. When an item gets its label, its
+# suggestion leaves the queue by taking priority -1 - p, below every queued one: `next` walks the
+# priority index from the top and stops at 0, so it never steps over labelled items, while the
+# review still shows what the model had suggested. The map is its own inverse, so an undo puts
+# the item back in its old place.
+QUEUED = Suggestion.priority >= 0.0
+
+
+def set_queued(session: Session, item_id: int, queued: bool) -> None:
+    """Put the suggestion of ``item_id`` back in the queue (``queued``) or take it out."""
+    session.execute(
+        update(Suggestion)
+        .where(Suggestion.item_id == item_id, QUEUED if not queued else ~QUEUED)
+        .values(priority=-1.0 - Suggestion.priority)
+        .execution_options(synchronize_session=False)
+    )
 
 
 def write_suggestions(

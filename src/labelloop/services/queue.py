@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import delete, exists, func, insert, select, text, update
 
 from labelloop.errors import InvalidInput, PoolExhausted
+from labelloop.services._suggestions import QUEUED
 from labelloop.services.projects import DEFAULT_SETTINGS, label_schema
 from labelloop.services.results import QueueItem, SuggestionView
 from labelloop.store import Annotation, Item, Lease, ModelVersion, Suggestion, repo, utcnow
@@ -95,7 +96,11 @@ def next_items(
         project = repo.get_project(session, name)
         settings = project_settings(project)
         now = utcnow()
-        session.execute(delete(Lease).where(Lease.project_id == project.id, Lease.expires_at < now))
+        session.execute(
+            delete(Lease)
+            .where(Lease.project_id == project.id, Lease.expires_at < now)
+            .execution_options(synchronize_session=False)
+        )
         mine = _open_leases(session, project.id, annotator, settings) if annotator else []
         chosen = mine[:n]
         if len(chosen) < n:
@@ -177,7 +182,11 @@ def is_handed(session: Session, item_id: int, annotator: str) -> bool:
 
 def release_lease(session: Session, item_id: int, annotator: str | None) -> None:
     if annotator:
-        session.execute(delete(Lease).where(Lease.item_id == item_id, Lease.annotator == annotator))
+        session.execute(
+            delete(Lease)
+            .where(Lease.item_id == item_id, Lease.annotator == annotator)
+            .execution_options(synchronize_session=False)
+        )
 
 
 def _unlabelled() -> Any:
@@ -382,13 +391,14 @@ def _fresh(
         conditions.append(Item.id.not_in(exclude))
     # Walk the (project_id, priority) index from the top and stop after n open items: the
     # tie-break on the suggestion's row id keeps the order the index already has, so no sort of
-    # the whole pool is needed whatever its size.
+    # the whole pool is needed whatever its size. Labelled items' suggestions lie below 0
+    # (_suggestions.QUEUED), out of the walk's range.
     ranked = list(
         session.scalars(
             select(Item.id)
             .select_from(Suggestion)
             .join(Item, Item.id == Suggestion.item_id)
-            .where(Suggestion.project_id == project_id, *conditions)
+            .where(Suggestion.project_id == project_id, QUEUED, *conditions)
             .order_by(Suggestion.priority.desc(), Suggestion.id.desc())
             .limit(n)
         )
@@ -396,7 +406,8 @@ def _fresh(
     if len(ranked) < n:
         unranked = session.scalars(
             select(Item.id)
-            .where(*conditions, ~exists().where(Suggestion.item_id == Item.id))
+            # no suggestion, or one out of the queue that an unlabelled item should not have
+            .where(*conditions, ~exists().where(Suggestion.item_id == Item.id, QUEUED))
             .order_by(Item.id)
             .limit(n - len(ranked))
         )

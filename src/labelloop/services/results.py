@@ -85,7 +85,11 @@ class SubmitResult(BaseModel):
     source: str
     model_version: int | None
     duplicate: bool = Field(default=False, description="the same request was stored before")
-    changes_since_training: int = 0
+    changes_since_training: int = Field(
+        default=0,
+        description="human answers since the newest model was trained, counted up to the "
+        "project's retrain_every",
+    )
     retrain_due: bool = False
 
 

@@ -23,6 +23,7 @@ from sqlalchemy import func, select
 from labelloop.errors import InvalidInput, NotFound
 from labelloop.services import _qa_issues
 from labelloop.services import autoaccept as _autoaccept
+from labelloop.services._suggestions import QUEUED
 from labelloop.services.results import SubmitResult, SuggestionView
 from labelloop.store import Annotation, Item, ModelVersion, Suggestion, repo
 
@@ -288,7 +289,7 @@ def list_suggestions(
         rows = session.execute(
             select(Suggestion, ModelVersion.version)
             .join(ModelVersion, ModelVersion.id == Suggestion.model_version_id)
-            .where(Suggestion.project_id == project.id)
+            .where(Suggestion.project_id == project.id, QUEUED)
             .order_by(Suggestion.priority.desc(), Suggestion.item_id)
             .offset(offset)
             .limit(limit)

@@ -95,7 +95,7 @@ class Annotation(Base):
         Index("ix_annotations_project_current", "project_id", "is_current"),
         Index("ix_annotations_item", "item_id"),
         Index("ix_annotations_project_annotator", "project_id", "annotator"),
-        Index("ix_annotations_project_created", "project_id", "created_at"),
+        Index("ix_annotations_project_created_source", "project_id", "created_at", "source"),
         UniqueConstraint("project_id", "request_id", name="uq_annotations_request"),
     )
 
