@@ -26,8 +26,9 @@ LABELS = list(WORDS)
 def bench_workspace(folder: Path, *, items: int, database_url: str | None) -> Any:
     """Open the workspace in ``folder`` and make sure project ``bench`` exists with ``items`` items.
 
-    Items are generated; the fake backbone gives every item a suggestion (``ws.predict``);
-    retraining is effectively off (``retrain_every`` 10**6).
+    Items are generated; the fake backbone gives every item a suggestion (``ws.predict``). The
+    project keeps the default settings; the benchmark servers run without background
+    retraining, so a submit that finds a retrain due changes nothing.
     """
     import labelloop
 
@@ -43,7 +44,7 @@ def bench_workspace(folder: Path, *, items: int, database_url: str | None) -> An
 
 
 def _create(ws: Any, folder: Path, items: int) -> None:
-    ws.create_project(PROJECT, labels=LABELS, backbone="fake", settings={"retrain_every": 10**6})
+    ws.create_project(PROJECT, labels=LABELS, backbone="fake")
     rng = random.Random(0)
     path = folder / "items.csv"
     with path.open("w", newline="", encoding="utf-8") as f:
