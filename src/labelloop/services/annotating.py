@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import functools
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import Select, func, select
+from sqlalchemy import Integer, Select, bindparam, func, select
 
 from labelloop.errors import InvalidInput, NotFound, PermissionDenied
 from labelloop.schema import LabelSchema
@@ -195,10 +196,15 @@ def changes_since_training(session: Session, project_id: int, *, up_to: int | No
     ``up_to`` stops counting there: enough to tell whether a retrain is due, at a cost that does
     not grow with the answers given while no model trains.
     """
-    return session.scalar(_changes_since_training(project_id, up_to)) or 0
+    query = _changes_since_training(limited=up_to is not None)
+    return session.scalar(query, {"project_id": project_id, "up_to": up_to}) or 0
 
 
-def _changes_since_training(project_id: int, up_to: int | None = None) -> Select[int]:
+@functools.cache
+def _changes_since_training(*, limited: bool) -> Select[Any]:
+    """The count behind :func:`changes_since_training`, built once; binds ``project_id`` (and
+    ``up_to`` when ``limited``)."""
+    project_id = bindparam("project_id", type_=Integer)
     last = (
         select(func.max(ModelVersion.created_at))
         .where(ModelVersion.project_id == project_id, ModelVersion.kind.in_(("head", "finetuned")))
@@ -211,23 +217,32 @@ def _changes_since_training(project_id: int, up_to: int | None = None) -> Select
         Annotation.created_at > func.coalesce(last, _BEFORE_ANY_MODEL),
         Annotation.source.in_(("human", "model_accepted")),
     )
-    if up_to is not None:
-        answers = answers.limit(up_to)
+    if limited:
+        answers = answers.limit(bindparam("up_to", type_=Integer))
     return select(func.count()).select_from(answers.subquery())
+
+
+@functools.cache
+def _result_query() -> Select[Any]:
+    """One round trip for the suggestion's model version and the changes since training."""
+    version = (
+        select(ModelVersion.version)
+        .where(ModelVersion.id == bindparam("model_version_id", type_=Integer))
+        .scalar_subquery()
+    )
+    return select(version, _changes_since_training(limited=True).scalar_subquery())
 
 
 def _result(
     session: Session, project: Project, annotation: Annotation, *, duplicate: bool = False
 ) -> SubmitResult:
-    # one round trip for the suggestion's model version and the changes since training
-    version = (
-        select(ModelVersion.version)
-        .where(ModelVersion.id == annotation.model_version_id)
-        .scalar_subquery()
-    )
     every = int({**DEFAULT_SETTINGS, **(project.settings or {})}["retrain_every"])
-    changes_query = _changes_since_training(project.id, up_to=every).scalar_subquery()
-    model_version, changes = session.execute(select(version, changes_query)).one()
+    params = {
+        "project_id": project.id,
+        "up_to": every,
+        "model_version_id": annotation.model_version_id,
+    }
+    model_version, changes = session.execute(_result_query(), params).one()
     changes = changes or 0
     return SubmitResult(
         annotation_id=annotation.id,

@@ -13,13 +13,25 @@ Besides the project's query-strategy order, the queue mixes in quality-assurance
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import math
 import random
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import delete, exists, func, insert, select, text, update
+from sqlalchemy import (
+    Integer,
+    String,
+    bindparam,
+    delete,
+    exists,
+    func,
+    insert,
+    select,
+    text,
+    update,
+)
 
 from labelloop.errors import InvalidInput, PoolExhausted
 from labelloop.services._suggestions import QUEUED
@@ -48,6 +60,11 @@ MAX_BATCH = 500
 # runs in SQL and in Python.
 _OVERLAP_P = 10007
 _OVERLAP_A = 6211
+# The per-request statements are built once per shape of the project's settings (building one
+# costs more than SQLite takes to run it); these values are bound when they run.
+_PROJECT = bindparam("project_id", type_=Integer)
+_ANNOTATOR = bindparam("annotator", type_=String)
+_EXCLUDE = bindparam("exclude", type_=Integer, expanding=True)
 
 
 def is_overlap_item(item_id: int, overlap_rate: float) -> bool:
@@ -232,41 +249,51 @@ def _n_answerers() -> Any:
     )
 
 
-def _overlap_pending(settings: dict[str, Any]) -> Any:
+def _overlap_pending(overlap: int, overlap_rate: float) -> Any:
     """Labelled overlap items that still want another annotator's answer."""
     return (
         Item.gold.is_(None)
-        & _overlap_selected(float(settings["overlap_rate"]))
+        & _overlap_selected(overlap_rate)
         & ~_adjudicated()
-        & (_n_answerers() < int(settings["overlap"]))
+        & (_n_answerers() < overlap)
     )
 
 
-def _open_for(annotator: str, settings: dict[str, Any]) -> Any:
+def _overlap(settings: dict[str, Any]) -> tuple[int, float]:
+    """The project's (overlap, overlap_rate): how many annotators, for which share of items."""
+    return int(settings["overlap"]), float(settings["overlap_rate"])
+
+
+def _open_for(annotator: Any, overlap: int, overlap_rate: float) -> Any:
     """Items ``annotator`` may still answer: unlabelled, gold, or overlap items wanting more."""
     ordinary = Item.gold.is_(None) & _unlabelled()
     second = Item.gold.is_not(None)
-    if int(settings["overlap"]) > 1 and float(settings["overlap_rate"]) > 0:
-        second = second | _overlap_pending(settings)
+    if overlap > 1 and overlap_rate > 0:
+        second = second | _overlap_pending(overlap, overlap_rate)
     return ordinary | (second & ~_answered_by(annotator))
 
 
 def _open_leases(
     session: Session, project_id: int, annotator: str, settings: dict[str, Any]
 ) -> list[int]:
-    rows = session.scalars(
+    query = _open_leases_query(*_overlap(settings))
+    return list(session.scalars(query, {"project_id": project_id, "annotator": annotator}))
+
+
+@functools.cache
+def _open_leases_query(overlap: int, overlap_rate: float) -> Any:
+    return (
         select(Lease.item_id)
         .join(Item, Item.id == Lease.item_id)
         .where(
-            Lease.project_id == project_id,
-            Lease.annotator == annotator,
+            Lease.project_id == _PROJECT,
+            Lease.annotator == _ANNOTATOR,
             Lease.skipped.is_(False),
-            _open_for(annotator, settings),
+            _open_for(_ANNOTATOR, overlap, overlap_rate),
         )
         .order_by(Lease.id)
         .with_for_update(of=Lease)
     )
-    return list(rows)
 
 
 def _rng(session: Session, project_id: int, annotator: str) -> random.Random:
@@ -299,7 +326,8 @@ def _new_items(
             gold = _gold(session, project_id, n_gold, annotator, exclude, rng)
     chosen = list(exclude)
     picked: list[int] = []
-    if annotator and int(settings["overlap"]) > 1 and float(settings["overlap_rate"]) > 0:
+    overlap, overlap_rate = _overlap(settings)
+    if annotator and overlap > 1 and overlap_rate > 0:
         picked += _second_opinions(session, project_id, n - len(gold), annotator, chosen, settings)
     if len(picked) < n - len(gold):
         picked += _fresh(session, project_id, n - len(gold) - len(picked), annotator,
@@ -347,7 +375,7 @@ def _second_opinions(
     conditions = [
         Item.project_id == project_id,
         ~_unlabelled(),
-        _overlap_pending(settings),
+        _overlap_pending(*_overlap(settings)),
         ~_answered_by(annotator),
         ~exists().where(Lease.item_id == Item.id, Lease.annotator == annotator),
     ]
@@ -367,52 +395,56 @@ def _fresh(
     if n <= 0:
         return []
     _lock_queue(session, project_id)
+    ranked_query, unranked_query = _fresh_queries(*_overlap(settings), named=bool(annotator))
+    params = {"project_id": project_id, "annotator": annotator or "", "exclude": exclude}
+    ranked = list(session.scalars(ranked_query.limit(n), params))
+    if len(ranked) < n:
+        ranked += list(session.scalars(unranked_query.limit(n - len(ranked)), params))
+    return ranked
+
+
+@functools.cache
+def _fresh_queries(overlap: int, overlap_rate: float, *, named: bool) -> tuple[Any, Any]:
+    """Open items in queue order, then those without a queued suggestion, oldest first."""
     blocked = []
     others_lease = exists().where(
         Lease.item_id == Item.id,
         Lease.skipped.is_(False),
-        Lease.annotator != (annotator or ""),
+        Lease.annotator != _ANNOTATOR,
     )
-    if int(settings["overlap"]) <= 1:
+    if overlap <= 1:
         blocked.append(others_lease)  # someone else holds it
-    elif float(settings["overlap_rate"]) < 1.0:
+    elif overlap_rate < 1.0:
         # only overlap items may be held by several annotators at once
-        blocked.append(others_lease & ~_overlap_selected(float(settings["overlap_rate"])))
-    if annotator:
+        blocked.append(others_lease & ~_overlap_selected(overlap_rate))
+    if named:
         # this annotator skipped it (or holds it already: those leases were served first)
-        blocked.append(exists().where(Lease.item_id == Item.id, Lease.annotator == annotator))
+        blocked.append(exists().where(Lease.item_id == Item.id, Lease.annotator == _ANNOTATOR))
     conditions = [
-        Item.project_id == project_id,
+        Item.project_id == _PROJECT,
         Item.gold.is_(None),
         _unlabelled(),
         *[~b for b in blocked],
+        Item.id.not_in(_EXCLUDE),
     ]
-    if exclude:
-        conditions.append(Item.id.not_in(exclude))
     # Walk the (project_id, priority) index from the top and stop after n open items: the
     # tie-break on the suggestion's row id keeps the order the index already has, so no sort of
     # the whole pool is needed whatever its size. Labelled items' suggestions lie below 0
     # (_suggestions.QUEUED), out of the walk's range.
-    ranked = list(
-        session.scalars(
-            select(Item.id)
-            .select_from(Suggestion)
-            .join(Item, Item.id == Suggestion.item_id)
-            .where(Suggestion.project_id == project_id, QUEUED, *conditions)
-            .order_by(Suggestion.priority.desc(), Suggestion.id.desc())
-            .limit(n)
-        )
+    ranked = (
+        select(Item.id)
+        .select_from(Suggestion)
+        .join(Item, Item.id == Suggestion.item_id)
+        .where(Suggestion.project_id == _PROJECT, QUEUED, *conditions)
+        .order_by(Suggestion.priority.desc(), Suggestion.id.desc())
     )
-    if len(ranked) < n:
-        unranked = session.scalars(
-            select(Item.id)
-            # no suggestion, or one out of the queue that an unlabelled item should not have
-            .where(*conditions, ~exists().where(Suggestion.item_id == Item.id, QUEUED))
-            .order_by(Item.id)
-            .limit(n - len(ranked))
-        )
-        ranked += list(unranked)
-    return ranked
+    # no suggestion, or one out of the queue that an unlabelled item should not have
+    unranked = (
+        select(Item.id)
+        .where(*conditions, ~exists().where(Suggestion.item_id == Item.id, QUEUED))
+        .order_by(Item.id)
+    )
+    return ranked, unranked
 
 
 def _live_suggestions(
@@ -455,6 +487,25 @@ def _live_suggestions(
     return out
 
 
+# one query for the items, their stored suggestions and the suggestions' model versions
+_VIEWS_QUERY = (
+    select(
+        Item.id,
+        Item.external_id,
+        Item.data,
+        Item.content_hash,
+        Suggestion.id.label("suggestion_id"),
+        Suggestion.value,
+        Suggestion.confidence,
+        Suggestion.pred_probs,
+        ModelVersion.version,
+    )
+    .outerjoin(Suggestion, (Suggestion.item_id == Item.id) & (Suggestion.project_id == _PROJECT))
+    .outerjoin(ModelVersion, ModelVersion.id == Suggestion.model_version_id)
+    .where(Item.id.in_(bindparam("item_ids", type_=Integer, expanding=True)))
+)
+
+
 def _views(
     ws: Workspace,
     session: Session,
@@ -464,29 +515,8 @@ def _views(
     expires: datetime | None,
 ) -> list[QueueItem]:
     schema = label_schema(project)
-    # one query for the items, their stored suggestions and the suggestions' model versions
-    rows = {
-        row.id: row
-        for row in session.execute(
-            select(
-                Item.id,
-                Item.external_id,
-                Item.data,
-                Item.content_hash,
-                Suggestion.id.label("suggestion_id"),
-                Suggestion.value,
-                Suggestion.confidence,
-                Suggestion.pred_probs,
-                ModelVersion.version,
-            )
-            .outerjoin(
-                Suggestion,
-                (Suggestion.item_id == Item.id) & (Suggestion.project_id == project.id),
-            )
-            .outerjoin(ModelVersion, ModelVersion.id == Suggestion.model_version_id)
-            .where(Item.id.in_(item_ids))
-        )
-    }
+    params = {"project_id": project.id, "item_ids": item_ids}
+    rows = {row.id: row for row in session.execute(_VIEWS_QUERY, params)}
     blind_rate = float(project_settings(project)["blind_rate"])
     blind = {i: is_blind(project.id, i, annotator, blind_rate) for i in item_ids}
     live = _live_suggestions(
