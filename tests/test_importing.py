@@ -53,6 +53,25 @@ def test_labels_arrive_later_for_known_items(news, tmp_path: Path):
     assert news.status("news").labelled == 6
 
 
+def test_imported_labels_take_items_out_of_the_queue(workspace, tmp_path: Path):
+    from labelloop.services import review
+
+    workspace.create_project("q", labels="sports,tech,politics", backbone="fake")
+    rows = [
+        {"id": f"i{i}", "text": t, "label": label} for i, (t, label) in enumerate(topic_texts(8))
+    ]
+    unlabelled = [{"id": r["id"], "text": r["text"]} for r in rows]
+    workspace.import_file("q", write_csv(tmp_path / "a.csv", unlabelled), id_field="id")
+    workspace.predict("q")
+    assert len(review.list_suggestions(workspace, "q")) == 8
+    workspace.import_file(
+        "q", write_csv(tmp_path / "b.csv", rows[:3]), id_field="id", label_field="label"
+    )
+    assert len(review.list_suggestions(workspace, "q")) == 5
+    queued = {it.item_id for it in workspace.next_items("q", n=8)}
+    assert len(queued) == 5
+
+
 def test_changed_label_keeps_history(news, tmp_path: Path):
     first = [{"id": "x", "text": "a goal for the team", "label": "sports"}]
     second = [{"id": "x", "text": "a goal for the team", "label": "politics"}]

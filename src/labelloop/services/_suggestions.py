@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -30,14 +31,18 @@ _PICKED_ABOVE = 1.0
 QUEUED = Suggestion.priority >= 0.0
 
 
-def set_queued(session: Session, item_id: int, queued: bool) -> None:
-    """Put the suggestion of ``item_id`` back in the queue (``queued``) or take it out."""
-    session.execute(
-        update(Suggestion)
-        .where(Suggestion.item_id == item_id, QUEUED if not queued else ~QUEUED)
-        .values(priority=-1.0 - Suggestion.priority)
-        .execution_options(synchronize_session=False)
-    )
+def set_queued(session: Session, item_ids: int | Sequence[int], queued: bool) -> None:
+    """Put the suggestions of ``item_ids`` back in the queue (``queued``) or take them out."""
+    ids = [item_ids] if isinstance(item_ids, int) else list(item_ids)
+    for start in range(0, len(ids), 900):  # stay under SQLite's bound-parameter limit
+        session.execute(
+            update(Suggestion)
+            .where(
+                Suggestion.item_id.in_(ids[start : start + 900]), QUEUED if not queued else ~QUEUED
+            )
+            .values(priority=-1.0 - Suggestion.priority)
+            .execution_options(synchronize_session=False)
+        )
 
 
 def write_suggestions(

@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session
 from labelloop.errors import InvalidInput
 from labelloop.schema import LabelSchema, Modality
 from labelloop.services._hashing import content_hash, file_digest
+from labelloop.services._suggestions import set_queued
 from labelloop.services.formats import ImportRecord, count_rows_hint, detect_format, read_records
 from labelloop.services.projects import label_schema
 from labelloop.services.results import ImportResult
@@ -220,6 +221,9 @@ class _BatchImporter:
             counts.items += len(new_rows)
         self._add_annotations(batch, hashes, existing, counts)
         self._add_predictions(batch, hashes, existing, counts)
+        # labelled items wait in no queue, whatever their imported or earlier suggestion
+        labelled = [existing[h] for r, h in zip(batch, hashes, strict=True) if r.annotations]
+        set_queued(self.session, labelled, False)
 
     def _check(self, record: ImportRecord) -> str:
         """Validate one record against the project and return its content hash."""
