@@ -19,7 +19,6 @@ from labelloop.services.autoaccept import (
     audit_review_source,
     audit_sample,
     auto_accept,
-    certifiable_size,
 )
 from labelloop.store import Annotation, ModelVersion, Suggestion, repo
 
@@ -119,6 +118,17 @@ def test_zero_shot_champion_refuses(sqlite_workspace, tmp_path):
     with pytest.raises(AutoAcceptRefused, match="zero-shot"):
         auto_accept(ws, PROJECT)
     assert annotations(ws) == []
+
+
+def test_fine_tuned_champion_refuses(sqlite_workspace, tmp_path):
+    # its backbone learned from the evidence labels: out-of-fold predictions are not held out
+    ws = sqlite_workspace
+    make_project(ws, tmp_path, n_items=120, n_labelled=60)
+    with ws.transaction() as session:
+        champion = repo.champion(session, repo.get_project(session, PROJECT).id)
+        champion.kind = "finetuned"
+    with pytest.raises(AutoAcceptRefused, match="fine-tuned on the same labels"):
+        auto_accept(ws, PROJECT, dry_run=True)
 
 
 def test_no_champion_refuses(sqlite_workspace):
@@ -226,15 +236,6 @@ def test_cli_auto_accept_json_dry_run_and_refusal(tmp_path):
     assert refused.returncode != 0
     assert refused.stdout == ""
     assert "auto-accept refused" in refused.stderr and len(refused.stderr.strip().splitlines()) == 1
-
-
-@pytest.mark.parametrize(("target", "confidence"), [(0.98, 0.95), (0.95, 0.9), (0.9, 0.99)])
-def test_certifiable_size_is_the_smallest_provable_record(target, confidence):
-    from labelloop.quality.autoaccept import precision_lower_bound
-
-    n = certifiable_size(target, confidence)
-    assert precision_lower_bound(n, n, confidence=confidence) >= target
-    assert precision_lower_bound(n - 1, n - 1, confidence=confidence) < target
 
 
 def test_evidence_is_the_champions_stored_out_of_fold_predictions_plus_newer_labels(

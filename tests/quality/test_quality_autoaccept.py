@@ -14,6 +14,7 @@ from labelloop.quality import (
     precision_lower_bound,
     should_pause,
 )
+from labelloop.quality.autoaccept import certifiable_size
 
 
 @settings(max_examples=150, deadline=None)
@@ -94,6 +95,27 @@ def test_fixed_sequence_stops_at_first_failure() -> None:
     correct = np.concatenate([np.ones(100), np.zeros(100), np.ones(800)]).astype(bool)
     d = choose_threshold(conf, correct, target_precision=0.8, min_evidence=50)
     assert d.threshold is not None and d.threshold >= 0.9
+
+
+@pytest.mark.parametrize(("target", "confidence"), [(0.98, 0.95), (0.95, 0.9), (0.9, 0.99)])
+def test_certifiable_size_is_the_smallest_provable_record(target, confidence):
+    n = certifiable_size(target, confidence)
+    assert precision_lower_bound(n, n, confidence=confidence) >= target
+    assert precision_lower_bound(n - 1, n - 1, confidence=confidence) < target
+
+
+def test_sequence_starts_where_the_target_can_be_proven() -> None:
+    # 300 answers above 0.9, one of them wrong at rank 250, then 300 wrong ones. Proving 0.98
+    # takes 149 right answers: a sequence starting at 50 items (min_evidence) would fail its
+    # first test and stop; it starts at 149 and certifies the top band instead.
+    conf = np.concatenate([np.linspace(0.999, 0.9, 300), np.linspace(0.89, 0.5, 300)])
+    correct = np.concatenate([np.ones(300), np.zeros(300)]).astype(bool)
+    correct[249] = False
+    d = choose_threshold(conf, correct, target_precision=0.98, confidence=0.95, min_evidence=50)
+    assert d.threshold is not None and d.n_accepted >= certifiable_size(0.98, 0.95)
+    assert d.precision_lower_bound is not None and d.precision_lower_bound >= 0.98
+    few = choose_threshold(conf[:148], np.ones(148, bool), target_precision=0.98)
+    assert few.threshold is None and "149" in (few.reason or "")
 
 
 def test_rejects_bad_input() -> None:

@@ -15,8 +15,9 @@ are tested in a fixed order, highest (safest) first, each at the full level ``1 
 stopping at the first one not rejected; fixed-sequence testing controls the family-wise error
 rate at ``1 - confidence`` without a multiplicity correction. So with probability >= confidence
 *every* accepted threshold, in particular the lowest one returned, meets the target. Thresholds
-reached by fewer than ``min_evidence`` items are skipped before testing; that rule looks only at
-the confidences, never at correctness.
+reached by fewer than ``min_evidence`` items, or by fewer than :func:`certifiable_size` (too few
+to pass even with no error, so a sequence starting there would stop at once), are skipped before
+testing; those rules look only at the confidences, never at correctness.
 Assumptions: evidence and future items are exchangeable (same distribution; audit drift), the
 model is the one that produced ``confidences`` and did not train on the evidence.
 
@@ -32,6 +33,7 @@ Example:
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 import numpy as np
@@ -43,6 +45,7 @@ __all__ = [
     "PrecisionAudit",
     "ThresholdDecision",
     "audit_precision",
+    "certifiable_size",
     "choose_threshold",
     "precision_lower_bound",
     "should_pause",
@@ -82,6 +85,16 @@ def precision_lower_bound(n_correct: int, n: int, *, confidence: float = 0.95) -
     if x == 0:
         return 0.0
     return float(beta.ppf(1.0 - conf, x, m - x + 1))
+
+
+def certifiable_size(target_precision: float, confidence: float) -> int:
+    """Fewest evidence items that, all correct, prove ``target_precision`` at ``confidence``.
+
+    The one-sided Clopper-Pearson bound of n correct out of n is ``(1 - confidence) ** (1 / n)``,
+    so below ``n* = ceil(log(1 - confidence) / log(target))`` (149 for 0.98 at 95%) no threshold
+    can pass.
+    """
+    return math.ceil(math.log(1.0 - confidence) / math.log(target_precision) - 1e-9)
 
 
 @dataclass(frozen=True)
@@ -132,7 +145,8 @@ def choose_threshold(
         target_precision: required precision of auto-accepted labels, in (0, 1).
         confidence: probability the guarantee holds, in (0, 1).
         min_evidence: fewest evidence items a threshold must accept to be tested; fewer
-            in total means refusal.
+            in total means refusal. Thresholds below :func:`certifiable_size` items are never
+            tested either.
         grid: candidate thresholds, fixed before seeing the data; default 1.000 down to 0.001
             in steps of 0.001. Tested from highest to lowest.
 
@@ -164,16 +178,20 @@ def choose_threshold(
     def refuse(reason: str) -> ThresholdDecision:
         return ThresholdDecision(None, n_total, 0, None, None, 0.0, target, level, reason)
 
-    if n_total < min_evidence:
-        return refuse(f"only {n_total} evidence items; at least {min_evidence} are needed")
+    needed = max(int(min_evidence), certifiable_size(target, level))
+    if n_total < needed:
+        return refuse(
+            f"only {n_total} evidence items; at least {needed} are needed to certify precision "
+            f"{target} with confidence {level}"
+        )
     order = np.argsort(-conf, kind="stable")
     sorted_conf = conf[order]
     cum_correct = np.concatenate([[0], np.cumsum(ok[order])])
     # accepted count at threshold t = number of confidences >= t
     n_acc = np.searchsorted(-sorted_conf, -thresholds, side="right")
-    tested = n_acc >= min_evidence
+    tested = n_acc >= needed
     if not tested.any():
-        return refuse(f"no threshold accepts {min_evidence} evidence items")
+        return refuse(f"no threshold accepts {needed} evidence items")
     idx = np.flatnonzero(tested)
     n_t = n_acc[idx]
     x_t = cum_correct[n_t]

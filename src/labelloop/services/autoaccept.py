@@ -9,7 +9,8 @@ How a run decides (see docs/auto-accept.md):
 2. **Threshold.** :func:`labelloop.quality.autoaccept.choose_threshold` (Learn-then-Test,
    fixed-sequence Clopper-Pearson) picks the lowest threshold whose precision is at least the
    target with the stated confidence, testing only thresholds reached by at least
-   :func:`certifiable_size` evidence items; too little evidence refuses.
+   :func:`~labelloop.quality.autoaccept.certifiable_size` evidence items; too little evidence
+   refuses.
 3. **Accept.** Every unlabelled item whose current suggestion (from the champion) has confidence
    >= threshold gets an annotation with source ``auto``, annotator ``auto-accept`` and the
    champion's model version, all in one transaction.
@@ -24,7 +25,6 @@ from __future__ import annotations
 
 import hashlib
 import logging
-import math
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -51,7 +51,6 @@ __all__ = [
     "audit_sample",
     "auto_accept",
     "auto_accept_evidence",
-    "certifiable_size",
 ]
 
 logger = logging.getLogger(__name__)
@@ -141,18 +140,6 @@ def _sample(project_id: int, item_ids: list[int], rate: float) -> list[int]:
     return sorted(chosen)
 
 
-def certifiable_size(target_precision: float, confidence: float) -> int:
-    """Fewest evidence items that, all correct, prove ``target_precision`` at ``confidence``.
-
-    The one-sided Clopper-Pearson bound of n correct out of n is ``(1 - confidence) ** (1 / n)``,
-    so below ``n* = ceil(log(1 - confidence) / log(target))`` (149 for 0.98 at 95%) no threshold
-    can pass. Fixed-sequence testing stops at its first failure, so starting it at a threshold
-    with fewer items would refuse for nothing; skipping those thresholds looks only at the
-    counts, never at correctness, so the guarantee is unchanged.
-    """
-    return math.ceil(math.log(1.0 - confidence) / math.log(target_precision) - 1e-9)
-
-
 def auto_accept_evidence(ws: Workspace, name: str) -> tuple[np.ndarray, np.ndarray, int, int]:
     """Held-out evidence for the champion: ``(confidences, correct, version, version_id)``.
 
@@ -179,6 +166,12 @@ def auto_accept_evidence(ws: Workspace, name: str) -> tuple[np.ndarray, np.ndarr
         champion = repo.champion(session, project.id)
         if champion is None or champion.artifact is None:
             raise AutoAcceptRefused(f"project {name!r} has no trained model yet: run train first")
+        if champion.kind == "finetuned":
+            raise AutoAcceptRefused(
+                f"the champion (version {champion.version}) has a backbone fine-tuned on the same "
+                "labels that would be the evidence, so its out-of-fold predictions are not held "
+                "out; set finetune=false and train a head to auto-accept"
+            )
         if champion.kind != "head":
             raise AutoAcceptRefused(
                 f"the champion (version {champion.version}) is {champion.kind}: train a model on "
@@ -281,7 +274,7 @@ def auto_accept(
         correct,
         target_precision=float(target_precision),
         confidence=float(confidence),
-        min_evidence=max(min_evidence, certifiable_size(target_precision, confidence)),
+        min_evidence=min_evidence,
     )
     if decision.threshold is None:
         raise AutoAcceptRefused(decision.reason or "too little evidence")
