@@ -18,6 +18,7 @@ import argparse
 import json
 import os
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -40,6 +41,66 @@ def _margin_labels(x: np.ndarray, y: np.ndarray, n: int, rng: np.random.Generato
     return np.array(chosen[:n])
 
 
+def load_split(data: Path, split: str = "pool") -> tuple[pd.DataFrame, list[str], np.ndarray]:
+    """AG News ``split`` (``pool`` or ``eval``): the frame, sorted label names, label ids."""
+    frame = pd.read_csv(data / "agnews" / f"{split}.csv")
+    names = sorted(frame.label.unique())
+    return frame, names, frame.label.map({c: i for i, c in enumerate(names)}).to_numpy()
+
+
+def random_labels(n_pool: int, n: int, rng: np.random.Generator) -> np.ndarray:
+    """The random arm's labelled rows (the first draw of ``np.random.default_rng(seed)``)."""
+    return rng.choice(n_pool, n, replace=False)
+
+
+def fit_arm(
+    x: np.ndarray, y: np.ndarray, labelled: np.ndarray, *, n_labels: int, semi: bool, seed: int
+) -> Any:
+    """The head trained on ``labelled`` rows (semi-supervised: also on the rest of ``x``)."""
+    from labelloop.learn import TrainingArgs, fit_model
+
+    rest = np.setdiff1d(np.arange(len(x)), labelled)
+    return fit_model(
+        x[labelled],
+        y[labelled],
+        n_labels=n_labels,
+        args=TrainingArgs(semi_supervised=semi, seed=seed),
+        unlabelled=x[rest],
+    )
+
+
+def arm_report(model: Any, x: np.ndarray, y: np.ndarray, labelled: np.ndarray) -> dict[str, Any]:
+    """Out-of-fold evidence, the 0.98 / 0.95 decision and hindsight pool coverage / precision."""
+    from labelloop.quality.autoaccept import choose_threshold
+
+    rest = np.setdiff1d(np.arange(len(x)), labelled)
+    assert model.oof_confidence is not None and model.oof_predictions is not None
+    conf = model.oof_confidence
+    correct = model.oof_predictions == y[labelled]
+    order = np.argsort(-conf, kind="stable")
+    probs = model.predict_proba(x[rest])
+    pool_conf = probs.max(axis=1)
+    pool_ok = probs.argmax(axis=1) == y[rest]
+    decision = choose_threshold(conf, correct, target_precision=0.98, confidence=0.95)
+    return {
+        "oof_accuracy": round(float(correct.mean()), 4),
+        "first_error_ranks": np.flatnonzero(~correct[order])[:5].tolist(),
+        "decision": decision.reason or f"threshold {decision.threshold}",
+        "by_threshold": [
+            {
+                "threshold": t,
+                "evidence_above": int((conf >= t).sum()),
+                "evidence_errors": int((~correct[conf >= t]).sum()),
+                "pool_coverage": round(float((pool_conf >= t).mean()), 4),
+                "pool_precision": round(float(pool_ok[pool_conf >= t].mean()), 4)
+                if (pool_conf >= t).any()
+                else None,
+            }
+            for t in THRESHOLDS
+        ],
+    }
+
+
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--data", type=Path, default=ROOT.parent / "shared" / "data")
@@ -49,61 +110,27 @@ def main() -> None:
     p.add_argument("--backbone", default="minilm-l6")
     opts = p.parse_args()
 
-    from labelloop.learn import TrainingArgs, fit_model
-    from labelloop.quality.autoaccept import choose_threshold
-    from labelloop.services.autoaccept import certifiable_size
+    from labelloop.quality.autoaccept import certifiable_size
 
-    pool = pd.read_csv(opts.data / "agnews" / "pool.csv")
-    names = sorted(pool.label.unique())
-    y = pool.label.map({c: i for i, c in enumerate(names)}).to_numpy()
+    _, names, y = load_split(opts.data)
     x = np.load(opts.cache / f"agnews_pool.{opts.backbone}.npy")
     rng = np.random.default_rng(opts.seed)
     sets = {
-        "random": rng.choice(len(x), opts.labels, replace=False),
+        "random": random_labels(len(x), opts.labels, rng),
         "margin": _margin_labels(x, y, opts.labels, rng),
     }
+    runs: dict[str, object] = {}
     out: dict[str, object] = {
         "labels": opts.labels,
         "backbone": opts.backbone,
         "seed": opts.seed,
         "certifiable_size_0.98_0.95": certifiable_size(0.98, 0.95),
-        "runs": {},
+        "runs": runs,
     }
     for set_name, labelled in sets.items():
-        rest = np.setdiff1d(np.arange(len(x)), labelled)
         for semi in (False, True):
-            model = fit_model(
-                x[labelled],
-                y[labelled],
-                n_labels=len(names),
-                args=TrainingArgs(semi_supervised=semi, seed=opts.seed),
-                unlabelled=x[rest],
-            )
-            assert model.oof_confidence is not None and model.oof_predictions is not None
-            conf = model.oof_confidence
-            correct = model.oof_predictions == y[labelled]
-            order = np.argsort(-conf, kind="stable")
-            probs = model.predict_proba(x[rest])
-            pool_conf = probs.max(axis=1)
-            pool_ok = probs.argmax(axis=1) == y[rest]
-            decision = choose_threshold(conf, correct, target_precision=0.98, confidence=0.95)
-            out["runs"][f"{set_name}/{'semi' if semi else 'plain'}"] = {  # type: ignore[index]
-                "oof_accuracy": round(float(correct.mean()), 4),
-                "first_error_ranks": np.flatnonzero(~correct[order])[:5].tolist(),
-                "decision": decision.reason or f"threshold {decision.threshold}",
-                "by_threshold": [
-                    {
-                        "threshold": t,
-                        "evidence_above": int((conf >= t).sum()),
-                        "evidence_errors": int((~correct[conf >= t]).sum()),
-                        "pool_coverage": round(float((pool_conf >= t).mean()), 4),
-                        "pool_precision": round(float(pool_ok[pool_conf >= t].mean()), 4)
-                        if (pool_conf >= t).any()
-                        else None,
-                    }
-                    for t in THRESHOLDS
-                ],
-            }
+            model = fit_arm(x, y, labelled, n_labels=len(names), semi=semi, seed=opts.seed)
+            runs[f"{set_name}/{'semi' if semi else 'plain'}"] = arm_report(model, x, y, labelled)
     print(json.dumps(out, indent=2))
 
 
