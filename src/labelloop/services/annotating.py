@@ -24,7 +24,7 @@ if TYPE_CHECKING:
 __all__ = ["changes_since_training", "check_value", "skip", "submit", "undo"]
 
 MAX_SECONDS = 24 * 3600.0
-_BEFORE_ANY_MODEL = datetime(1970, 1, 1, tzinfo=UTC)
+_BEFORE_ANY_MODEL = datetime.min.replace(tzinfo=UTC)
 # A request id with this prefix marks a reviewer's adjudication (services.review uses it too).
 REVIEW_PREFIX = "review-"
 
