@@ -4,6 +4,7 @@
 
 The workspace comes from ``$LABELLOOP_WORKSPACE`` / ``$LABELLOOP_DATABASE_URL`` (as for
 ``labelloop serve``); background retraining is off, so the benchmark measures requests only.
+The garbage collector freezes startup's objects, as under ``labelloop serve``.
 """
 
 from __future__ import annotations
@@ -18,4 +19,5 @@ def app() -> Any:
     import labelloop
     from labelloop.server import ServerSettings, create_app
 
-    return create_app(labelloop.open_workspace(), ServerSettings(background_retrain=False))
+    settings = ServerSettings(background_retrain=False, freeze_gc=True)  # as `serve`
+    return create_app(labelloop.open_workspace(), settings)

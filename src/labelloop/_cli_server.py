@@ -39,7 +39,7 @@ def _serve(host: str, port: int, *, retrain: bool, max_body: int, log_level: str
             "  labelloop user add NAME --role admin --password-stdin",
             markup=False,
         )
-    settings = ServerSettings(background_retrain=retrain, max_body_bytes=max_body)
+    settings = ServerSettings(background_retrain=retrain, max_body_bytes=max_body, freeze_gc=True)
     err.print(f"labelloop is serving {workspace.path} at http://{host}:{port}/", markup=False)
     uvicorn.run(create_app(workspace, settings), host=host, port=port, log_level=log_level)
 

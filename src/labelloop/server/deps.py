@@ -61,6 +61,9 @@ class ServerSettings:
     auth_cache_seconds: float = 10.0
     secure_cookies: bool | None = None  # None: Secure when the request came over https
     background_retrain: bool = True
+    # move what startup built out of the garbage collector's view (see create_app); `serve` sets
+    # it, while tests that build many apps in one process leave it off
+    freeze_gc: bool = False
     media_roots: list[str] = field(default_factory=list)
 
 

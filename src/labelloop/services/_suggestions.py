@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
-from sqlalchemy import delete, insert, select, update
+from sqlalchemy import Integer, Update, bindparam, delete, insert, select, update
 
 from labelloop.schema import LabelSchema
 from labelloop.store import Annotation, Suggestion
@@ -33,7 +34,10 @@ QUEUED = Suggestion.priority >= 0.0
 
 def set_queued(session: Session, item_ids: int | Sequence[int], queued: bool) -> None:
     """Put the suggestions of ``item_ids`` back in the queue (``queued``) or take them out."""
-    ids = [item_ids] if isinstance(item_ids, int) else list(item_ids)
+    if isinstance(item_ids, int):  # one item per submit or undo: a statement built once
+        session.connection().execute(_set_queued_one(queued), {"of_item": item_ids})
+        return
+    ids = list(item_ids)
     for start in range(0, len(ids), 900):  # stay under SQLite's bound-parameter limit
         session.execute(
             update(Suggestion)
@@ -43,6 +47,18 @@ def set_queued(session: Session, item_ids: int | Sequence[int], queued: bool) ->
             .values(priority=-1.0 - Suggestion.priority)
             .execution_options(synchronize_session=False)
         )
+
+
+@functools.cache
+def _set_queued_one(queued: bool) -> Update:
+    return (
+        update(Suggestion)
+        .where(
+            Suggestion.item_id == bindparam("of_item", type_=Integer),
+            ~QUEUED if queued else QUEUED,
+        )
+        .values(priority=-1.0 - Suggestion.priority)
+    )
 
 
 def write_suggestions(

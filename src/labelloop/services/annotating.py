@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import functools
 from datetime import UTC, datetime, timedelta
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
-from sqlalchemy import Integer, Select, bindparam, func, select
+from sqlalchemy import Integer, Row, Select, String, bindparam, func, select
 
 from labelloop.errors import InvalidInput, NotFound, PermissionDenied
 from labelloop.schema import LabelSchema
@@ -14,7 +14,8 @@ from labelloop.services._suggestions import set_queued
 from labelloop.services.projects import DEFAULT_SETTINGS, label_schema
 from labelloop.services.queue import is_blind, is_handed, release_lease
 from labelloop.services.results import SubmitResult
-from labelloop.store import Annotation, Item, Lease, ModelVersion, Project, Suggestion, repo, utcnow
+from labelloop.store import Annotation, Item, Lease, ModelVersion, Suggestion, repo, utcnow
+from labelloop.store.repo import ProjectRef
 
 if TYPE_CHECKING:
     from sqlalchemy.orm import Session
@@ -50,11 +51,47 @@ def check_value(schema: LabelSchema, value: list[str] | tuple[str, ...] | str) -
     return sorted(value, key=schema.labels.index)
 
 
-def _item(session: Session, project: Project, item_id: int) -> Item:
-    item = session.get(Item, item_id)
+_ITEM = select(Item.id, Item.project_id, Item.gold).where(
+    Item.id == bindparam("item_id", type_=Integer)
+)
+# an answer as _result needs it: a row of these columns, or an _Answer
+_ANSWER_COLUMNS = (
+    Annotation.id,
+    Annotation.item_id,
+    Annotation.value,
+    Annotation.source,
+    Annotation.model_version_id,
+)
+_EARLIER = select(*_ANSWER_COLUMNS).where(
+    Annotation.project_id == bindparam("project_id", type_=Integer),
+    Annotation.request_id == bindparam("request_id", type_=String),
+)
+_SUGGESTION = select(Suggestion.value, Suggestion.model_version_id).where(
+    Suggestion.item_id == bindparam("item_id", type_=Integer)
+)
+_CURRENT = select(*_ANSWER_COLUMNS, Annotation.annotator, Annotation.reviewed).where(
+    Annotation.item_id == bindparam("item_id", type_=Integer), Annotation.is_current.is_(True)
+)
+
+
+class _Answer(NamedTuple):
+    id: int
+    item_id: int
+    value: list[str] | None
+    source: str
+    model_version_id: int | None
+
+
+def _item(session: Session, project: ProjectRef, item_id: int) -> Row[Any]:
+    item = session.connection().execute(_ITEM, {"item_id": item_id}).one_or_none()
     if item is None or item.project_id != project.id:
         raise NotFound(f"no item {item_id} in project {project.name!r}")
     return item
+
+
+def _current(session: Session, item_id: int) -> Row[Any] | None:
+    """The item's current annotation (its label, or a retraction), if it has any."""
+    return session.connection().execute(_CURRENT, {"item_id": item_id}).one_or_none()
 
 
 def submit(
@@ -86,69 +123,70 @@ def submit(
     ``handed_only=True`` (the server sets it for annotators) refuses an item that the queue did
     not hand to ``annotator`` and that they never answered (:class:`PermissionDenied`); it is
     checked in the same transaction as the write.
+
+    This is the busiest write of the web app, so it runs prebuilt Core statements only.
     """
     if seconds is not None and not 0 <= seconds <= MAX_SECONDS:
         raise InvalidInput(f"seconds must be between 0 and {MAX_SECONDS:.0f}", field="seconds")
     if request_id is not None and not 0 < len(request_id) <= 100:
         raise InvalidInput("request_id must be 1-100 characters", field="request_id")
     with ws.transaction() as session:
-        project = repo.get_project(session, name)
+        project = repo.get_project_ref(session, name)
         item = _item(session, project, item_id)
         if handed_only and not is_handed(session, item.id, annotator or ""):
             raise PermissionDenied("annotators answer only the items their queue hands them")
         labels = check_value(label_schema(project), value)
+        connection = session.connection()
         if request_id is not None:
-            earlier = session.scalar(
-                select(Annotation).where(
-                    Annotation.project_id == project.id, Annotation.request_id == request_id
-                )
-            )
+            params = {"project_id": project.id, "request_id": request_id}
+            earlier = connection.execute(_EARLIER, params).one_or_none()
             if earlier is not None:
                 return _result(session, project, earlier, duplicate=True)
         reviewed = reviewed or (request_id or "").startswith(REVIEW_PREFIX)
-        settings = {**DEFAULT_SETTINGS, **(project.settings or {})}
+        settings = {**DEFAULT_SETTINGS, **project.settings}
         blind = not reviewed and is_blind(
             project.id, item.id, annotator, float(settings["blind_rate"])
         )
-        suggestion = session.scalar(select(Suggestion).where(Suggestion.item_id == item.id))
+        suggestion = connection.execute(_SUGGESTION, {"item_id": item.id}).one_or_none()
         accepted = not blind and suggestion is not None and list(suggestion.value) == labels
-        fields: dict[str, Any] = {
-            "project_id": project.id,
-            "item_id": item.id,
-            "value": labels,
-            "source": "model_accepted" if accepted else "human",
-            "annotator": annotator,
-            "model_version_id": suggestion.model_version_id if suggestion else None,
-            "seconds": seconds,
-            "request_id": request_id,
-        }
-        if _kept_as_history(session, item, reviewed):
-            annotation = Annotation(**fields, is_current=False, created_at=utcnow())
-            session.add(annotation)
-        else:
-            annotation = repo.add_annotation(session, **fields)
+        source = "model_accepted" if accepted else "human"
+        model_version_id = suggestion.model_version_id if suggestion else None
+        current = not _kept_as_history(session, item, reviewed)
+        annotation_id = repo.add_annotation(
+            session,
+            project_id=project.id,
+            item_id=item.id,
+            value=labels,
+            source=source,
+            annotator=annotator,
+            model_version_id=model_version_id,
+            seconds=seconds,
+            request_id=request_id,
+            blind=blind,
+            reviewed=reviewed,
+            current=current,
+        )
+        if current:
             set_queued(session, item.id, False)
-        annotation.blind = blind
-        annotation.reviewed = reviewed
-        session.flush()
         release_lease(session, item.id, annotator)
-        return _result(session, project, annotation)
+        answer = _Answer(annotation_id, item.id, labels, source, model_version_id)
+        return _result(session, project, answer)
 
 
-def _kept_as_history(session: Session, item: Item, reviewed: bool) -> bool:
+def _kept_as_history(session: Session, item: Row[Any], reviewed: bool) -> bool:
     """Gold answers and answers after an adjudication do not replace the item's label."""
     if item.gold is not None:
         return True
     if reviewed:
         return False
-    current = repo.current_annotations(session, item.project_id, [item.id]).get(item.id)
+    current = _current(session, item.id)
     return current is not None and current.value is not None and bool(current.reviewed)
 
 
 def skip(ws: Workspace, name: str, item_id: int, *, annotator: str) -> None:
     """Hand the item back: others may get it; this annotator does not see it again for a day."""
     with ws.transaction() as session:
-        project = repo.get_project(session, name)
+        project = repo.get_project_ref(session, name)
         item = _item(session, project, item_id)
         release_lease(session, item.id, annotator)
         session.add(
@@ -170,9 +208,9 @@ def undo(
     An annotator may undo only their own label; ``admin=True`` undoes anyone's.
     """
     with ws.transaction() as session:
-        project = repo.get_project(session, name)
+        project = repo.get_project_ref(session, name)
         item = _item(session, project, item_id)
-        current = repo.current_annotations(session, project.id, [item.id]).get(item.id)
+        current = _current(session, item.id)
         if current is None or current.value is None:
             raise InvalidInput(f"item {item_id} has no label to undo", field="item_id")
         if not admin and current.annotator != annotator:
@@ -187,7 +225,8 @@ def undo(
             model_version_id=current.model_version_id,
         )
         set_queued(session, item.id, True)
-        return _result(session, project, retraction)
+        answer = _Answer(retraction, item.id, None, current.source, current.model_version_id)
+        return _result(session, project, answer)
 
 
 def changes_since_training(session: Session, project_id: int, *, up_to: int | None = None) -> int:
@@ -234,15 +273,19 @@ def _result_query() -> Select[Any]:
 
 
 def _result(
-    session: Session, project: Project, annotation: Annotation, *, duplicate: bool = False
+    session: Session,
+    project: ProjectRef,
+    annotation: _Answer | Row[Any],
+    *,
+    duplicate: bool = False,
 ) -> SubmitResult:
-    every = int({**DEFAULT_SETTINGS, **(project.settings or {})}["retrain_every"])
+    every = int({**DEFAULT_SETTINGS, **project.settings}["retrain_every"])
     params = {
         "project_id": project.id,
         "up_to": every,
         "model_version_id": annotation.model_version_id,
     }
-    model_version, changes = session.execute(_result_query(), params).one()
+    model_version, changes = session.connection().execute(_result_query(), params).one()
     changes = changes or 0
     return SubmitResult(
         annotation_id=annotation.id,

@@ -60,7 +60,7 @@ SEMI_SUPERVISED_MAX_ITEMS = 100_000
 """With ``semi_supervised="auto"``: most items a project may have for it to be on."""
 
 
-def label_schema(project: Project) -> LabelSchema:
+def label_schema(project: Project | repo.ProjectRef) -> LabelSchema:
     return LabelSchema.model_validate(project.label_schema)
 
 

@@ -21,6 +21,7 @@ from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import (
+    DateTime,
     Integer,
     String,
     bindparam,
@@ -38,6 +39,7 @@ from labelloop.services._suggestions import QUEUED
 from labelloop.services.projects import DEFAULT_SETTINGS, label_schema
 from labelloop.services.results import QueueItem, SuggestionView
 from labelloop.store import Annotation, Item, Lease, ModelVersion, Suggestion, repo, utcnow
+from labelloop.store.repo import ProjectRef
 
 if TYPE_CHECKING:
     from sqlalchemy.orm import Session
@@ -65,6 +67,7 @@ _OVERLAP_A = 6211
 _PROJECT = bindparam("project_id", type_=Integer)
 _ANNOTATOR = bindparam("annotator", type_=String)
 _EXCLUDE = bindparam("exclude", type_=Integer, expanding=True)
+_LIMIT = bindparam("n", type_=Integer)
 
 
 def is_overlap_item(item_id: int, overlap_rate: float) -> bool:
@@ -87,7 +90,7 @@ def is_blind(project_id: int, item_id: int, annotator: str | None, blind_rate: f
     return _unit(f"blind:{project_id}:{item_id}:{annotator or ''}") < blind_rate
 
 
-def project_settings(project: Project) -> dict[str, Any]:
+def project_settings(project: Project | ProjectRef) -> dict[str, Any]:
     return {**DEFAULT_SETTINGS, **(project.settings or {})}
 
 
@@ -110,14 +113,10 @@ def next_items(
     if not 1 <= n <= MAX_BATCH:
         raise InvalidInput(f"n must be between 1 and {MAX_BATCH}, got {n}", field="n")
     with ws.transaction() as session:
-        project = repo.get_project(session, name)
+        project = repo.get_project_ref(session, name)
         settings = project_settings(project)
         now = utcnow()
-        session.execute(
-            delete(Lease)
-            .where(Lease.project_id == project.id, Lease.expires_at < now)
-            .execution_options(synchronize_session=False)
-        )
+        session.connection().execute(_DELETE_EXPIRED, {"project_id": project.id, "now": now})
         mine = _open_leases(session, project.id, annotator, settings) if annotator else []
         chosen = mine[:n]
         if len(chosen) < n:
@@ -144,21 +143,15 @@ def _lease(
     The other items hold no lease of this annotator: every query that picks new items excludes
     them (and expired leases are gone), so they are inserted without looking first.
     """
+    connection = session.connection()
     renewed = [i for i in item_ids if i in renew]
     if renewed:
-        session.execute(
-            update(Lease)
-            .where(
-                Lease.project_id == project_id,
-                Lease.annotator == annotator,
-                Lease.item_id.in_(renewed),
-            )
-            .values(expires_at=expires)
-        )
+        params = {"of_project": project_id, "of_annotator": annotator, "of_items": renewed}
+        connection.execute(_RENEW, {**params, "expires": expires})
     fresh = [i for i in item_ids if i not in renew]
     if fresh:
-        session.execute(
-            insert(Lease),
+        connection.execute(
+            _INSERT_LEASE,
             [
                 {
                     "project_id": project_id,
@@ -192,18 +185,35 @@ def _lock_queue(session: Session, project_id: int) -> None:
 
 def is_handed(session: Session, item_id: int, annotator: str) -> bool:
     """Whether ``item_id`` was handed to ``annotator`` (a lease, a skip) or answered by them."""
-    leased = exists().where(Lease.item_id == item_id, Lease.annotator == annotator)
-    answered = exists().where(Annotation.item_id == item_id, Annotation.annotator == annotator)
-    return bool(session.scalar(select(leased | answered)))
+    params = {"item_id": item_id, "annotator": annotator}
+    return bool(session.connection().execute(_HANDED, params).scalar())
 
 
 def release_lease(session: Session, item_id: int, annotator: str | None) -> None:
     if annotator:
-        session.execute(
-            delete(Lease)
-            .where(Lease.item_id == item_id, Lease.annotator == annotator)
-            .execution_options(synchronize_session=False)
-        )
+        session.connection().execute(_RELEASE, {"item_id": item_id, "annotator": annotator})
+
+
+_ITEM_ID = bindparam("item_id", type_=Integer)
+_HANDED = select(
+    exists().where(Lease.item_id == _ITEM_ID, Lease.annotator == _ANNOTATOR)
+    | exists().where(Annotation.item_id == _ITEM_ID, Annotation.annotator == _ANNOTATOR)
+)
+_RELEASE = delete(Lease).where(Lease.item_id == _ITEM_ID, Lease.annotator == _ANNOTATOR)
+_DELETE_EXPIRED = delete(Lease).where(
+    Lease.project_id == _PROJECT, Lease.expires_at < bindparam("now", type_=DateTime(timezone=True))
+)
+# (an UPDATE's bound parameters may not take its columns' names)
+_RENEW = (
+    update(Lease)
+    .where(
+        Lease.project_id == bindparam("of_project", type_=Integer),
+        Lease.annotator == bindparam("of_annotator", type_=String),
+        Lease.item_id.in_(bindparam("of_items", type_=Integer, expanding=True)),
+    )
+    .values(expires_at=bindparam("expires", type_=DateTime(timezone=True)))
+)
+_INSERT_LEASE = insert(Lease)
 
 
 def _unlabelled() -> Any:
@@ -277,7 +287,8 @@ def _open_leases(
     session: Session, project_id: int, annotator: str, settings: dict[str, Any]
 ) -> list[int]:
     query = _open_leases_query(*_overlap(settings))
-    return list(session.scalars(query, {"project_id": project_id, "annotator": annotator}))
+    params = {"project_id": project_id, "annotator": annotator}
+    return list(session.connection().execute(query, params).scalars())
 
 
 @functools.cache
@@ -298,13 +309,15 @@ def _open_leases_query(overlap: int, overlap_rate: float) -> Any:
 
 def _rng(session: Session, project_id: int, annotator: str) -> random.Random:
     """A generator seeded by the annotator's history: reproducible, yet unknown to them."""
-    answered = session.scalar(
-        select(func.count(Annotation.id)).where(
-            Annotation.project_id == project_id, Annotation.annotator == annotator
-        )
-    )
+    params = {"project_id": project_id, "annotator": annotator}
+    answered = session.connection().execute(_ANSWERED, params).scalar()
     seed = hashlib.sha256(f"gold:{project_id}:{annotator}:{answered}".encode()).digest()
     return random.Random(int.from_bytes(seed[:8], "big"))
+
+
+_ANSWERED = select(func.count(Annotation.id)).where(
+    Annotation.project_id == _PROJECT, Annotation.annotator == _ANNOTATOR
+)
 
 
 def _new_items(
@@ -396,10 +409,12 @@ def _fresh(
         return []
     _lock_queue(session, project_id)
     ranked_query, unranked_query = _fresh_queries(*_overlap(settings), named=bool(annotator))
-    params = {"project_id": project_id, "annotator": annotator or "", "exclude": exclude}
-    ranked = list(session.scalars(ranked_query.limit(n), params))
+    connection = session.connection()
+    params = {"project_id": project_id, "annotator": annotator or "", "exclude": exclude, "n": n}
+    ranked = list(connection.execute(ranked_query, params).scalars())
     if len(ranked) < n:
-        ranked += list(session.scalars(unranked_query.limit(n - len(ranked)), params))
+        params["n"] = n - len(ranked)
+        ranked += list(connection.execute(unranked_query, params).scalars())
     return ranked
 
 
@@ -437,18 +452,20 @@ def _fresh_queries(overlap: int, overlap_rate: float, *, named: bool) -> tuple[A
         .join(Item, Item.id == Suggestion.item_id)
         .where(Suggestion.project_id == _PROJECT, QUEUED, *conditions)
         .order_by(Suggestion.priority.desc(), Suggestion.id.desc())
+        .limit(_LIMIT)
     )
     # no suggestion, or one out of the queue that an unlabelled item should not have
     unranked = (
         select(Item.id)
         .where(*conditions, ~exists().where(Suggestion.item_id == Item.id, QUEUED))
         .order_by(Item.id)
+        .limit(_LIMIT)
     )
     return ranked, unranked
 
 
 def _live_suggestions(
-    ws: Workspace, session: Session, project: Project, hashes: dict[int, str], ids: list[int]
+    ws: Workspace, session: Session, project: ProjectRef, hashes: dict[int, str], ids: list[int]
 ) -> dict[int, SuggestionView]:
     """Champion suggestions for items that have no stored one (labelled overlap items).
 
@@ -509,14 +526,14 @@ _VIEWS_QUERY = (
 def _views(
     ws: Workspace,
     session: Session,
-    project: Project,
+    project: ProjectRef,
     item_ids: list[int],
     annotator: str | None,
     expires: datetime | None,
 ) -> list[QueueItem]:
     schema = label_schema(project)
     params = {"project_id": project.id, "item_ids": item_ids}
-    rows = {row.id: row for row in session.execute(_VIEWS_QUERY, params)}
+    rows = {row.id: row for row in session.connection().execute(_VIEWS_QUERY, params)}
     blind_rate = float(project_settings(project)["blind_rate"])
     blind = {i: is_blind(project.id, i, annotator, blind_rate) for i in item_ids}
     live = _live_suggestions(

@@ -3,19 +3,23 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 from datetime import datetime
+from typing import Any, NoReturn
 
-from sqlalchemy import func, select, update
+from sqlalchemy import Integer, String, bindparam, func, insert, select, update
 from sqlalchemy.orm import Session
 
 from labelloop.errors import NotFound
 from labelloop.store.tables import Annotation, Item, ModelVersion, Project, Suggestion, utcnow
 
 __all__ = [
+    "ProjectRef",
     "add_annotation",
     "count_items",
     "current_annotations",
     "get_project",
+    "get_project_ref",
     "items_by_external_id",
     "items_by_hash",
     "label_counts",
@@ -27,10 +31,39 @@ __all__ = [
 def get_project(session: Session, name: str) -> Project:
     project = session.scalar(select(Project).where(Project.name == name))
     if project is None:
-        known = session.scalars(select(Project.name).order_by(Project.name)).all()
-        hint = f"; projects: {', '.join(known)}" if known else "; there are no projects yet"
-        raise NotFound(f"no project named {name!r}{hint}")
+        _no_project(session, name)
     return project
+
+
+@dataclass(frozen=True)
+class ProjectRef:
+    """What the annotation hot path needs of a project, read without loading an ORM object."""
+
+    id: int
+    name: str
+    label_schema: dict[str, Any]
+    settings: dict[str, Any]
+
+
+# Statements of the per-request hot path are built once and run on the session's connection:
+# building a statement and the ORM's execution layer cost several times what SQLite takes to run it.
+_PROJECT_REF = select(Project.id, Project.name, Project.label_schema, Project.settings).where(
+    Project.name == bindparam("name", type_=String)
+)
+
+
+def get_project_ref(session: Session, name: str) -> ProjectRef:
+    """The project named ``name`` as a :class:`ProjectRef`; :class:`NotFound` if there is none."""
+    row = session.connection().execute(_PROJECT_REF, {"name": name}).one_or_none()
+    if row is None:
+        _no_project(session, name)
+    return ProjectRef(row.id, row.name, row.label_schema, row.settings or {})
+
+
+def _no_project(session: Session, name: str) -> NoReturn:
+    known = session.scalars(select(Project.name).order_by(Project.name)).all()
+    hint = f"; projects: {', '.join(known)}" if known else "; there are no projects yet"
+    raise NotFound(f"no project named {name!r}{hint}")
 
 
 def list_projects(session: Session) -> Sequence[Project]:
@@ -104,28 +137,48 @@ def add_annotation(
     seconds: float | None = None,
     request_id: str | None = None,
     created_at: datetime | None = None,
-) -> Annotation:
-    """Append an annotation and mark it current; earlier rows for the item stay as history."""
-    session.execute(
-        update(Annotation)
-        .where(Annotation.item_id == item_id, Annotation.is_current.is_(True))
-        .values(is_current=False)
+    blind: bool = False,
+    reviewed: bool = False,
+    current: bool = True,
+) -> int:
+    """Append an annotation and return its id; earlier rows for the item stay as history.
+
+    With ``current`` (the default) it becomes the item's label and the row it replaces is marked
+    superseded; otherwise it is kept as history only (a gold item's answer, say).
+    """
+    session.flush()  # rows the caller added through the ORM go first (a no-op when there are none)
+    connection = session.connection()
+    if current:
+        connection.execute(_SUPERSEDE, {"of_item": item_id})
+    row = {
+        "project_id": project_id,
+        "item_id": item_id,
+        "value": value,
+        "source": source,
+        "annotator": annotator,
+        "model_version_id": model_version_id,
+        "seconds": seconds,
+        "is_current": current,
+        "blind": blind,
+        "reviewed": reviewed,
+        "request_id": request_id,
+        "created_at": created_at or utcnow(),
+    }
+    key = connection.execute(_INSERT_ANNOTATION, row).inserted_primary_key
+    assert key is not None
+    return int(key[0])
+
+
+# (an UPDATE's bound parameters may not take its columns' names)
+_SUPERSEDE = (
+    update(Annotation)
+    .where(
+        Annotation.item_id == bindparam("of_item", type_=Integer),
+        Annotation.is_current.is_(True),
     )
-    row = Annotation(
-        project_id=project_id,
-        item_id=item_id,
-        value=value,
-        source=source,
-        annotator=annotator,
-        model_version_id=model_version_id,
-        seconds=seconds,
-        is_current=True,
-        request_id=request_id,
-        created_at=created_at or utcnow(),
-    )
-    session.add(row)
-    session.flush()
-    return row
+    .values(is_current=False)
+)
+_INSERT_ANNOTATION = insert(Annotation)
 
 
 def source_counts(session: Session, project_id: int) -> dict[str, int]:
