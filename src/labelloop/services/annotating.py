@@ -6,15 +6,25 @@ import functools
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any, NamedTuple
 
-from sqlalchemy import Integer, Row, Select, String, bindparam, func, select
+from sqlalchemy import Integer, Row, Select, String, bindparam, exists, func, select
+from sqlalchemy.orm import aliased
 
 from labelloop.errors import InvalidInput, NotFound, PermissionDenied
 from labelloop.schema import LabelSchema
 from labelloop.services._suggestions import set_queued
 from labelloop.services.projects import DEFAULT_SETTINGS, label_schema
-from labelloop.services.queue import is_blind, is_handed, release_lease
+from labelloop.services.queue import is_blind, release_lease
 from labelloop.services.results import SubmitResult
-from labelloop.store import Annotation, Item, Lease, ModelVersion, Suggestion, repo, utcnow
+from labelloop.store import (
+    Annotation,
+    Item,
+    Lease,
+    ModelVersion,
+    Project,
+    Suggestion,
+    repo,
+    utcnow,
+)
 from labelloop.store.repo import ProjectRef
 
 if TYPE_CHECKING:
@@ -54,24 +64,59 @@ def check_value(schema: LabelSchema, value: list[str] | tuple[str, ...] | str) -
 _ITEM = select(Item.id, Item.project_id, Item.gold).where(
     Item.id == bindparam("item_id", type_=Integer)
 )
-# an answer as _result needs it: a row of these columns, or an _Answer
-_ANSWER_COLUMNS = (
+_CURRENT = select(
     Annotation.id,
-    Annotation.item_id,
     Annotation.value,
     Annotation.source,
     Annotation.model_version_id,
-)
-_EARLIER = select(*_ANSWER_COLUMNS).where(
-    Annotation.project_id == bindparam("project_id", type_=Integer),
-    Annotation.request_id == bindparam("request_id", type_=String),
-)
-_SUGGESTION = select(Suggestion.value, Suggestion.model_version_id).where(
-    Suggestion.item_id == bindparam("item_id", type_=Integer)
-)
-_CURRENT = select(*_ANSWER_COLUMNS, Annotation.annotator, Annotation.reviewed).where(
-    Annotation.item_id == bindparam("item_id", type_=Integer), Annotation.is_current.is_(True)
-)
+    Annotation.annotator,
+).where(Annotation.item_id == bindparam("item_id", type_=Integer), Annotation.is_current.is_(True))
+
+
+@functools.cache
+def _submit_state() -> Select[Any]:
+    """Everything submit reads, in one round trip: the project, the item, whether the queue
+    handed it to the annotator, an earlier answer with the same request id, the item's
+    suggestion and its current label. A row per project named ``name`` (none if there is none);
+    the item's columns are NULL if it is not in the project."""
+    item_id = bindparam("item_id", type_=Integer)
+    annotator = bindparam("annotator", type_=String)
+    current = aliased(Annotation)
+    earlier = aliased(Annotation)
+    leased = exists().where(Lease.item_id == Item.id, Lease.annotator == annotator)
+    answered = exists().where(Annotation.item_id == Item.id, Annotation.annotator == annotator)
+    return (
+        select(
+            Project.id,
+            Project.name,
+            Project.label_schema,
+            Project.settings,
+            Item.id.label("item_id"),
+            Item.gold,
+            (leased | answered).label("handed"),
+            Suggestion.value.label("suggested"),
+            Suggestion.model_version_id.label("suggested_by"),
+            Suggestion.priority.label("priority"),
+            current.id.label("current_id"),
+            current.value.label("current_value"),
+            current.reviewed.label("current_reviewed"),
+            earlier.id.label("earlier_id"),
+            earlier.item_id.label("earlier_item_id"),
+            earlier.value.label("earlier_value"),
+            earlier.source.label("earlier_source"),
+            earlier.model_version_id.label("earlier_model_version_id"),
+        )
+        .select_from(Project)
+        .outerjoin(Item, (Item.id == item_id) & (Item.project_id == Project.id))
+        .outerjoin(Suggestion, Suggestion.item_id == Item.id)
+        .outerjoin(current, (current.item_id == Item.id) & current.is_current.is_(True))
+        .outerjoin(
+            earlier,
+            (earlier.project_id == Project.id)
+            & (earlier.request_id == bindparam("request_id", type_=String)),
+        )
+        .where(Project.name == bindparam("name", type_=String))
+    )
 
 
 class _Answer(NamedTuple):
@@ -124,38 +169,46 @@ def submit(
     not hand to ``annotator`` and that they never answered (:class:`PermissionDenied`); it is
     checked in the same transaction as the write.
 
-    This is the busiest write of the web app, so it runs prebuilt Core statements only.
+    This is the busiest write of the web app: one read, then the writes, all prebuilt Core
+    statements (each round trip to PostgreSQL costs more than what it does).
     """
     if seconds is not None and not 0 <= seconds <= MAX_SECONDS:
         raise InvalidInput(f"seconds must be between 0 and {MAX_SECONDS:.0f}", field="seconds")
     if request_id is not None and not 0 < len(request_id) <= 100:
         raise InvalidInput("request_id must be 1-100 characters", field="request_id")
     with ws.transaction() as session:
-        project = repo.get_project_ref(session, name)
-        item = _item(session, project, item_id)
-        if handed_only and not is_handed(session, item.id, annotator or ""):
+        connection = session.connection()
+        params = {"name": name, "item_id": item_id, "annotator": annotator or "",
+                  "request_id": request_id}  # fmt: skip
+        state = connection.execute(_submit_state(), params).first()
+        if state is None:
+            repo.missing_project(session, name)
+        project = ProjectRef(state.id, state.name, state.label_schema, state.settings or {})
+        if state.item_id is None:
+            raise NotFound(f"no item {item_id} in project {name!r}")
+        if handed_only and not state.handed:
             raise PermissionDenied("annotators answer only the items their queue hands them")
         labels = check_value(label_schema(project), value)
-        connection = session.connection()
-        if request_id is not None:
-            params = {"project_id": project.id, "request_id": request_id}
-            earlier = connection.execute(_EARLIER, params).one_or_none()
-            if earlier is not None:
-                return _result(session, project, earlier, duplicate=True)
+        if state.earlier_id is not None:
+            earlier = _Answer(state.earlier_id, state.earlier_item_id, state.earlier_value,
+                              state.earlier_source, state.earlier_model_version_id)  # fmt: skip
+            return _result(session, project, earlier, duplicate=True)
         reviewed = reviewed or (request_id or "").startswith(REVIEW_PREFIX)
         settings = {**DEFAULT_SETTINGS, **project.settings}
-        blind = not reviewed and is_blind(
-            project.id, item.id, annotator, float(settings["blind_rate"])
-        )
-        suggestion = connection.execute(_SUGGESTION, {"item_id": item.id}).one_or_none()
-        accepted = not blind and suggestion is not None and list(suggestion.value) == labels
+        blind = not reviewed and is_blind(project.id, item_id, annotator,
+                                          float(settings["blind_rate"]))  # fmt: skip
+        suggested = state.suggested is not None
+        accepted = not blind and suggested and list(state.suggested) == labels
         source = "model_accepted" if accepted else "human"
-        model_version_id = suggestion.model_version_id if suggestion else None
-        current = not _kept_as_history(session, item, reviewed)
+        model_version_id = state.suggested_by if suggested else None
+        # gold answers and answers after an adjudication do not replace the item's label
+        current = state.gold is None and (
+            reviewed or state.current_value is None or not state.current_reviewed
+        )
         annotation_id = repo.add_annotation(
             session,
             project_id=project.id,
-            item_id=item.id,
+            item_id=item_id,
             value=labels,
             source=source,
             annotator=annotator,
@@ -165,22 +218,13 @@ def submit(
             blind=blind,
             reviewed=reviewed,
             current=current,
+            supersede=current and state.current_id is not None,
         )
-        if current:
-            set_queued(session, item.id, False)
-        release_lease(session, item.id, annotator)
-        answer = _Answer(annotation_id, item.id, labels, source, model_version_id)
+        if current and suggested and state.priority >= 0:
+            set_queued(session, item_id, False)
+        release_lease(session, item_id, annotator)
+        answer = _Answer(annotation_id, item_id, labels, source, model_version_id)
         return _result(session, project, answer)
-
-
-def _kept_as_history(session: Session, item: Row[Any], reviewed: bool) -> bool:
-    """Gold answers and answers after an adjudication do not replace the item's label."""
-    if item.gold is not None:
-        return True
-    if reviewed:
-        return False
-    current = _current(session, item.id)
-    return current is not None and current.value is not None and bool(current.reviewed)
 
 
 def skip(ws: Workspace, name: str, item_id: int, *, annotator: str) -> None:

@@ -24,6 +24,7 @@ __all__ = [
     "items_by_hash",
     "label_counts",
     "list_projects",
+    "missing_project",
     "source_counts",
 ]
 
@@ -31,7 +32,7 @@ __all__ = [
 def get_project(session: Session, name: str) -> Project:
     project = session.scalar(select(Project).where(Project.name == name))
     if project is None:
-        _no_project(session, name)
+        missing_project(session, name)
     return project
 
 
@@ -56,11 +57,12 @@ def get_project_ref(session: Session, name: str) -> ProjectRef:
     """The project named ``name`` as a :class:`ProjectRef`; :class:`NotFound` if there is none."""
     row = session.connection().execute(_PROJECT_REF, {"name": name}).one_or_none()
     if row is None:
-        _no_project(session, name)
+        missing_project(session, name)
     return ProjectRef(row.id, row.name, row.label_schema, row.settings or {})
 
 
-def _no_project(session: Session, name: str) -> NoReturn:
+def missing_project(session: Session, name: str) -> NoReturn:
+    """Raise :class:`NotFound` for project ``name``, naming the projects there are."""
     known = session.scalars(select(Project.name).order_by(Project.name)).all()
     hint = f"; projects: {', '.join(known)}" if known else "; there are no projects yet"
     raise NotFound(f"no project named {name!r}{hint}")
@@ -140,15 +142,17 @@ def add_annotation(
     blind: bool = False,
     reviewed: bool = False,
     current: bool = True,
+    supersede: bool | None = None,
 ) -> int:
     """Append an annotation and return its id; earlier rows for the item stay as history.
 
     With ``current`` (the default) it becomes the item's label and the row it replaces is marked
     superseded; otherwise it is kept as history only (a gold item's answer, say).
+    ``supersede=False`` skips looking for that row, when the caller knows there is none.
     """
     session.flush()  # rows the caller added through the ORM go first (a no-op when there are none)
     connection = session.connection()
-    if current:
+    if current if supersede is None else supersede:
         connection.execute(_SUPERSEDE, {"of_item": item_id})
     row = {
         "project_id": project_id,
