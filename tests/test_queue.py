@@ -143,5 +143,45 @@ def test_bad_submissions(ws, value, message):
 def test_unknown_item(ws):
     with pytest.raises(NotFound):
         ws.submit("p", 10_000, "tech", annotator="a")
+    # an item of another project is not found in this one
+    ws.create_project("q", labels="sports,tech,politics", backbone="fake")
+    item = ws.next_items("p", n=1, annotator="a")[0]
+    with pytest.raises(NotFound, match=r"no item \d+ in project 'q'"):
+        ws.submit("q", item.item_id, "tech", annotator="a")
+
+
+@pytest.mark.parametrize("call", ["submit", "next", "skip", "undo"])
+def test_unknown_project_names_the_projects_there_are(ws, call):
+    calls = {
+        "submit": lambda: ws.submit("nope", 1, "tech", annotator="a"),
+        "next": lambda: ws.next_items("nope", n=1, annotator="a"),
+        "skip": lambda: ws.skip("nope", 1, annotator="a"),
+        "undo": lambda: ws.undo("nope", 1, annotator="a"),
+    }
+    with pytest.raises(NotFound, match="no project named 'nope'; projects: p"):
+        calls[call]()
     with pytest.raises(InvalidInput, match="between 1 and"):
         ws.next_items("p", n=0)
+
+
+def test_the_queue_walk_checks_each_row_instead_of_joining(ws):
+    """The walk reads a few rows down the priority index; PostgreSQL must not plan it as
+    anti-joins (milliseconds of planning per call), and SQLite must walk that index."""
+    from labelloop.services.queue import _fresh_queries
+
+    ranked, _ = _fresh_queries(1, 1.0, named=True)
+    statement = ranked.params(project_id=1, annotator="alice", exclude=[], n=1)
+    with ws.transaction() as session:
+        connection = session.connection()
+        sql = statement.compile(
+            dialect=connection.dialect,
+            compile_kwargs={"literal_binds": True, "render_postcompile": True},
+        )
+        if connection.dialect.name == "postgresql":
+            rows = connection.exec_driver_sql(f"EXPLAIN {sql}")
+            plan = "\n".join(row[0] for row in rows)
+            assert "Anti Join" not in plan and "SubPlan" in plan, plan
+        else:
+            rows = connection.exec_driver_sql(f"EXPLAIN QUERY PLAN {sql}")
+            plan = "\n".join(row[3] for row in rows)
+            assert "ix_suggestions_project_priority" in plan.splitlines()[0], plan
