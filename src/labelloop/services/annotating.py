@@ -97,7 +97,6 @@ def _submit_state() -> Select[Any]:
             Suggestion.value.label("suggested"),
             Suggestion.model_version_id.label("suggested_by"),
             Suggestion.priority.label("priority"),
-            current.id.label("current_id"),
             current.value.label("current_value"),
             current.reviewed.label("current_reviewed"),
             earlier.id.label("earlier_id"),
@@ -170,7 +169,9 @@ def submit(
     checked in the same transaction as the write.
 
     This is the busiest write of the web app: one read, then the writes, all prebuilt Core
-    statements (each round trip to PostgreSQL costs more than what it does).
+    statements (each round trip to PostgreSQL costs more than what it does). The write that
+    supersedes the current label always runs, though the read may have seen none: on PostgreSQL
+    another transaction may commit one in between.
     """
     if seconds is not None and not 0 <= seconds <= MAX_SECONDS:
         raise InvalidInput(f"seconds must be between 0 and {MAX_SECONDS:.0f}", field="seconds")
@@ -218,7 +219,6 @@ def submit(
             blind=blind,
             reviewed=reviewed,
             current=current,
-            supersede=current and state.current_id is not None,
         )
         if current and suggested and state.priority >= 0:
             set_queued(session, item_id, False)

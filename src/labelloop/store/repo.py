@@ -142,17 +142,15 @@ def add_annotation(
     blind: bool = False,
     reviewed: bool = False,
     current: bool = True,
-    supersede: bool | None = None,
 ) -> int:
     """Append an annotation and return its id; earlier rows for the item stay as history.
 
     With ``current`` (the default) it becomes the item's label and the row it replaces is marked
     superseded; otherwise it is kept as history only (a gold item's answer, say).
-    ``supersede=False`` skips looking for that row, when the caller knows there is none.
     """
     session.flush()  # rows the caller added through the ORM go first (a no-op when there are none)
     connection = session.connection()
-    if current if supersede is None else supersede:
+    if current:
         connection.execute(_SUPERSEDE, {"of_item": item_id})
     row = {
         "project_id": project_id,
