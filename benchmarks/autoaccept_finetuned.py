@@ -29,11 +29,16 @@ import json
 import os
 import sys
 import time
-from pathlib import Path
 from typing import Any
 
 import numpy as np
-from autoaccept_headroom import ROOT, arm_report, fit_arm, load_split, random_labels
+from autoaccept_headroom import (
+    arguments,
+    arm_report,
+    fit_arm,
+    load_split,
+    random_labels,
+)
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
@@ -199,11 +204,7 @@ def extras(
 
 
 def main() -> None:
-    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    p.add_argument("--data", type=Path, default=ROOT.parent / "shared" / "data")
-    p.add_argument("--cache", type=Path, default=ROOT / ".bench-cache")
-    p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--labels", type=int, default=500)
+    p = arguments(__doc__.splitlines()[0])
     p.add_argument("--max-pairs", type=int, default=4000)
     p.add_argument("--epochs", type=int, default=1)
     p.add_argument("--batch-size", type=int, default=16)

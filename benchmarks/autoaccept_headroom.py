@@ -101,12 +101,18 @@ def arm_report(model: Any, x: np.ndarray, y: np.ndarray, labelled: np.ndarray) -
     }
 
 
-def main() -> None:
-    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+def arguments(description: str) -> argparse.ArgumentParser:
+    """The options both auto-accept scripts take: data and cache folders, seed, label count."""
+    p = argparse.ArgumentParser(description=description)
     p.add_argument("--data", type=Path, default=ROOT.parent / "shared" / "data")
     p.add_argument("--cache", type=Path, default=ROOT / ".bench-cache")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--labels", type=int, default=500)
+    return p
+
+
+def main() -> None:
+    p = arguments(__doc__.splitlines()[0])
     p.add_argument("--backbone", default="minilm-l6")
     opts = p.parse_args()
 
