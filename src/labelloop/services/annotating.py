@@ -6,14 +6,14 @@ import functools
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any, NamedTuple
 
-from sqlalchemy import Integer, Row, Select, String, bindparam, exists, func, select
+from sqlalchemy import Integer, Row, Select, String, bindparam, func, select
 from sqlalchemy.orm import aliased
 
 from labelloop.errors import InvalidInput, NotFound, PermissionDenied
 from labelloop.schema import LabelSchema
 from labelloop.services._suggestions import set_queued
 from labelloop.services.projects import DEFAULT_SETTINGS, label_schema
-from labelloop.services.queue import is_blind, release_lease
+from labelloop.services.queue import handed, is_blind, release_lease
 from labelloop.services.results import SubmitResult
 from labelloop.store import (
     Annotation,
@@ -83,8 +83,6 @@ def _submit_state() -> Select[Any]:
     annotator = bindparam("annotator", type_=String)
     current = aliased(Annotation)
     earlier = aliased(Annotation)
-    leased = exists().where(Lease.item_id == Item.id, Lease.annotator == annotator)
-    answered = exists().where(Annotation.item_id == Item.id, Annotation.annotator == annotator)
     return (
         select(
             Project.id,
@@ -93,7 +91,7 @@ def _submit_state() -> Select[Any]:
             Project.settings,
             Item.id.label("item_id"),
             Item.gold,
-            (leased | answered).label("handed"),
+            handed(Item.id, annotator).label("handed"),
             Suggestion.value.label("suggested"),
             Suggestion.model_version_id.label("suggested_by"),
             Suggestion.priority.label("priority"),
@@ -184,7 +182,7 @@ def submit(
         state = connection.execute(_submit_state(), params).first()
         if state is None:
             repo.missing_project(session, name)
-        project = ProjectRef(state.id, state.name, state.label_schema, state.settings or {})
+        project = ProjectRef.of(state)
         if state.item_id is None:
             raise NotFound(f"no item {item_id} in project {name!r}")
         if handed_only and not state.handed:

@@ -58,6 +58,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "MAX_BATCH",
+    "handed",
     "is_blind",
     "is_handed",
     "is_overlap_item",
@@ -138,7 +139,7 @@ def next_items(
         state = session.connection().execute(_project_state(), params).first()
         if state is None:
             repo.missing_project(session, name)
-        project = ProjectRef(state.id, state.name, state.label_schema, state.settings or {})
+        project = ProjectRef.of(state)
         settings = project_settings(project)
         now = utcnow()
         session.connection().execute(_DELETE_EXPIRED, {"project_id": project.id, "now": now})
@@ -239,11 +240,15 @@ def release_lease(session: Session, item_id: int, annotator: str | None) -> None
         session.connection().execute(_RELEASE, {"item_id": item_id, "annotator": annotator})
 
 
+def handed(item_id: Any, annotator: Any) -> Any:
+    """The condition behind :func:`is_handed`, for ``item_id`` a column or a bound value."""
+    leased = exists().where(Lease.item_id == item_id, Lease.annotator == annotator)
+    answered = exists().where(Annotation.item_id == item_id, Annotation.annotator == annotator)
+    return leased | answered
+
+
 _ITEM_ID = bindparam("item_id", type_=Integer)
-_HANDED = select(
-    exists().where(Lease.item_id == _ITEM_ID, Lease.annotator == _ANNOTATOR)
-    | exists().where(Annotation.item_id == _ITEM_ID, Annotation.annotator == _ANNOTATOR)
-)
+_HANDED = select(handed(_ITEM_ID, _ANNOTATOR))
 _RELEASE = delete(Lease).where(Lease.item_id == _ITEM_ID, Lease.annotator == _ANNOTATOR)
 _DELETE_EXPIRED = delete(Lease).where(
     Lease.project_id == _PROJECT, Lease.expires_at < bindparam("now", type_=DateTime(timezone=True))

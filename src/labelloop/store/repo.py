@@ -45,6 +45,11 @@ class ProjectRef:
     label_schema: dict[str, Any]
     settings: dict[str, Any]
 
+    @classmethod
+    def of(cls, row: Any) -> ProjectRef:
+        """From a row with the columns id, name, label_schema and settings."""
+        return cls(row.id, row.name, row.label_schema, row.settings or {})
+
 
 # Statements of the per-request hot path are built once and run on the session's connection:
 # building a statement and the ORM's execution layer cost several times what SQLite takes to run it.
@@ -58,7 +63,7 @@ def get_project_ref(session: Session, name: str) -> ProjectRef:
     row = session.connection().execute(_PROJECT_REF, {"name": name}).one_or_none()
     if row is None:
         missing_project(session, name)
-    return ProjectRef(row.id, row.name, row.label_schema, row.settings or {})
+    return ProjectRef.of(row)
 
 
 def missing_project(session: Session, name: str) -> NoReturn:
