@@ -65,3 +65,15 @@ def test_first_schema_upgrades_with_data(tmp_path: Path):
     scripts = ScriptDirectory(str(Path(db.__file__).parent / "migrations"))
     assert head == scripts.get_current_head()
     assert blind in (0, False)
+
+
+def test_migrations_build_the_schema_the_tables_declare(workspace):
+    """A table, column or index added to ``store/tables.py`` without a migration (or the
+    other way round) shows up here, on SQLite and on PostgreSQL."""
+    from alembic.autogenerate import compare_metadata
+    from alembic.migration import MigrationContext
+
+    from labelloop.store.tables import Base
+
+    with workspace.engine.connect() as connection:
+        assert compare_metadata(MigrationContext.configure(connection), Base.metadata) == []

@@ -185,3 +185,41 @@ def test_the_queue_walk_checks_each_row_instead_of_joining(ws):
             rows = connection.exec_driver_sql(f"EXPLAIN QUERY PLAN {sql}")
             plan = "\n".join(row[3] for row in rows)
             assert "ix_suggestions_project_priority" in plan.splitlines()[0], plan
+
+
+def test_next_reads_no_more_after_many_answers_than_after_one(sqlite_workspace, tmp_path):
+    """What `next` reads of an annotator's history (it seeds the gold draw) must not grow with
+    it: counted in SQLite virtual-machine steps, which do not depend on the machine's speed."""
+    from labelloop.services.queue import _project_state
+
+    ws = sqlite_workspace
+    ws.create_project("p", labels="sports,tech,politics", backbone="fake")
+    rows = [{"id": f"i{i}", "text": t} for i, (t, _) in enumerate(topic_texts(60))]
+    ws.import_file("p", write_csv(tmp_path / "p.csv", rows), id_field="id")
+
+    def steps() -> int:
+        count = 0
+
+        def tick() -> int:
+            nonlocal count
+            count += 1
+            return 0
+
+        with ws.transaction() as session:
+            raw = session.connection().connection.driver_connection
+            raw.set_progress_handler(tick, 1)
+            try:
+                params = {"name": "p", "annotator": "alice"}
+                assert session.connection().execute(_project_state(), params).one()
+            finally:
+                raw.set_progress_handler(None, 1)
+        return count
+
+    def answer(k: int) -> None:
+        for item in ws.next_items("p", n=k, annotator="alice"):
+            ws.submit("p", item.item_id, "tech", annotator="alice")
+
+    answer(1)
+    after_one = steps()
+    answer(50)
+    assert steps() == after_one

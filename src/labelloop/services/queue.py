@@ -148,7 +148,7 @@ def next_items(
         rows: dict[int, Row[Any]] = {}  # what the queue's walk read of the items it chose
         if len(chosen) < n:
             chosen += _new_items(session, project.id, n - len(chosen), annotator, chosen,
-                                 settings, answered=state.answered, rows=rows)  # fmt: skip
+                                 settings, history=state.latest_answer or 0, rows=rows)  # fmt: skip
         if not chosen:
             raise PoolExhausted(f"project {name!r} has no unlabelled items left for this annotator")
         expires = now + timedelta(seconds=int(settings["lease_seconds"]))
@@ -160,9 +160,13 @@ def next_items(
 
 @functools.cache
 def _project_state() -> Any:
-    """The project and how many answers ``annotator`` gave in it (which seeds the gold draw)."""
-    answered = (
-        select(func.count(Annotation.id))
+    """The project and the id of ``annotator``'s latest answer in it (which seeds the gold draw).
+
+    The latest id, unlike a count of the answers, is one step down the (project_id, annotator,
+    id) index: ``next`` costs the same after 50,000 answers as after the first.
+    """
+    latest = (
+        select(func.max(Annotation.id))
         .where(Annotation.project_id == Project.id, Annotation.annotator == _ANNOTATOR)
         .scalar_subquery()
     )
@@ -171,7 +175,7 @@ def _project_state() -> Any:
         Project.name,
         Project.label_schema,
         Project.settings,
-        answered.label("answered"),
+        latest.label("latest_answer"),
     ).where(Project.name == bindparam("name", type_=String))
 
 
@@ -357,9 +361,10 @@ def _open_leases_query(overlap: int, overlap_rate: float) -> Any:
     )
 
 
-def _rng(project_id: int, annotator: str, answered: int) -> random.Random:
-    """A generator seeded by the annotator's history: reproducible, yet unknown to them."""
-    seed = hashlib.sha256(f"gold:{project_id}:{annotator}:{answered}".encode()).digest()
+def _rng(project_id: int, annotator: str, history: int) -> random.Random:
+    """A generator seeded by the annotator's history (the id of their latest answer, which
+    changes with every answer): reproducible, yet unknown to them."""
+    seed = hashlib.sha256(f"gold:{project_id}:{annotator}:{history}".encode()).digest()
     return random.Random(int.from_bytes(seed[:8], "big"))
 
 
@@ -371,16 +376,16 @@ def _new_items(
     exclude: list[int],
     settings: dict[str, Any],
     *,
-    answered: int,
+    history: int,
     rows: dict[int, Row[Any]],
 ) -> list[int]:
-    """New items for ``annotator``: gold, second opinions, then the queue's order. ``answered``
-    (their answers so far) seeds the gold draw; ``rows`` collects what the walk read."""
+    """New items for ``annotator``: gold, second opinions, then the queue's order. ``history``
+    (see :func:`_rng`) seeds the gold draw; ``rows`` collects what the walk read."""
     gold: list[int] = []
     rng: random.Random | None = None
     rate = float(settings["gold_rate"])
     if annotator and rate > 0:
-        rng = _rng(project_id, annotator, answered)
+        rng = _rng(project_id, annotator, history)
         # stratified rounding: E[n_gold] = n * rate exactly, off by less than one per batch
         n_gold = min(n, math.floor(n * rate + rng.random()))
         if n_gold:

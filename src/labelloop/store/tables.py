@@ -94,7 +94,8 @@ class Annotation(Base):
     __table_args__ = (
         Index("ix_annotations_project_current", "project_id", "is_current"),
         Index("ix_annotations_item", "item_id"),
-        Index("ix_annotations_project_annotator", "project_id", "annotator"),
+        # id last: an annotator's latest answer is one step down the index (see queue.next_items)
+        Index("ix_annotations_project_annotator_id", "project_id", "annotator", "id"),
         Index("ix_annotations_project_created_source", "project_id", "created_at", "source"),
         UniqueConstraint("project_id", "request_id", name="uq_annotations_request"),
     )
