@@ -276,8 +276,10 @@ def create_app(ws: Workspace, settings: ServerSettings | None = None) -> FastAPI
     def health() -> dict[str, str]:
         return {"status": "ok"}
 
-    app.include_router(api_projects.router, prefix="/api/v1")
+    # the annotation loop's routes first: routing tries routes in order, and `next` and submit
+    # are most of the traffic
     app.include_router(api_annotate.router, prefix="/api/v1")
+    app.include_router(api_projects.router, prefix="/api/v1")
     app.include_router(api_models.router, prefix="/api/v1")
     app.include_router(pages.router)
     app.mount("/static", StaticFiles(directory=str(HERE / "static")), name="static")
