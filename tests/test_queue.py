@@ -116,6 +116,13 @@ def test_retrain_due_after_retrain_every(ws):
     # counted up to retrain_every: the submit's cost does not grow while no model trains
     assert [r.changes_since_training for r in results] == [3, 3]
     assert all(r.retrain_due for r in results)
+    assert {r.model_version for r in results} == {ws.status("p").champion}
+    # a changed setting counts from the same answers (5 so far), whatever submit remembered
+    ws.update_project("p", settings={"retrain_every": 7})
+    more = ws.next_items("p", n=3, annotator="a")
+    results = [ws.submit("p", it.item_id, "tech", annotator="a") for it in more]
+    counts = [(r.changes_since_training, r.retrain_due) for r in results]
+    assert counts == [(6, False), (7, True), (7, True)]
 
 
 def test_changes_since_training_counts_from_the_newest_model(ws):

@@ -77,8 +77,9 @@ _CURRENT = select(
 def _submit_state() -> Select[Any]:
     """Everything submit reads, in one round trip: the project, the item, whether the queue
     handed it to the annotator, an earlier answer with the same request id, the item's
-    suggestion and its current label. A row per project named ``name`` (none if there is none);
-    the item's columns are NULL if it is not in the project."""
+    suggestion (with its model version's number), its current label, and the answers since
+    training (up to ``up_to``). A row per project named ``name`` (none if there is none); the
+    item's columns are NULL if it is not in the project."""
     item_id = bindparam("item_id", type_=Integer)
     annotator = bindparam("annotator", type_=String)
     current = aliased(Annotation)
@@ -95,6 +96,8 @@ def _submit_state() -> Select[Any]:
             Suggestion.value.label("suggested"),
             Suggestion.model_version_id.label("suggested_by"),
             Suggestion.priority.label("priority"),
+            ModelVersion.version.label("suggested_version"),
+            _changes_since_training(Project.id, limited=True).scalar_subquery().label("changes"),
             current.value.label("current_value"),
             current.reviewed.label("current_reviewed"),
             earlier.id.label("earlier_id"),
@@ -106,6 +109,7 @@ def _submit_state() -> Select[Any]:
         .select_from(Project)
         .outerjoin(Item, (Item.id == item_id) & (Item.project_id == Project.id))
         .outerjoin(Suggestion, Suggestion.item_id == Item.id)
+        .outerjoin(ModelVersion, ModelVersion.id == Suggestion.model_version_id)
         .outerjoin(current, (current.item_id == Item.id) & current.is_current.is_(True))
         .outerjoin(
             earlier,
@@ -178,7 +182,7 @@ def submit(
     with ws.transaction() as session:
         connection = session.connection()
         params = {"name": name, "item_id": item_id, "annotator": annotator or "",
-                  "request_id": request_id}  # fmt: skip
+                  "request_id": request_id, "up_to": _retrain_every_seen.get(name, 1)}  # fmt: skip
         state = connection.execute(_submit_state(), params).first()
         if state is None:
             repo.missing_project(session, name)
@@ -222,7 +226,15 @@ def submit(
             set_queued(session, item_id, False)
         release_lease(session, item_id, annotator)
         answer = _Answer(annotation_id, item_id, labels, source, model_version_id)
-        return _result(session, project, answer)
+        every = int(settings["retrain_every"])
+        if every != params["up_to"]:  # the first submit in this process, or the setting changed
+            _retrain_every_seen[name] = every
+            return _result(session, project, answer)
+        # the answer just stored is one more change since training (it is human, and newer
+        # than any model), so the count read before it, up to `every`, is enough
+        changes = min((state.changes or 0) + 1, every)
+        version = state.suggested_version if suggested else None
+        return _result_of(answer, version, changes, every)
 
 
 def skip(ws: Workspace, name: str, item_id: int, *, annotator: str) -> None:
@@ -277,15 +289,20 @@ def changes_since_training(session: Session, project_id: int, *, up_to: int | No
     ``up_to`` stops counting there: enough to tell whether a retrain is due, at a cost that does
     not grow with the answers given while no model trains.
     """
-    query = _changes_since_training(limited=up_to is not None)
+    query = _changes_since_training(_PROJECT_ID, limited=up_to is not None)
     return session.scalar(query, {"project_id": project_id, "up_to": up_to}) or 0
 
 
+_PROJECT_ID = bindparam("project_id", type_=Integer)
+# project name -> its retrain_every as the last submit read it: submit counts the answers since
+# training up to this many in its first read, and checks the guess against the settings it reads
+_retrain_every_seen: dict[str, int] = {}
+
+
 @functools.cache
-def _changes_since_training(*, limited: bool) -> Select[Any]:
-    """The count behind :func:`changes_since_training`, built once; binds ``project_id`` (and
-    ``up_to`` when ``limited``)."""
-    project_id = bindparam("project_id", type_=Integer)
+def _changes_since_training(project_id: Any, *, limited: bool) -> Select[Any]:
+    """The count behind :func:`changes_since_training`, built once per ``project_id`` (a bound
+    parameter, or a column of an enclosing query); binds ``up_to`` when ``limited``."""
     last = (
         select(func.max(ModelVersion.created_at))
         .where(ModelVersion.project_id == project_id, ModelVersion.kind.in_(("head", "finetuned")))
@@ -311,7 +328,7 @@ def _result_query() -> Select[Any]:
         .where(ModelVersion.id == bindparam("model_version_id", type_=Integer))
         .scalar_subquery()
     )
-    return select(version, _changes_since_training(limited=True).scalar_subquery())
+    return select(version, _changes_since_training(_PROJECT_ID, limited=True).scalar_subquery())
 
 
 def _result(
@@ -328,7 +345,17 @@ def _result(
         "model_version_id": annotation.model_version_id,
     }
     model_version, changes = session.connection().execute(_result_query(), params).one()
-    changes = changes or 0
+    return _result_of(annotation, model_version, changes or 0, every, duplicate=duplicate)
+
+
+def _result_of(
+    annotation: _Answer | Row[Any],
+    model_version: int | None,
+    changes: int,
+    every: int,
+    *,
+    duplicate: bool = False,
+) -> SubmitResult:
     return SubmitResult(
         annotation_id=annotation.id,
         item_id=annotation.item_id,
