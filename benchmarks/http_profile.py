@@ -79,6 +79,8 @@ def main() -> None:
     parser.add_argument("--workspace", default=None, help="folder (default: a temp folder)")
     parser.add_argument("--top", type=int, default=35)
     parser.add_argument("--sort", default="tottime", help="pstats sort key (tottime, cumulative)")
+    parser.add_argument("--callers", default=None, help="print the callers of functions matching")
+    parser.add_argument("--dump", default=None, help="write the raw profile here (for pstats)")
     args = parser.parse_args()
 
     import fastapi.dependencies.utils
@@ -102,6 +104,10 @@ def main() -> None:
         )
     stats = pstats.Stats(profile, stream=sys.stdout)
     stats.sort_stats(args.sort).print_stats(args.top)
+    if args.callers:
+        stats.print_callers(args.callers)
+    if args.dump:
+        profile.dump_stats(args.dump)
     ws.close()
 
 
