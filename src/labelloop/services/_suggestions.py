@@ -16,8 +16,16 @@ if TYPE_CHECKING:
     from sqlalchemy.orm import Session
 
     from labelloop.services.workspace import Workspace
+    from labelloop.store.raw import Executor
 
-__all__ = ["QUEUED", "SUGGESTION_BATCH", "set_queued", "upsert_suggestions", "write_suggestions"]
+__all__ = [
+    "QUEUED",
+    "SUGGESTION_BATCH",
+    "set_item_queued",
+    "set_queued",
+    "upsert_suggestions",
+    "write_suggestions",
+]
 
 # Suggestions are rewritten in short transactions of this many rows, so annotation requests get
 # in between them: on SQLite each transaction holds the only write lock.
@@ -34,8 +42,8 @@ QUEUED = Suggestion.priority >= 0.0
 
 def set_queued(session: Session, item_ids: int | Sequence[int], queued: bool) -> None:
     """Put the suggestions of ``item_ids`` back in the queue (``queued``) or take them out."""
-    if isinstance(item_ids, int):  # one item per submit or undo: a statement built once
-        session.connection().execute(_set_queued_one(queued), {"of_item": item_ids})
+    if isinstance(item_ids, int):
+        set_item_queued(session.connection(), item_ids, queued)
         return
     ids = list(item_ids)
     for start in range(0, len(ids), 900):  # stay under SQLite's bound-parameter limit
@@ -47,6 +55,12 @@ def set_queued(session: Session, item_ids: int | Sequence[int], queued: bool) ->
             .values(priority=-1.0 - Suggestion.priority)
             .execution_options(synchronize_session=False)
         )
+
+
+def set_item_queued(connection: Executor, item_id: int, queued: bool) -> None:
+    """:func:`set_queued` for one item (per submit or undo), on a connection: a statement built
+    once."""
+    connection.execute(_set_queued_one(queued), {"of_item": item_id})
 
 
 @functools.cache

@@ -11,7 +11,7 @@ from sqlalchemy.orm import aliased
 
 from labelloop.errors import InvalidInput, NotFound, PermissionDenied
 from labelloop.schema import LabelSchema
-from labelloop.services._suggestions import set_queued
+from labelloop.services._suggestions import set_item_queued, set_queued
 from labelloop.services.projects import DEFAULT_SETTINGS, label_schema
 from labelloop.services.queue import handed, is_blind, release_lease
 from labelloop.services.results import SubmitResult
@@ -31,6 +31,7 @@ if TYPE_CHECKING:
     from sqlalchemy.orm import Session
 
     from labelloop.services.workspace import Workspace
+    from labelloop.store.raw import Executor
 
 __all__ = ["changes_since_training", "check_value", "skip", "submit", "undo"]
 
@@ -179,13 +180,12 @@ def submit(
         raise InvalidInput(f"seconds must be between 0 and {MAX_SECONDS:.0f}", field="seconds")
     if request_id is not None and not 0 < len(request_id) <= 100:
         raise InvalidInput("request_id must be 1-100 characters", field="request_id")
-    with ws.transaction() as session:
-        connection = session.connection()
+    with ws.raw_transaction() as tx:
         params = {"name": name, "item_id": item_id, "annotator": annotator or "",
                   "request_id": request_id, "up_to": _retrain_every_seen.get(name, 1)}  # fmt: skip
-        state = connection.execute(_submit_state(), params).first()
+        state = tx.execute(_submit_state(), params).first()
         if state is None:
-            repo.missing_project(session, name)
+            repo.missing_project(tx, name)
         project = ProjectRef.of(state)
         if state.item_id is None:
             raise NotFound(f"no item {item_id} in project {name!r}")
@@ -195,7 +195,7 @@ def submit(
         if state.earlier_id is not None:
             earlier = _Answer(state.earlier_id, state.earlier_item_id, state.earlier_value,
                               state.earlier_source, state.earlier_model_version_id)  # fmt: skip
-            return _result(session, project, earlier, duplicate=True)
+            return _result(tx, project, earlier, duplicate=True)
         reviewed = reviewed or (request_id or "").startswith(REVIEW_PREFIX)
         settings = {**DEFAULT_SETTINGS, **project.settings}
         blind = not reviewed and is_blind(project.id, item_id, annotator,
@@ -208,8 +208,8 @@ def submit(
         current = state.gold is None and (
             reviewed or state.current_value is None or not state.current_reviewed
         )
-        annotation_id = repo.add_annotation(
-            session,
+        annotation_id = repo.insert_annotation(
+            tx,
             project_id=project.id,
             item_id=item_id,
             value=labels,
@@ -223,13 +223,13 @@ def submit(
             current=current,
         )
         if current and suggested and state.priority >= 0:
-            set_queued(session, item_id, False)
-        release_lease(session, item_id, annotator)
+            set_item_queued(tx, item_id, False)
+        release_lease(tx, item_id, annotator)
         answer = _Answer(annotation_id, item_id, labels, source, model_version_id)
         every = int(settings["retrain_every"])
         if every != params["up_to"]:  # the first submit in this process, or the setting changed
             _retrain_every_seen[name] = every
-            return _result(session, project, answer)
+            return _result(tx, project, answer)
         # the answer just stored is one more change since training (it is human, and newer
         # than any model), so the count read before it, up to `every`, is enough
         changes = min((state.changes or 0) + 1, every)
@@ -242,7 +242,7 @@ def skip(ws: Workspace, name: str, item_id: int, *, annotator: str) -> None:
     with ws.transaction() as session:
         project = repo.get_project_ref(session, name)
         item = _item(session, project, item_id)
-        release_lease(session, item.id, annotator)
+        release_lease(session.connection(), item.id, annotator)
         session.add(
             Lease(
                 project_id=project.id,
@@ -280,7 +280,7 @@ def undo(
         )
         set_queued(session, item.id, True)
         answer = _Answer(retraction, item.id, None, current.source, current.model_version_id)
-        return _result(session, project, answer)
+        return _result(session.connection(), project, answer)
 
 
 def changes_since_training(session: Session, project_id: int, *, up_to: int | None = None) -> int:
@@ -332,7 +332,7 @@ def _result_query() -> Select[Any]:
 
 
 def _result(
-    session: Session,
+    connection: Executor,
     project: ProjectRef,
     annotation: _Answer | Row[Any],
     *,
@@ -344,7 +344,7 @@ def _result(
         "up_to": every,
         "model_version_id": annotation.model_version_id,
     }
-    model_version, changes = session.connection().execute(_result_query(), params).one()
+    model_version, changes = connection.execute(_result_query(), params).one()
     return _result_of(annotation, model_version, changes or 0, every, duplicate=duplicate)
 
 

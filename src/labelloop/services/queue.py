@@ -23,7 +23,6 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import (
     DateTime,
     Integer,
-    Row,
     String,
     bindparam,
     delete,
@@ -31,7 +30,6 @@ from sqlalchemy import (
     func,
     insert,
     select,
-    text,
     update,
 )
 
@@ -49,6 +47,7 @@ from labelloop.store import (
     repo,
     utcnow,
 )
+from labelloop.store.raw import Executor
 from labelloop.store.repo import ProjectRef
 
 if TYPE_CHECKING:
@@ -134,28 +133,28 @@ def next_items(
     """
     if not 1 <= n <= MAX_BATCH:
         raise InvalidInput(f"n must be between 1 and {MAX_BATCH}, got {n}", field="n")
-    with ws.transaction() as session:
+    with ws.raw_transaction() as tx:
         params = {"name": name, "annotator": annotator or ""}
-        state = session.connection().execute(_project_state(), params).first()
+        state = tx.execute(_project_state(), params).first()
         if state is None:
-            repo.missing_project(session, name)
+            repo.missing_project(tx, name)
         project = ProjectRef.of(state)
         settings = project_settings(project)
         now = utcnow()
-        session.connection().execute(_DELETE_EXPIRED, {"project_id": project.id, "now": now})
-        mine = _open_leases(session, project.id, annotator, settings) if annotator else []
+        tx.execute(_DELETE_EXPIRED, {"project_id": project.id, "now": now})
+        mine = _open_leases(tx, project.id, annotator, settings) if annotator else []
         chosen = mine[:n]
-        rows: dict[int, Row[Any]] = {}  # what the queue's walk read of the items it chose
+        rows: dict[int, Any] = {}  # what the queue's walk read of the items it chose
         if len(chosen) < n:
-            chosen += _new_items(session, project.id, n - len(chosen), annotator, chosen,
+            chosen += _new_items(tx, project.id, n - len(chosen), annotator, chosen,
                                  settings, history=state.latest_answer or 0, rows=rows)  # fmt: skip
         if not chosen:
             raise PoolExhausted(f"project {name!r} has no unlabelled items left for this annotator")
         expires = now + timedelta(seconds=int(settings["lease_seconds"]))
         if annotator:
-            _lease(session, project.id, annotator, chosen, renew=set(mine), expires=expires)
+            _lease(tx, project.id, annotator, chosen, renew=set(mine), expires=expires)
         expiry = expires if annotator else None
-        return _views(ws, session, project, chosen, annotator, expiry, rows=rows)
+        return _views(ws, tx, project, chosen, annotator, expiry, rows=rows)
 
 
 @functools.cache
@@ -180,7 +179,7 @@ def _project_state() -> Any:
 
 
 def _lease(
-    session: Session,
+    connection: Executor,
     project_id: int,
     annotator: str,
     item_ids: list[int],
@@ -193,7 +192,6 @@ def _lease(
     The other items hold no lease of this annotator: every query that picks new items excludes
     them (and expired leases are gone), so they are inserted without looking first.
     """
-    connection = session.connection()
     renewed = [i for i in item_ids if i in renew]
     if renewed:
         params = {"of_project": project_id, "of_annotator": annotator, "of_items": renewed}
@@ -207,6 +205,7 @@ def _lease(
                     "project_id": project_id,
                     "item_id": i,
                     "annotator": annotator,
+                    "skipped": False,
                     "expires_at": expires,
                 }
                 for i in fresh
@@ -214,7 +213,7 @@ def _lease(
         )
 
 
-def _lock_queue(session: Session, project_id: int) -> None:
+def _lock_queue(connection: Executor, project_id: int) -> None:
     """Serialise handing out items of one project, so two annotators never get the same item.
 
     SQLite transactions already start with ``BEGIN IMMEDIATE`` (one writer at a time); on
@@ -229,8 +228,11 @@ def _lock_queue(session: Session, project_id: int) -> None:
     taken after it that a transaction waiting for it could hold, so the two kinds of lock never
     wait on each other in a cycle.
     """
-    if session.get_bind().dialect.name == "postgresql":
-        session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": project_id})
+    if connection.dialect.name == "postgresql":
+        connection.execute(_LOCK_QUEUE, {"key": project_id})
+
+
+_LOCK_QUEUE = select(func.pg_advisory_xact_lock(bindparam("key", type_=Integer)))
 
 
 def is_handed(session: Session, item_id: int, annotator: str) -> bool:
@@ -239,9 +241,9 @@ def is_handed(session: Session, item_id: int, annotator: str) -> bool:
     return bool(session.connection().execute(_HANDED, params).scalar())
 
 
-def release_lease(session: Session, item_id: int, annotator: str | None) -> None:
+def release_lease(connection: Executor, item_id: int, annotator: str | None) -> None:
     if annotator:
-        session.connection().execute(_RELEASE, {"item_id": item_id, "annotator": annotator})
+        connection.execute(_RELEASE, {"item_id": item_id, "annotator": annotator})
 
 
 def handed(item_id: Any, annotator: Any) -> Any:
@@ -338,11 +340,11 @@ def _open_for(annotator: Any, overlap: int, overlap_rate: float) -> Any:
 
 
 def _open_leases(
-    session: Session, project_id: int, annotator: str, settings: dict[str, Any]
+    connection: Executor, project_id: int, annotator: str, settings: dict[str, Any]
 ) -> list[int]:
     query = _open_leases_query(*_overlap(settings))
     params = {"project_id": project_id, "annotator": annotator}
-    return list(session.connection().execute(query, params).scalars())
+    return list(connection.execute(query, params).scalars())
 
 
 @functools.cache
@@ -369,7 +371,7 @@ def _rng(project_id: int, annotator: str, history: int) -> random.Random:
 
 
 def _new_items(
-    session: Session,
+    connection: Executor,
     project_id: int,
     n: int,
     annotator: str | None,
@@ -377,7 +379,7 @@ def _new_items(
     settings: dict[str, Any],
     *,
     history: int,
-    rows: dict[int, Row[Any]],
+    rows: dict[int, Any],
 ) -> list[int]:
     """New items for ``annotator``: gold, second opinions, then the queue's order. ``history``
     (see :func:`_rng`) seeds the gold draw; ``rows`` collects what the walk read."""
@@ -389,14 +391,15 @@ def _new_items(
         # stratified rounding: E[n_gold] = n * rate exactly, off by less than one per batch
         n_gold = min(n, math.floor(n * rate + rng.random()))
         if n_gold:
-            gold = _gold(session, project_id, n_gold, annotator, exclude, rng)
+            gold = _gold(connection, project_id, n_gold, annotator, exclude, rng)
     chosen = list(exclude)
     picked: list[int] = []
     overlap, overlap_rate = _overlap(settings)
     if annotator and overlap > 1 and overlap_rate > 0:
-        picked += _second_opinions(session, project_id, n - len(gold), annotator, chosen, settings)
+        picked += _second_opinions(connection, project_id, n - len(gold), annotator, chosen,
+                                   settings)  # fmt: skip
     if len(picked) < n - len(gold):
-        picked += _fresh(session, project_id, n - len(gold) - len(picked), annotator,
+        picked += _fresh(connection, project_id, n - len(gold) - len(picked), annotator,
                          chosen + picked, settings, rows)  # fmt: skip
     if not gold:
         return picked
@@ -409,7 +412,7 @@ def _new_items(
 
 
 def _gold(
-    session: Session,
+    connection: Executor,
     project_id: int,
     n: int,
     annotator: str,
@@ -424,12 +427,13 @@ def _gold(
     ]
     if exclude:
         conditions.append(Item.id.not_in(exclude))
-    candidates = list(session.scalars(select(Item.id).where(*conditions).order_by(Item.id)))
+    query = select(Item.id).where(*conditions).order_by(Item.id)
+    candidates = list(connection.execute(query).scalars())
     return rng.sample(candidates, min(n, len(candidates)))
 
 
 def _second_opinions(
-    session: Session,
+    connection: Executor,
     project_id: int,
     n: int,
     annotator: str,
@@ -447,25 +451,25 @@ def _second_opinions(
     ]
     if exclude:
         conditions.append(Item.id.not_in(exclude))
-    return list(session.scalars(select(Item.id).where(*conditions).order_by(Item.id).limit(n)))
+    query = select(Item.id).where(*conditions).order_by(Item.id).limit(n)
+    return list(connection.execute(query).scalars())
 
 
 def _fresh(
-    session: Session,
+    connection: Executor,
     project_id: int,
     n: int,
     annotator: str | None,
     exclude: list[int],
     settings: dict,
-    rows: dict[int, Row[Any]],
+    rows: dict[int, Any],
 ) -> list[int]:
     """Open items in the queue's order; the walk reads what the annotator will see of them into
     ``rows``, so :func:`_views` need not read it again."""
     if n <= 0:
         return []
-    _lock_queue(session, project_id)
+    _lock_queue(connection, project_id)
     ranked_query, unranked_query = _fresh_queries(*_overlap(settings), named=bool(annotator))
-    connection = session.connection()
     params = {"project_id": project_id, "annotator": annotator or "", "exclude": exclude, "n": n}
     found = list(connection.execute(ranked_query, params))
     rows.update((row.id, row) for row in found)
@@ -534,7 +538,11 @@ def _fresh_queries(overlap: int, overlap_rate: float, *, named: bool) -> tuple[A
 
 
 def _live_suggestions(
-    ws: Workspace, session: Session, project: ProjectRef, hashes: dict[int, str], ids: list[int]
+    ws: Workspace,
+    connection: Executor,
+    project: ProjectRef,
+    hashes: dict[int, str],
+    ids: list[int],
 ) -> dict[int, SuggestionView]:
     """Champion suggestions for items that have no stored one (labelled overlap items).
 
@@ -545,7 +553,7 @@ def _live_suggestions(
         return {}
     from labelloop.services._models import load_model
 
-    champion = repo.champion(session, project.id)
+    champion = connection.execute(_CHAMPION, {"project_id": project.id}).first()
     if champion is None or champion.artifact is None:
         return {}
     schema = label_schema(project)
@@ -573,6 +581,9 @@ def _live_suggestions(
     return out
 
 
+_CHAMPION = select(ModelVersion.backbone, ModelVersion.artifact, ModelVersion.version).where(
+    ModelVersion.project_id == _PROJECT, ModelVersion.status == "champion"
+)
 # one query for the items, their stored suggestions and the suggestions' model versions
 _VIEWS_QUERY = (
     select(*_VIEW_COLUMNS)
@@ -584,13 +595,13 @@ _VIEWS_QUERY = (
 
 def _views(
     ws: Workspace,
-    session: Session,
+    connection: Executor,
     project: ProjectRef,
     item_ids: list[int],
     annotator: str | None,
     expires: datetime | None,
     *,
-    rows: dict[int, Row[Any]],
+    rows: dict[int, Any],
 ) -> list[QueueItem]:
     """What the annotator sees of ``item_ids``; ``rows`` holds those read already."""
     schema = label_schema(project)
@@ -598,12 +609,12 @@ def _views(
     missing = [i for i in item_ids if i not in rows]
     if missing:
         params = {"project_id": project.id, "item_ids": missing}
-        rows.update((row.id, row) for row in session.connection().execute(_VIEWS_QUERY, params))
+        rows.update((row.id, row) for row in connection.execute(_VIEWS_QUERY, params))
     blind_rate = float(project_settings(project)["blind_rate"])
     blind = {i: is_blind(project.id, i, annotator, blind_rate) for i in item_ids}
     live = _live_suggestions(
         ws,
-        session,
+        connection,
         project,
         {i: row.content_hash for i, row in rows.items()},
         [i for i in item_ids if rows[i].suggestion_id is None and not blind[i]],

@@ -13,7 +13,7 @@ from __future__ import annotations
 import os
 import threading
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -21,6 +21,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from labelloop.errors import InvalidInput
 from labelloop.store import Artifacts, create_db_engine, migrate, session_scope, sqlite_url
+from labelloop.store.raw import RawTransaction
 
 if TYPE_CHECKING:
     from sqlalchemy import Engine
@@ -83,6 +84,27 @@ class Workspace:
             return
         with self._local_lock, session_scope(self.sessions) as session:
             yield session
+
+    @contextmanager
+    def raw_transaction(self) -> Iterator[RawTransaction]:
+        """One transaction on the database driver's own cursor, for the request hot path
+        (``next``, submit): the statements are SQLAlchemy's, without its execution layer
+        (:mod:`labelloop.store.raw`). Commits on success, rolls back on any exception; on SQLite
+        it queues on the same in-process lock as :meth:`transaction`.
+        """
+        with self._local_lock or nullcontext():
+            connection = self.engine.raw_connection()
+            try:
+                transaction = RawTransaction(connection.driver_connection, self.engine.dialect)
+                transaction.begin()
+                try:
+                    yield transaction
+                    transaction.commit()
+                except BaseException:
+                    transaction.rollback()
+                    raise
+            finally:
+                connection.close()
 
     # -- projects -------------------------------------------------------------------------------
     def create_project(self, name: str, **options: Any) -> Any:

@@ -11,6 +11,7 @@ from sqlalchemy import Integer, String, bindparam, func, insert, select, update
 from sqlalchemy.orm import Session
 
 from labelloop.errors import NotFound
+from labelloop.store.raw import Executor
 from labelloop.store.tables import Annotation, Item, ModelVersion, Project, Suggestion, utcnow
 
 __all__ = [
@@ -20,6 +21,7 @@ __all__ = [
     "current_annotations",
     "get_project",
     "get_project_ref",
+    "insert_annotation",
     "items_by_external_id",
     "items_by_hash",
     "label_counts",
@@ -66,9 +68,9 @@ def get_project_ref(session: Session, name: str) -> ProjectRef:
     return ProjectRef.of(row)
 
 
-def missing_project(session: Session, name: str) -> NoReturn:
+def missing_project(session: Session | Executor, name: str) -> NoReturn:
     """Raise :class:`NotFound` for project ``name``, naming the projects there are."""
-    known = session.scalars(select(Project.name).order_by(Project.name)).all()
+    known = list(session.execute(select(Project.name).order_by(Project.name)).scalars())
     hint = f"; projects: {', '.join(known)}" if known else "; there are no projects yet"
     raise NotFound(f"no project named {name!r}{hint}")
 
@@ -154,7 +156,40 @@ def add_annotation(
     superseded; otherwise it is kept as history only (a gold item's answer, say).
     """
     session.flush()  # rows the caller added through the ORM go first (a no-op when there are none)
-    connection = session.connection()
+    return insert_annotation(
+        session.connection(),
+        project_id=project_id,
+        item_id=item_id,
+        value=value,
+        source=source,
+        annotator=annotator,
+        model_version_id=model_version_id,
+        seconds=seconds,
+        request_id=request_id,
+        created_at=created_at,
+        blind=blind,
+        reviewed=reviewed,
+        current=current,
+    )
+
+
+def insert_annotation(
+    connection: Executor,
+    *,
+    project_id: int,
+    item_id: int,
+    value: list[str] | None,
+    source: str,
+    annotator: str | None,
+    model_version_id: int | None = None,
+    seconds: float | None = None,
+    request_id: str | None = None,
+    created_at: datetime | None = None,
+    blind: bool = False,
+    reviewed: bool = False,
+    current: bool = True,
+) -> int:
+    """:func:`add_annotation` on a connection (see :mod:`labelloop.store.raw`)."""
     if current:
         connection.execute(_SUPERSEDE, {"of_item": item_id})
     row = {
@@ -171,9 +206,7 @@ def add_annotation(
         "request_id": request_id,
         "created_at": created_at or utcnow(),
     }
-    key = connection.execute(_INSERT_ANNOTATION, row).inserted_primary_key
-    assert key is not None
-    return int(key[0])
+    return int(connection.execute(_INSERT_ANNOTATION, row).scalar())
 
 
 # (an UPDATE's bound parameters may not take its columns' names)
@@ -185,7 +218,7 @@ _SUPERSEDE = (
     )
     .values(is_current=False)
 )
-_INSERT_ANNOTATION = insert(Annotation)
+_INSERT_ANNOTATION = insert(Annotation).returning(Annotation.id)
 
 
 def source_counts(session: Session, project_id: int) -> dict[str, int]:
