@@ -98,10 +98,10 @@ def test_writes_store_what_sqlalchemy_stores(workspace, tmp_path):
     when = datetime(2026, 1, 2, 3, 4, 5, 678_000, tzinfo=UTC)
     item_ids = _item_ids(ws)
     with ws.raw_transaction() as tx:
-        first = repo.insert_annotation(tx, project_id=project_id, item_id=item_ids[0],
+        first = repo.add_annotation(tx, project_id=project_id, item_id=item_ids[0],
                                        value=["tech"], source="human", annotator="a",
                                        seconds=1.5, created_at=when, request_id="raw")  # fmt: skip
-        second = repo.insert_annotation(tx, project_id=project_id, item_id=item_ids[0],
+        second = repo.add_annotation(tx, project_id=project_id, item_id=item_ids[0],
                                         value=None, source="human", annotator="a",
                                         created_at=when)  # fmt: skip
         tx.execute(insert(Lease), [
@@ -138,11 +138,11 @@ def test_an_error_rolls_back_everything_and_keeps_sqlalchemy_s_exception(workspa
     row = {"project_id": project_id, "item_id": 1, "value": ["tech"], "source": "human",
            "annotator": "a", "request_id": "same"}  # fmt: skip
     with pytest.raises(IntegrityError), ws.raw_transaction() as tx:
-        repo.insert_annotation(tx, **row)
-        repo.insert_annotation(tx, **row)  # the request id is unique per project
+        repo.add_annotation(tx, **row)
+        repo.add_annotation(tx, **row)  # the request id is unique per project
     with pytest.raises(RuntimeError), ws.raw_transaction() as tx:
         tx.execute(delete(Lease))
-        repo.insert_annotation(tx, **{**row, "request_id": "other"})
+        repo.add_annotation(tx, **{**row, "request_id": "other"})
         raise RuntimeError("the caller fails after writing")
     with ws.transaction() as session:
         assert session.scalar(count) == before

@@ -208,7 +208,7 @@ def submit(
         current = state.gold is None and (
             reviewed or state.current_value is None or not state.current_reviewed
         )
-        annotation_id = repo.insert_annotation(
+        annotation_id = repo.add_annotation(
             tx,
             project_id=project.id,
             item_id=item_id,

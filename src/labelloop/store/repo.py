@@ -21,7 +21,6 @@ __all__ = [
     "current_annotations",
     "get_project",
     "get_project_ref",
-    "insert_annotation",
     "items_by_external_id",
     "items_by_hash",
     "label_counts",
@@ -135,7 +134,7 @@ def current_annotations(
 
 
 def add_annotation(
-    session: Session,
+    connection: Session | Executor,
     *,
     project_id: int,
     item_id: int,
@@ -153,45 +152,17 @@ def add_annotation(
     """Append an annotation and return its id; earlier rows for the item stay as history.
 
     With ``current`` (the default) it becomes the item's label and the row it replaces is marked
-    superseded; otherwise it is kept as history only (a gold item's answer, say).
+    superseded; otherwise it is kept as history only (a gold item's answer, say). Runs in an
+    ORM session (rows the caller added through it are flushed first) or on an :class:`Executor`
+    (the submit's :class:`~labelloop.store.raw.RawTransaction`).
     """
-    session.flush()  # rows the caller added through the ORM go first (a no-op when there are none)
-    return insert_annotation(
-        session.connection(),
-        project_id=project_id,
-        item_id=item_id,
-        value=value,
-        source=source,
-        annotator=annotator,
-        model_version_id=model_version_id,
-        seconds=seconds,
-        request_id=request_id,
-        created_at=created_at,
-        blind=blind,
-        reviewed=reviewed,
-        current=current,
-    )
-
-
-def insert_annotation(
-    connection: Executor,
-    *,
-    project_id: int,
-    item_id: int,
-    value: list[str] | None,
-    source: str,
-    annotator: str | None,
-    model_version_id: int | None = None,
-    seconds: float | None = None,
-    request_id: str | None = None,
-    created_at: datetime | None = None,
-    blind: bool = False,
-    reviewed: bool = False,
-    current: bool = True,
-) -> int:
-    """:func:`add_annotation` on a connection (see :mod:`labelloop.store.raw`)."""
+    if isinstance(connection, Session):
+        connection.flush()  # a no-op when the caller added no rows through the ORM
+        executor: Executor = connection.connection()
+    else:
+        executor = connection
     if current:
-        connection.execute(_SUPERSEDE, {"of_item": item_id})
+        executor.execute(_SUPERSEDE, {"of_item": item_id})
     row = {
         "project_id": project_id,
         "item_id": item_id,
@@ -206,7 +177,7 @@ def insert_annotation(
         "request_id": request_id,
         "created_at": created_at or utcnow(),
     }
-    return int(connection.execute(_INSERT_ANNOTATION, row).scalar())
+    return int(executor.execute(_INSERT_ANNOTATION, row).scalar())
 
 
 # (an UPDATE's bound parameters may not take its columns' names)
