@@ -1,10 +1,10 @@
 """Core statements run on the database driver's own cursor: the request hot path's transactions.
 
 SQLAlchemy builds and compiles every statement here, and its types convert every value, but
-running a prebuilt statement through its execution layer costs far more than the database takes
-to run it: measured on SQLite, about 110 us per statement through a ``Connection`` against under
-10 us on the ``sqlite3`` cursor, and 500 us against 75 us for a transaction of one statement
-through a ``Session``. ``next`` and submit run some six statements each.
+running a prebuilt statement through its execution layer costs more than the database takes to
+run it. Measured on SQLite for ``next``'s first read (``benchmarks/raw_statements.py``): about
+100 us through a ``Connection`` against 30 us here, and 380 us against 104 us for a transaction
+of that one statement. ``next`` and submit run some six statements each.
 
 A :class:`RawTransaction` takes a pooled DBAPI connection, compiles each statement once per
 dialect (and per length of each expanding ``IN`` list), and caches the SQL string with the order
