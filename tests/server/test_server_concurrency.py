@@ -20,7 +20,10 @@ DURATION = float(os.environ.get("LABELLOOP_CONCURRENCY_SECONDS", "4"))
 
 @pytest.mark.slow
 def test_twenty_annotators_lose_nothing_and_never_share_an_item(workspace, tmp_path):
-    make_project(workspace, "load", tmp_path, n=400, retrain_every=15)
+    # enough items that the pool outlasts the run, on a machine twice as fast as this one (100-250
+    # answers a second): a LABELLOOP_CONCURRENCY_SECONDS=60 run once drained 400 items before
+    # its retrain was due
+    make_project(workspace, "load", tmp_path, n=max(2000, int(DURATION * 500)), retrain_every=15)
     tokens = {}
     for i in range(N_ANNOTATORS):
         name = f"annotator-{i:02d}"
@@ -39,6 +42,7 @@ def test_twenty_annotators_lose_nothing_and_never_share_an_item(workspace, tmp_p
         )
         assert app.state.retrainer.wait_idle(120)
     assert trained, "the retrain was requested during the run"
+    assert result.seconds >= DURATION, "the annotators worked for the whole run"
     assert result.errors == []
     assert len(result.accepted) >= N_ANNOTATORS  # every annotator got work done
     # no item handed to two annotators (overlap is 1)
