@@ -280,7 +280,7 @@ def _unlabelled() -> Any:
     )
 
 
-def _answered_by(annotator: str) -> Any:
+def _answered_by(annotator: Any) -> Any:
     """The annotator has answered the item (their own rows; adjudications do not count)."""
     return exists().where(
         Annotation.item_id == Item.id,
@@ -419,17 +419,25 @@ def _gold(
     exclude: list[int],
     rng: random.Random,
 ) -> list[int]:
-    conditions = [
-        Item.project_id == project_id,
-        Item.gold.is_not(None),
-        ~_answered_by(annotator),
-        ~exists().where(Lease.item_id == Item.id, Lease.annotator == annotator),
-    ]
-    if exclude:
-        conditions.append(Item.id.not_in(exclude))
-    query = select(Item.id).where(*conditions).order_by(Item.id)
-    candidates = list(connection.execute(query).scalars())
+    params = {"project_id": project_id, "annotator": annotator, "exclude": exclude}
+    candidates = list(connection.execute(_gold_query(), params).scalars())
     return rng.sample(candidates, min(n, len(candidates)))
+
+
+@functools.cache
+def _gold_query() -> Any:
+    """Gold items ``annotator`` has neither answered nor been handed."""
+    return (
+        select(Item.id)
+        .where(
+            Item.project_id == _PROJECT,
+            Item.gold.is_not(None),
+            ~_answered_by(_ANNOTATOR),
+            ~exists().where(Lease.item_id == Item.id, Lease.annotator == _ANNOTATOR),
+            Item.id.not_in(_EXCLUDE),
+        )
+        .order_by(Item.id)
+    )
 
 
 def _second_opinions(
@@ -442,17 +450,26 @@ def _second_opinions(
 ) -> list[int]:
     if n <= 0:
         return []
-    conditions = [
-        Item.project_id == project_id,
-        ~_unlabelled(),
-        _overlap_pending(*_overlap(settings)),
-        ~_answered_by(annotator),
-        ~exists().where(Lease.item_id == Item.id, Lease.annotator == annotator),
-    ]
-    if exclude:
-        conditions.append(Item.id.not_in(exclude))
-    query = select(Item.id).where(*conditions).order_by(Item.id).limit(n)
-    return list(connection.execute(query).scalars())
+    params = {"project_id": project_id, "annotator": annotator, "exclude": exclude, "n": n}
+    return list(connection.execute(_second_opinions_query(*_overlap(settings)), params).scalars())
+
+
+@functools.cache
+def _second_opinions_query(overlap: int, overlap_rate: float) -> Any:
+    """Labelled overlap items that want another answer, and not from ``annotator``."""
+    return (
+        select(Item.id)
+        .where(
+            Item.project_id == _PROJECT,
+            ~_unlabelled(),
+            _overlap_pending(overlap, overlap_rate),
+            ~_answered_by(_ANNOTATOR),
+            ~exists().where(Lease.item_id == Item.id, Lease.annotator == _ANNOTATOR),
+            Item.id.not_in(_EXCLUDE),
+        )
+        .order_by(Item.id)
+        .limit(_LIMIT)
+    )
 
 
 def _fresh(
