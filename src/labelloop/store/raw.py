@@ -12,6 +12,9 @@ of its parameters and SQLAlchemy's own bind and result processors, so values go 
 exactly as through SQLAlchemy. Its :meth:`~RawTransaction.execute` takes the same statements and
 parameter dicts as ``Connection.execute`` and returns rows with the same attribute access, so a
 repository function written against :class:`Executor` runs on either.
+
+Build the statements once (module constants, or ``functools.cache`` per shape) and bind the
+values: plans are kept per statement object, so a statement built per call is compiled per call.
 """
 
 from __future__ import annotations
