@@ -14,8 +14,9 @@ from sqlalchemy import Integer, String, bindparam, delete, func, insert, select,
 from sqlalchemy.exc import IntegrityError
 
 from factories import topic_texts, write_csv
+from labelloop.services._queue_views import VIEWS_QUERY
 from labelloop.services.annotating import _submit_state
-from labelloop.services.queue import _VIEWS_QUERY, _fresh_queries, _project_state
+from labelloop.services.queue import _fresh_queries, _project_state
 from labelloop.store import Annotation, Item, Lease, Project, repo
 
 
@@ -54,7 +55,7 @@ def test_rows_and_values_match_sqlalchemy(workspace, tmp_path):
         (ranked, {"project_id": project_id, "annotator": "bob", "exclude": [], "n": 5}),
         (ranked, {"project_id": project_id, "annotator": "bob", "exclude": item_ids[:4], "n": 5}),
         (unranked, {"project_id": project_id, "annotator": "bob", "exclude": [1], "n": 5}),
-        (_VIEWS_QUERY, {"project_id": project_id, "item_ids": item_ids[2:7]}),
+        (VIEWS_QUERY, {"project_id": project_id, "item_ids": item_ids[2:7]}),
         (
             _submit_state(),
             {

@@ -11,9 +11,10 @@ from sqlalchemy.orm import aliased
 
 from labelloop.errors import InvalidInput, NotFound, PermissionDenied
 from labelloop.schema import LabelSchema
+from labelloop.services._queue_views import is_blind
 from labelloop.services._suggestions import set_item_queued, set_queued
-from labelloop.services.projects import DEFAULT_SETTINGS, label_schema
-from labelloop.services.queue import handed, is_blind, release_lease
+from labelloop.services.projects import label_schema, project_settings
+from labelloop.services.queue import handed, release_lease
 from labelloop.services.results import SubmitResult
 from labelloop.store import (
     Annotation,
@@ -197,7 +198,7 @@ def submit(
                               state.earlier_source, state.earlier_model_version_id)  # fmt: skip
             return _result(tx, project, earlier, duplicate=True)
         reviewed = reviewed or (request_id or "").startswith(REVIEW_PREFIX)
-        settings = {**DEFAULT_SETTINGS, **project.settings}
+        settings = project_settings(project)
         blind = not reviewed and is_blind(project.id, item_id, annotator,
                                           float(settings["blind_rate"]))  # fmt: skip
         suggested = state.suggested is not None
@@ -338,7 +339,7 @@ def _result(
     *,
     duplicate: bool = False,
 ) -> SubmitResult:
-    every = int({**DEFAULT_SETTINGS, **project.settings}["retrain_every"])
+    every = int(project_settings(project)["retrain_every"])
     params = {
         "project_id": project.id,
         "up_to": every,

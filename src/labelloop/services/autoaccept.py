@@ -25,14 +25,14 @@ from __future__ import annotations
 
 import hashlib
 import logging
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import numpy as np
 from pydantic import BaseModel, Field
 from sqlalchemy import delete, exists, insert, select, update
 
 from labelloop.errors import Conflict, InvalidInput, NotFound
-from labelloop.services.projects import DEFAULT_SETTINGS, label_schema
+from labelloop.services.projects import label_schema, project_settings
 from labelloop.store import Annotation, Project, Suggestion, repo, utcnow
 
 if TYPE_CHECKING:
@@ -110,16 +110,12 @@ class AuditReport(BaseModel):
     paused_now: bool = Field(description="this report paused it: upper bound below the target")
 
 
-def _settings(project: Project) -> dict[str, Any]:
-    return {**DEFAULT_SETTINGS, **(project.settings or {})}
-
-
 def _audit_rate(project: Project) -> float:
-    return float(_settings(project).get("audit_rate", DEFAULT_AUDIT_RATE))
+    return float(project_settings(project).get("audit_rate", DEFAULT_AUDIT_RATE))
 
 
 def _is_paused(project: Project) -> bool:
-    value = _settings(project).get("auto_accept_paused", False)
+    value = project_settings(project).get("auto_accept_paused", False)
     if isinstance(value, str):
         return value.strip().lower() in ("1", "true", "yes", "on")
     return bool(value)
@@ -427,7 +423,7 @@ def audit_report(
 
     with ws.transaction() as session:
         project = repo.get_project(session, name)
-        settings = _settings(project)
+        settings = project_settings(project)
         target = float(
             target_precision
             if target_precision is not None

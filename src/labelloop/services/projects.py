@@ -23,6 +23,7 @@ __all__ = [
     "label_schema",
     "list_projects",
     "project_info",
+    "project_settings",
     "project_status",
     "update_project",
 ]
@@ -64,6 +65,11 @@ def label_schema(project: Project | repo.ProjectRef) -> LabelSchema:
     return LabelSchema.model_validate(project.label_schema)
 
 
+def project_settings(project: Project | repo.ProjectRef) -> dict[str, Any]:
+    """The project's settings, with :data:`DEFAULT_SETTINGS` for those it never set."""
+    return {**DEFAULT_SETTINGS, **(project.settings or {})}
+
+
 def _info(project: Project) -> ProjectInfo:
     schema = label_schema(project)
     return ProjectInfo(
@@ -73,7 +79,7 @@ def _info(project: Project) -> ProjectInfo:
         labels=list(schema.labels),
         multi_label=schema.multi_label,
         backbone=project.backbone,
-        settings={**DEFAULT_SETTINGS, **(project.settings or {})},
+        settings=project_settings(project),
         created_at=project.created_at,
     )
 

@@ -43,7 +43,7 @@ from labelloop.services._qa_results import (
     QAReport,
 )
 from labelloop.services.annotating import REVIEW_PREFIX, check_value, submit
-from labelloop.services.projects import DEFAULT_SETTINGS, label_schema
+from labelloop.services.projects import label_schema, project_settings
 from labelloop.services.results import SubmitResult
 from labelloop.store import Flag, Item, ModelVersion, Suggestion, repo, utcnow
 
@@ -429,7 +429,7 @@ def qa_report(ws: Workspace, name: str, *, issues: int = REPORT_ISSUES) -> QARep
     audit = _audit(ws, name, notes)
     with ws.transaction() as session:
         project = repo.get_project(session, name)
-        settings = {**DEFAULT_SETTINGS, **(project.settings or {})}
+        settings = project_settings(project)
         rows = _qa_answers.answers(session, project.id)
         report = QAReport(
             project=name,

@@ -29,10 +29,10 @@ from labelloop.services._models import (
 )
 from labelloop.services._suggestions import write_suggestions
 from labelloop.services.projects import (
-    DEFAULT_SETTINGS,
     SEMI_SUPERVISED_BELOW,
     SEMI_SUPERVISED_MAX_ITEMS,
     label_schema,
+    project_settings,
 )
 from labelloop.services.results import ModelVersionInfo, PredictResult, TrainResult
 from labelloop.store import Annotation, Item, ModelVersion, Project, Suggestion, repo
@@ -77,7 +77,7 @@ class _Labelled:
 def _project_args(project: Project, schema: LabelSchema, n_labels: int, n_items: int) -> Any:
     from labelloop.learn import TrainingArgs
 
-    settings = {**DEFAULT_SETTINGS, **(project.settings or {})}
+    settings = project_settings(project)
     augment = settings["augment"] if settings["augment"] in ("none", "mixup") else "none"
     semi = settings["semi_supervised"]
     auto = n_labels < SEMI_SUPERVISED_BELOW and n_items <= SEMI_SUPERVISED_MAX_ITEMS
@@ -201,7 +201,7 @@ def train(
         project_id, backbone = project.id, project.backbone
         n_items = session.scalar(select(func.count(Item.id)).where(Item.project_id == project.id))
         args = _project_args(project, schema, len(labelled.labels), n_items or 0)
-        settings = {**DEFAULT_SETTINGS, **(project.settings or {})}
+        settings = project_settings(project)
 
     start = time.perf_counter()
     if len(labelled.labels) == 0:
@@ -473,7 +473,7 @@ def predict(
         champion_id, champion_version, champion_kind = champion.id, champion.version, champion.kind
         artifact, backbone, project_id = champion.artifact, champion.backbone, project.id
         strategy = _strategy_name(project)
-        project_seed = {**DEFAULT_SETTINGS, **(project.settings or {})}["seed"]
+        project_seed = project_settings(project)["seed"]
         n_labelled = session.scalar(
             select(func.count(Annotation.id)).where(
                 Annotation.project_id == project.id,
@@ -508,7 +508,7 @@ def predict(
 
 
 def _strategy_name(project: Project) -> str:
-    return str({**DEFAULT_SETTINGS, **(project.settings or {})}["strategy"])
+    return str(project_settings(project)["strategy"])
 
 
 def _priority(
