@@ -243,7 +243,7 @@ def test_evidence_is_the_champions_stored_out_of_fold_predictions_plus_newer_lab
 ):
     from labelloop.learn import crossval
     from labelloop.services.autoaccept import auto_accept_evidence
-    from labelloop.services.training import champion_model
+    from labelloop.services.registry import champion_model
 
     ws = sqlite_workspace
     make_project(ws, tmp_path, n_items=120, n_labelled=60)

@@ -153,7 +153,7 @@ def _fixed_C(ws: Workspace, after: int | None) -> Iterator[Callable[[], None]]:
             return
         models = [m for m in ws.models(PROJECT) if m.status == "champion" and m.kind == "head"]
         if models and models[0].n_labels >= after:
-            from labelloop.services.training import champion_model
+            from labelloop.services.registry import champion_model
 
             _, loaded, _ = champion_model(ws, PROJECT)
             if loaded.model is not None and loaded.model.C is not None:
@@ -165,7 +165,7 @@ def _fixed_C(ws: Workspace, after: int | None) -> Iterator[Callable[[], None]]:
 
 def _eval_point(ws: Workspace, gold: GoldData, n_labels: int) -> dict[str, Any]:
     from labelloop.learn import classification_metrics
-    from labelloop.services.training import champion_model
+    from labelloop.services.registry import champion_model
 
     version, model, _ = champion_model(ws, PROJECT)
     pred_probs = model.predict_proba(gold.eval_embeddings)

@@ -13,8 +13,9 @@ from labelloop.services._embeddings import embed, item_input
 from labelloop.services._hashing import text_hash
 from labelloop.services.formats import read_records
 from labelloop.services.projects import label_schema
+from labelloop.services.registry import champion_model
 from labelloop.services.results import BackboneRanking, BackboneScore, EvaluateResult
-from labelloop.services.training import _labelled, champion_model
+from labelloop.services.training import _labelled
 from labelloop.store import repo
 
 if TYPE_CHECKING:

@@ -15,14 +15,13 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
-from sqlalchemy import func, select, update
+from sqlalchemy import func, select
 
-from labelloop.errors import InvalidInput, NotFound
+from labelloop.errors import InvalidInput
 from labelloop.schema import LabelSchema
 from labelloop.services._embeddings import embed, item_input
 from labelloop.services._models import (
     ZERO_SHOT_TEMPERATURE,
-    LoadedModel,
     load_model,
     save_head_model,
     save_zero_shot_model,
@@ -34,7 +33,8 @@ from labelloop.services.projects import (
     label_schema,
     project_settings,
 )
-from labelloop.services.results import ModelVersionInfo, PredictResult, TrainResult
+from labelloop.services.registry import make_champion
+from labelloop.services.results import PredictResult, TrainResult
 from labelloop.store import Annotation, Item, ModelVersion, Project, Suggestion, repo
 
 if TYPE_CHECKING:
@@ -44,10 +44,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "TRAINING_SOURCES",
-    "list_models",
     "predict",
-    "promote",
-    "rollback",
     "train",
 ]
 
@@ -268,7 +265,7 @@ def train(
         session.add(row)
         session.flush()
         if decision[0]:
-            _make_champion(session, project_id, row)
+            make_champion(session, project_id, row)
     if decision[0]:
         predict(ws, name)
     _after_training(ws, name)
@@ -323,7 +320,7 @@ def _record_zero_shot(
         )
         session.add(row)
         session.flush()
-        _make_champion(session, project_id, row)
+        make_champion(session, project_id, row)
     predict(ws, name)
     return TrainResult(
         model_version=version,
@@ -417,19 +414,6 @@ def _finetune(
     )
     register_finetuned(ws, name)
     return name
-
-
-def _make_champion(session: Session, project_id: int, row: ModelVersion) -> None:
-    session.execute(
-        update(ModelVersion)
-        .where(
-            ModelVersion.project_id == project_id,
-            ModelVersion.status == "champion",
-            ModelVersion.id != row.id,
-        )
-        .values(status="retired")
-    )
-    row.status = "champion"
 
 
 def predict(
@@ -541,85 +525,3 @@ def _priority(
     # the strategy's picks go first, in its order, above every score in [0, 1]
     priority[chosen] = 2.0 + (len(chosen) - np.arange(len(chosen))) / len(chosen)
     return priority
-
-
-def list_models(ws: Workspace, name: str) -> list[ModelVersionInfo]:
-    with ws.transaction() as session:
-        project = repo.get_project(session, name)
-        rows = session.scalars(
-            select(ModelVersion)
-            .where(ModelVersion.project_id == project.id)
-            .order_by(ModelVersion.version)
-        ).all()
-        return [
-            ModelVersionInfo(
-                version=r.version,
-                status=r.status,
-                kind=r.kind,
-                backbone=r.backbone,
-                head=r.head,
-                params=r.params or {},
-                n_labels=len(r.label_ids or []),
-                metrics={k: v for k, v in (r.metrics or {}).items() if k != "detail"},
-                ece=r.ece,
-                train_seconds=r.train_seconds,
-                reason=r.reason,
-                created_at=r.created_at,
-            )
-            for r in rows
-        ]
-
-
-def promote(ws: Workspace, name: str, version: int) -> ModelVersionInfo:
-    """Make ``version`` the champion by hand (its suggestions are then refreshed)."""
-    with ws.transaction() as session:
-        project = repo.get_project(session, name)
-        row = session.scalar(
-            select(ModelVersion).where(
-                ModelVersion.project_id == project.id, ModelVersion.version == version
-            )
-        )
-        if row is None or row.artifact is None:
-            raise NotFound(f"project {name!r} has no model version {version}")
-        _make_champion(session, project.id, row)
-        row.reason = "promoted by hand"
-    predict(ws, name)
-    return next(m for m in list_models(ws, name) if m.version == version)
-
-
-def rollback(ws: Workspace, name: str) -> ModelVersionInfo:
-    """Return to the champion before the current one."""
-    with ws.transaction() as session:
-        project = repo.get_project(session, name)
-        current = repo.champion(session, project.id)
-        if current is None:
-            raise NotFound(f"project {name!r} has no champion model to roll back")
-        previous = session.scalar(
-            select(ModelVersion)
-            .where(
-                ModelVersion.project_id == project.id,
-                ModelVersion.version < current.version,
-                ModelVersion.status == "retired",
-                ModelVersion.artifact.is_not(None),
-            )
-            .order_by(ModelVersion.version.desc())
-            .limit(1)
-        )
-        if previous is None:
-            raise NotFound(f"project {name!r} has no earlier champion to roll back to")
-        current.status = "challenger"
-        current.reason = f"rolled back to version {previous.version}"
-        previous.status = "champion"
-        version = previous.version
-    predict(ws, name)
-    return next(m for m in list_models(ws, name) if m.version == version)
-
-
-def champion_model(ws: Workspace, name: str) -> tuple[int, LoadedModel, str]:
-    """The champion's (version, loaded model, backbone); :class:`NotFound` when there is none."""
-    with ws.transaction() as session:
-        project = repo.get_project(session, name)
-        champion = repo.champion(session, project.id)
-        if champion is None or champion.artifact is None:
-            raise NotFound(f"project {name!r} has no trained model yet: run train first")
-        return champion.version, load_model(ws.path / champion.artifact), champion.backbone

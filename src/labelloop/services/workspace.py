@@ -155,17 +155,17 @@ class Workspace:
         return predict(self, name, **options)
 
     def models(self, name: str) -> Any:
-        from labelloop.services.training import list_models
+        from labelloop.services.registry import list_models
 
         return list_models(self, name)
 
     def promote(self, name: str, version: int) -> Any:
-        from labelloop.services.training import promote
+        from labelloop.services.registry import promote
 
         return promote(self, name, version)
 
     def rollback(self, name: str) -> Any:
-        from labelloop.services.training import rollback
+        from labelloop.services.registry import rollback
 
         return rollback(self, name)
 
