@@ -13,7 +13,6 @@ item is labelled.
 
 from __future__ import annotations
 
-import itertools
 import logging
 import shutil
 import time
@@ -36,12 +35,6 @@ logger = logging.getLogger(__name__)
 
 PROJECT = "sim"
 ANNOTATOR = "simulated-annotator"
-# The queue asks a strategy to order its top 2000 items; for the clustering strategies that
-# costs minutes per round on CPU (k-means with 2000 centres), so the simulator asks them for
-# their top DIVERSITY_RANKED only (the batch comes from the top anyway; the rest of the queue
-# follows margin order as usual).
-DIVERSITY_STRATEGIES = frozenset({"cold_start", "kcenter", "hybrid"})
-DIVERSITY_RANKED = 100
 
 
 @dataclass(frozen=True)
@@ -93,43 +86,6 @@ class _Tally:
         self.with_suggestion += int(had_suggestion)
         self.confirmed += int(confirmed)
         self.noisy += int(noisy)
-
-
-@contextmanager
-def _seeded_strategies(seed: int) -> Iterator[None]:
-    """Make the queue's strategy draws (random order, k-means starts) follow this run's seed
-    (a fresh draw per refresh), and
-    cap how many items the clustering strategies rank (see :data:`DIVERSITY_RANKED`).
-
-    ``training._priority`` calls ``select(..., seed=0)``; until projects carry a ``seed``
-    setting, the simulator wraps :func:`labelloop.active.get_strategy` for the run.
-    """
-    import labelloop.active as active
-
-    original = active.get_strategy
-    calls = itertools.count()
-
-    class _Seeded:
-        def __init__(self, inner: Any, name: str) -> None:
-            self._inner = inner
-            self._name = name
-
-        def select(self, *args: Any, **kwargs: Any) -> Any:
-            # a new draw on every refresh: with one fixed seed, "random" would pick the same
-            # row positions each round, i.e. neighbours of the items just labelled
-            kwargs["seed"] = seed * 1_000_003 + next(calls)
-            if self._name in DIVERSITY_STRATEGIES and "n" in kwargs:
-                kwargs["n"] = min(int(kwargs["n"]), DIVERSITY_RANKED)
-            return self._inner.select(*args, **kwargs)
-
-        def __getattr__(self, name: str) -> Any:
-            return getattr(self._inner, name)
-
-    def seeded(name: str, **params: object) -> Any:
-        return _Seeded(original(name, **params), name)
-
-    with mock.patch.object(active, "get_strategy", seeded):
-        yield
 
 
 @contextmanager
@@ -256,7 +212,7 @@ def run_simulation(
     ws = open_workspace(folder / "workspace")
     ws._cache = cache  # every run shares one embedding cache: each text is encoded once
     try:
-        with _seeded_strategies(config.seed), _fixed_C(ws, config.fixed_C_after) as freeze:
+        with _fixed_C(ws, config.fixed_C_after) as freeze:
             return _run(ws, config, gold, freeze, progress or (lambda _: None))
     finally:
         ws.close()
@@ -271,11 +227,9 @@ def _run(
     freeze: Callable[[], None],
     progress: Callable[[str], None],
 ) -> dict[str, Any]:
-    from labelloop.services.projects import DEFAULT_SETTINGS
-
-    settings: dict[str, Any] = {"strategy": config.strategy}
-    if "seed" in DEFAULT_SETTINGS:
-        settings["seed"] = config.seed
+    # the project's seed drives the strategy's draws (random order, k-means starts), mixed with
+    # the model version at every re-rank, as in any project
+    settings: dict[str, Any] = {"strategy": config.strategy, "seed": config.seed}
     ws.create_project(PROJECT, labels=list(gold.labels), backbone=config.backbone,
                       settings=settings)  # fmt: skip
     ws.import_file(PROJECT, config.pool, text_field=config.text_field, id_field=config.id_field)
