@@ -8,10 +8,10 @@ DATA=${1:-../shared/data}
 OUT=.bench-cache
 PY=${PYTHON:-.venv/bin/python}
 
-# AG News: budget 500, batch 10, 3 seeds, random vs margin (learning curves + auto-accept after
-# the budget), then the end-to-end phase for margin.
+# AG News: budget 500, batch 10, 3 seeds, margin and hybrid against random (learning curves +
+# auto-accept after the budget), then the end-to-end phase for margin.
 for s in 0 1 2; do
-  $PY benchmarks/simulate.py agnews --data "$DATA" --strategies margin,random --seeds 1 \
+  $PY benchmarks/simulate.py agnews --data "$DATA" --strategies margin,hybrid,random --seeds 1 \
     --first-seed $s --budget 500 --batch-size 10 --no-end-to-end --out $OUT/sim-agnews-s$s &
 done
 wait
