@@ -11,12 +11,31 @@ from __future__ import annotations
 import asyncio
 import json
 import random
+import socket
 import time
 import uuid
 from dataclasses import dataclass, field
 from typing import Any
 
-__all__ = ["AsyncLoad", "run_load", "summary"]
+__all__ = ["AsyncLoad", "free_port", "percentiles", "run_load", "summary"]
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def percentiles(values: list[float], qs: tuple[float, ...] = (50, 95, 99)) -> dict[str, float]:
+    """Nearest-rank percentiles, keyed ``p50``...; NaN for no values."""
+    if not values:
+        return {f"p{q:g}": float("nan") for q in qs}
+    ordered = sorted(values)
+    out = {}
+    for q in qs:
+        k = min(len(ordered) - 1, max(0, round(q / 100 * len(ordered) + 0.5) - 1))
+        out[f"p{q:g}"] = ordered[k]
+    return out
 
 
 @dataclass

@@ -32,7 +32,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from _http_load import run_load, summary
+from _http_load import free_port, percentiles, run_load, summary
 from _http_setup import LABELS, PROJECT, annotator_tokens, bench_workspace
 
 HERE = Path(__file__).resolve().parent
@@ -82,8 +82,6 @@ def _cpu_seconds(pid: int) -> float | None:
 
 
 def _measure(args: argparse.Namespace, folder: Path, think: float) -> dict[str, Any]:
-    from labelloop.server.live import free_port, percentiles
-
     ws = bench_workspace(folder, items=args.items, database_url=args.db)
     if args.fresh_queue:
         ws.predict(PROJECT)

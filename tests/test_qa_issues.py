@@ -112,10 +112,7 @@ def test_audit_below_target_pauses_auto_accept_and_shows_in_qa(sqlite_workspace,
 
 
 def test_cli_qa_json(tmp_path, monkeypatch):
-    from labelloop.cli import _register_server_commands, app
-
-    _register_server_commands()
-    from labelloop import _cli_qa  # noqa: F401  (until cli.py imports it)
+    from labelloop.cli import app
 
     monkeypatch.setenv("LABELLOOP_WORKSPACE", str(tmp_path / "ws"))
     runner = CliRunner()

@@ -6,10 +6,10 @@ import os
 from pathlib import Path
 
 import pytest
+from live_server import LiveServer
 from server_factories import make_env
 
 from labelloop.server import ServerSettings, create_app
-from labelloop.server.live import LiveServer
 
 CHROMIUM = "/usr/bin/chromium"
 ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts" / "browser"

@@ -6,11 +6,11 @@ import os
 from collections import Counter
 
 import pytest
+from live_server import LiveServer, run_annotators
 from server_factories import LABELS, make_project
 from sqlalchemy import func, select
 
 from labelloop.server import ServerSettings, create_app
-from labelloop.server.live import LiveServer, run_annotators
 from labelloop.services import users
 from labelloop.store import Annotation
 

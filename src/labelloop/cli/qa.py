@@ -13,9 +13,9 @@ import typer
 from rich.table import Table
 from typer.core import TyperGroup
 
-from labelloop.cli import JsonOpt, app, emit, err, out, ws
+from labelloop.cli._common import JsonOpt, emit, err, out, workspace
 
-__all__: list[str] = []
+__all__ = ["qa_app"]
 
 
 class _ReportByDefault(TyperGroup):
@@ -33,7 +33,6 @@ qa_app = typer.Typer(
     "`labelloop qa NAME` prints the report.",
     no_args_is_help=True,
 )
-app.add_typer(qa_app, name="qa")
 
 
 def _fmt(x: Any, digits: int = 3) -> str:
@@ -42,14 +41,15 @@ def _fmt(x: Any, digits: int = 3) -> str:
 
 @qa_app.command("report")
 def report(
+    ctx: typer.Context,
     name: Annotated[str, typer.Argument(help="Project name.")],
     issues: Annotated[int, typer.Option("--issues", help="Label issues to list.")] = 20,
     as_json: JsonOpt = False,
 ) -> None:
     """Agreement, gold accuracy, label issues, per-class errors, audit, blind vs suggested."""
-    from labelloop.services.qa import qa_report
+    from labelloop.services.quality.qa import qa_report
 
-    result = qa_report(ws(), name, issues=max(issues, 0) if not as_json else 100)
+    result = qa_report(workspace(ctx), name, issues=max(issues, 0) if not as_json else 100)
 
     def render() -> None:
         a, g, b = result.agreement, result.gold, result.blind_vs_suggested
@@ -107,6 +107,7 @@ def report(
 
 @qa_app.command("gold")
 def gold(
+    ctx: typer.Context,
     name: Annotated[str, typer.Argument(help="Project name.")],
     file: Annotated[Path, typer.Argument(help="CSV, TSV or JSONL of (id, answer) rows.")],
     id_field: Annotated[str, typer.Option("--id-field", help="Column of item ids.")] = "id",
@@ -119,15 +120,16 @@ def gold(
     as_json: JsonOpt = False,
 ) -> None:
     """Mark items (already imported) as gold, with their known answers."""
-    from labelloop.services.qa import import_gold
+    from labelloop.services.quality.qa import import_gold
 
-    result = import_gold(ws(), name, file, id_field=id_field, label_field=label_field,
+    result = import_gold(workspace(ctx), name, file, id_field=id_field, label_field=label_field,
                          label_separator=label_separator)  # fmt: skip
     emit(result, as_json, lambda: err.print(f"{result.gold_set} gold items set in {name}"))
 
 
 @qa_app.command("flag")
 def flag_cmd(
+    ctx: typer.Context,
     name: Annotated[str, typer.Argument(help="Project name.")],
     item_id: Annotated[int, typer.Argument(help="Item id.")],
     reason: Annotated[str, typer.Argument(help="Why the suggestion is wrong.")],
@@ -135,22 +137,23 @@ def flag_cmd(
     as_json: JsonOpt = False,
 ) -> None:
     """Report that an item's suggestion is wrong (it goes to the review queue)."""
-    from labelloop.services.qa import flag
+    from labelloop.services.quality.qa import flag
 
-    result = flag(ws(), name, item_id, reason, annotator=annotator)
+    result = flag(workspace(ctx), name, item_id, reason, annotator=annotator)
     emit(result, as_json, lambda: err.print(f"flag {result.id} on item {item_id} is open"))
 
 
 @qa_app.command("review")
 def review(
+    ctx: typer.Context,
     name: Annotated[str, typer.Argument(help="Project name.")],
     limit: Annotated[int, typer.Option("--limit")] = 20,
     as_json: JsonOpt = False,
 ) -> None:
     """Items to review (disagreement, label_issue, flag, audit) with every answer."""
-    from labelloop.services.qa import review_candidates
+    from labelloop.services.quality.qa import review_candidates
 
-    result = review_candidates(ws(), name, limit=limit)
+    result = review_candidates(workspace(ctx), name, limit=limit)
 
     def render() -> None:
         table = Table("item", "reasons", "current", "answers")
@@ -165,6 +168,7 @@ def review(
 
 @qa_app.command("resolve")
 def resolve_cmd(
+    ctx: typer.Context,
     name: Annotated[str, typer.Argument(help="Project name.")],
     item_id: Annotated[int, typer.Argument(help="Item id.")],
     value: Annotated[str, typer.Argument(help="The label (comma-separated for multi-label).")],
@@ -172,23 +176,24 @@ def resolve_cmd(
     as_json: JsonOpt = False,
 ) -> None:
     """Adjudicate an item: the label becomes its training label and closes its flags."""
-    from labelloop.services.qa import resolve
+    from labelloop.services.quality.qa import resolve
 
     labels = [v.strip() for v in value.split(",") if v.strip()]
-    result = resolve(ws(), name, item_id, labels, reviewer=reviewer)
+    result = resolve(workspace(ctx), name, item_id, labels, reviewer=reviewer)
     emit(result, as_json, lambda: err.print(f"item {item_id} is now {'|'.join(labels)}"))
 
 
 @qa_app.command("issues")
 def issues_cmd(
+    ctx: typer.Context,
     name: Annotated[str, typer.Argument(help="Project name.")],
     refresh: Annotated[bool, typer.Option("--refresh", help="Recompute now.")] = False,
     as_json: JsonOpt = False,
 ) -> None:
     """Label-error candidates of the champion model (computed after each retrain)."""
-    from labelloop.services.qa import label_issues
+    from labelloop.services.quality.qa import label_issues
 
-    result = label_issues(ws(), name, refresh=refresh)
+    result = label_issues(workspace(ctx), name, refresh=refresh)
 
     def render() -> None:
         err.print(f"{len(result.issues)} label issues among {result.n_labels} human labels "

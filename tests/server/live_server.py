@@ -1,6 +1,6 @@
 """A real uvicorn server in a thread, and simulated annotators hitting it over HTTP.
 
-Used by the concurrency tests and ``benchmarks/http_latency.py``.
+Used by the browser and concurrency tests (test-only code, so it lives under ``tests/``).
 
 Example:
     >>> with LiveServer(create_app(ws)) as url:                     # doctest: +SKIP
@@ -17,7 +17,7 @@ import uuid
 from dataclasses import dataclass, field
 from typing import Any
 
-__all__ = ["LiveServer", "LoadResult", "free_port", "percentiles", "run_annotators"]
+__all__ = ["LiveServer", "LoadResult", "free_port", "run_annotators"]
 
 
 def free_port() -> int:
@@ -70,17 +70,6 @@ class LoadResult:
     # (annotator, item_id, request_id, annotation_id)
     errors: list[str] = field(default_factory=list)
     seconds: float = 0.0
-
-
-def percentiles(values: list[float], qs: tuple[float, ...] = (50, 95, 99)) -> dict[str, float]:
-    if not values:
-        return {f"p{q:g}": float("nan") for q in qs}
-    ordered = sorted(values)
-    out = {}
-    for q in qs:
-        k = min(len(ordered) - 1, max(0, round(q / 100 * len(ordered) + 0.5) - 1))
-        out[f"p{q:g}"] = ordered[k]
-    return out
 
 
 def run_annotators(

@@ -1,4 +1,4 @@
-"""CLI commands of the loop: simulate, auto-accept and audit (registered on labelloop.cli.app)."""
+"""``labelloop auto-accept|audit|simulate``: calibrated auto-accept and the simulated annotator."""
 
 from __future__ import annotations
 
@@ -7,14 +7,14 @@ from typing import Annotated
 
 import typer
 
-from labelloop.cli import JsonOpt, app, emit, err, progress_bar, ws
+from labelloop.cli._common import JsonOpt, emit, err, progress_bar, workspace
 from labelloop.errors import InvalidInput
 
-__all__: list[str] = []
+__all__ = ["audit", "auto_accept", "simulate"]
 
 
-@app.command("auto-accept")
 def auto_accept(
+    ctx: typer.Context,
     name: Annotated[str, typer.Argument(help="Project name.")],
     target_precision: Annotated[
         float,
@@ -36,22 +36,10 @@ def auto_accept(
     The threshold is the lowest whose precision on out-of-fold human labels has an exact
     binomial lower bound >= the target (Learn-then-Test); with too little evidence it refuses.
     """
-    from labelloop.services.autoaccept import auto_accept as run
+    from labelloop.services.quality.autoaccept import auto_accept as run
 
-    result = run(ws(), name, target_precision=target_precision, confidence=confidence,
+    result = run(workspace(ctx), name, target_precision=target_precision, confidence=confidence,
                  dry_run=dry_run, min_evidence=min_evidence)  # fmt: skip
-    payload = {
-        "threshold": result.threshold,
-        "n_accepted": result.n_accepted,
-        "coverage": result.coverage,
-        "estimated_precision": result.estimated_precision,
-        "precision_lower_bound": result.precision_lower_bound,
-        "n_evidence": result.n_evidence,
-        "n_unlabelled": result.n_unlabelled,
-        "model_version": result.model_version,
-        "n_audit": result.n_audit,
-        "dry_run": result.dry_run,
-    }
 
     def render() -> None:
         verb = "would accept" if dry_run else "accepted"
@@ -65,11 +53,11 @@ def auto_accept(
         if not dry_run and result.n_audit:
             err.print(f"{result.n_audit} of them drawn for audit (review list)")
 
-    emit(payload, as_json, render)
+    emit(result, as_json, render)
 
 
-@app.command("audit")
 def audit(
+    ctx: typer.Context,
     name: Annotated[str, typer.Argument(help="Project name.")],
     target_precision: Annotated[
         float | None,
@@ -79,9 +67,11 @@ def audit(
     as_json: JsonOpt = False,
 ) -> None:
     """Precision of auto-accepted labels measured on the audited sample (pauses when too low)."""
-    from labelloop.services.autoaccept import audit_report
+    from labelloop.services.quality.autoaccept import audit_report
 
-    report = audit_report(ws(), name, target_precision=target_precision, confidence=confidence)
+    report = audit_report(
+        workspace(ctx), name, target_precision=target_precision, confidence=confidence
+    )
 
     def render() -> None:
         if report.n_audited == 0:
@@ -101,7 +91,6 @@ def audit(
     emit(report, as_json, render)
 
 
-@app.command("simulate")
 def simulate(
     pool: Annotated[Path, typer.Argument(help="Labelled file replayed as the unlabelled pool.")],
     eval_path: Annotated[
@@ -152,8 +141,8 @@ def simulate(
     as_json: JsonOpt = False,
 ) -> None:
     """Replay labelled data with a simulated annotator to compare strategies and measure effort."""
-    from labelloop.services.simulate import SimulationConfig
-    from labelloop.services.simulate import simulate as run
+    from labelloop.services.simulate.curves import SimulationConfig
+    from labelloop.services.simulate.curves import simulate as run
 
     names = tuple(s.strip() for s in strategies.split(",") if s.strip())
     if not names:
@@ -170,7 +159,6 @@ def simulate(
     with progress_bar("simulating") as (advance, set_total):
         set_total(len(names) * seeds * rounds)
         summary = run(config, progress=lambda event: advance(1) if event == "round" else None)
-    payload = summary.model_dump(mode="json")
 
     def render() -> None:
         err.print(f"ceiling (all {summary.pool_items} pool labels): {summary.ceiling_accuracy:.3f}")
@@ -184,4 +172,4 @@ def simulate(
             err.print(line)
         err.print(f"wrote {summary.results}" + (f" and {summary.plot}" if summary.plot else ""))
 
-    emit(payload, as_json, render)
+    emit(summary, as_json, render)

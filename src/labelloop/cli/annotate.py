@@ -1,0 +1,80 @@
+"""``labelloop next|label``: annotate from the terminal."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+from rich.table import Table
+
+from labelloop.cli._common import JsonOpt, emit, err, out, workspace
+from labelloop.services.results import SubmitResult, TrainResult
+
+__all__ = ["LabelResult", "label", "next_"]
+
+
+class LabelResult(SubmitResult):
+    """What ``labelloop label`` did: the stored answer, and the retrain it triggered if any."""
+
+    trained: TrainResult | None = None
+
+
+def next_(
+    ctx: typer.Context,
+    name: Annotated[str, typer.Argument(help="Project name.")],
+    n: Annotated[int, typer.Option("--n", help="How many items.")] = 10,
+    annotator: Annotated[
+        str | None, typer.Option("--annotator", help="Lease the items to this annotator.")
+    ] = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """The next items to label, in queue order, with the model's suggestion and confidence."""
+    items = workspace(ctx).next_items(name, n=n, annotator=annotator)
+
+    def render() -> None:
+        table = Table("item", "suggestion", "confidence", "text")
+        for it in items:
+            s = it.suggestion
+            text = str(it.data.get("text", it.data.get("path", "")))
+            table.add_row(
+                str(it.item_id),
+                ", ".join(s.value) if s else "-",
+                f"{s.confidence:.2f}" if s else "-",
+                text[:80],
+            )
+        out.print(table)
+
+    emit(items, as_json, render)
+
+
+def label(
+    ctx: typer.Context,
+    name: Annotated[str, typer.Argument(help="Project name.")],
+    item_id: Annotated[int, typer.Argument(help="Item id (from next).")],
+    value: Annotated[
+        str, typer.Argument(help="Label name; several comma-separated for multi-label.")
+    ],
+    annotator: Annotated[str | None, typer.Option("--annotator", help="Who labels.")] = None,
+    retrain: Annotated[
+        bool,
+        typer.Option(
+            "--retrain/--no-retrain", help="Retrain when the project's retrain_every is reached."
+        ),
+    ] = True,
+    as_json: JsonOpt = False,
+) -> None:
+    """Label one item (a correction keeps the earlier label in the history)."""
+    ws = workspace(ctx)
+    submitted = ws.submit(name, item_id, [v.strip() for v in value.split(",")], annotator=annotator)
+    trained = ws.train(name) if retrain and submitted.retrain_due else None
+    result = LabelResult(**dict(submitted), trained=trained)
+
+    def render() -> None:
+        err.print(f"item {item_id}: {', '.join(result.value or [])} ({result.source})")
+        if trained:
+            err.print(
+                f"retrained: model version {trained.model_version}, "
+                f"{'promoted' if trained.promoted else 'kept as challenger'}"
+            )
+
+    emit(result, as_json, render)

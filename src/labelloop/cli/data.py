@@ -1,0 +1,124 @@
+"""``labelloop import|status|export``: items and labels in and out of a project."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.table import Table
+
+from labelloop.cli._common import JsonOpt, emit, err, out, progress_bar, workspace
+from labelloop.services.data.importing import ImportOptions
+
+__all__ = ["export", "import_", "status"]
+
+
+def import_(
+    ctx: typer.Context,
+    name: Annotated[str, typer.Argument(help="Project name.")],
+    file: Annotated[
+        Path, typer.Argument(help="CSV, TSV, JSONL, Parquet, Label Studio JSON or a folder.")
+    ],
+    format: Annotated[
+        str | None, typer.Option("--format", help="Override format detection.")
+    ] = None,
+    text_field: Annotated[
+        str, typer.Option("--text-field", help="Column holding the text.")
+    ] = "text",
+    id_field: Annotated[
+        str | None, typer.Option("--id-field", help="Column holding your item id.")
+    ] = None,
+    label_field: Annotated[
+        str | None, typer.Option("--label-field", help="Column with existing labels to import.")
+    ] = None,
+    annotator: Annotated[
+        str | None, typer.Option("--annotator", help="Who gave the imported labels.")
+    ] = None,
+    label_separator: Annotated[
+        str | None, typer.Option("--label-separator", help="Separator of several labels in a cell.")
+    ] = None,
+    labels_from_subfolders: Annotated[
+        bool,
+        typer.Option(
+            "--labels-from-subfolders", help="Folder import: class_name/file gives the label."
+        ),
+    ] = False,
+    max_field_bytes: Annotated[
+        int, typer.Option("--max-field-bytes", help="Refuse fields larger than this.")
+    ] = 1_000_000,
+    as_json: JsonOpt = False,
+) -> None:
+    """Import items (and optionally their labels) into a project."""
+    with progress_bar("importing") as (advance, set_total):
+        result = workspace(ctx).import_file(
+            name,
+            file,
+            ImportOptions(
+                format=format,
+                text_field=text_field,
+                id_field=id_field,
+                label_field=label_field,
+                annotator=annotator,
+                label_separator=label_separator,
+                labels_from_subfolders=labels_from_subfolders,
+                max_field_bytes=max_field_bytes,
+            ),
+            progress=advance,
+            on_total=set_total,
+        )
+
+    def render() -> None:
+        if result.already_imported:
+            err.print(f"{file} was imported before with the same options: nothing changed")
+            return
+        err.print(
+            f"imported {result.items_added} items from {result.rows} rows "
+            f"({result.duplicates} duplicates skipped, {result.annotations_added} labels, "
+            f"{result.suggestions_added} suggestions)"
+        )
+
+    emit(result, as_json, render)
+
+
+def status(
+    ctx: typer.Context,
+    name: Annotated[str, typer.Argument(help="Project name.")],
+    as_json: JsonOpt = False,
+) -> None:
+    """Items, labels by source and label counts of a project."""
+    result = workspace(ctx).status(name)
+
+    def render() -> None:
+        out.print(f"[bold]{result.project}[/] ({result.task}, backbone {result.backbone})")
+        out.print(
+            f"items: {result.items}   labelled: {result.labelled}   "
+            f"suggestions: {result.suggestions}   champion model: {result.champion or '-'}"
+        )
+        out.print("by source: " + ", ".join(f"{k} {v}" for k, v in result.by_source.items()))
+        table = Table("label", "count")
+        for label, n in result.label_counts.items():
+            table.add_row(label, str(n))
+        out.print(table)
+
+    emit(result, as_json, render)
+
+
+def export(
+    ctx: typer.Context,
+    name: Annotated[str, typer.Argument(help="Project name.")],
+    out_path: Annotated[
+        Path, typer.Argument(metavar="OUT", help="File (or folder for hf) to write.")
+    ],
+    format: Annotated[
+        str, typer.Option("--format", help="jsonl, csv, parquet, hf or labelstudio.")
+    ] = "jsonl",
+    only: Annotated[
+        str,
+        typer.Option("--only", help="human (typed labels), accepted (typed or confirmed) or all."),
+    ] = "all",
+    as_json: JsonOpt = False,
+) -> None:
+    """Export items with their labels, provenance and suggestions."""
+    result = workspace(ctx).export(name, out_path, format=format, only=only)
+    emit(result, as_json, lambda: err.print(f"wrote {result.rows} rows to {result.out}"))

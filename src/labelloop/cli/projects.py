@@ -1,0 +1,91 @@
+"""``labelloop project create|list|set``: projects and their label schema."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+from rich.table import Table
+
+from labelloop.cli._common import JsonOpt, emit, err, out, workspace
+from labelloop.errors import InvalidInput
+
+__all__ = ["project_app"]
+
+project_app = typer.Typer(help="Create, list and configure projects.", no_args_is_help=True)
+
+
+def _pairs(pairs: list[str] | None, option: str) -> dict[str, str]:
+    parsed: dict[str, str] = {}
+    for pair in pairs or []:
+        key, sep, value = pair.partition("=")
+        if not sep or not key.strip():
+            raise InvalidInput(f"expected KEY=VALUE, got {pair!r}", field=option)
+        parsed[key.strip()] = value.strip()
+    return parsed
+
+
+@project_app.command("create")
+def project_create(
+    ctx: typer.Context,
+    name: Annotated[str, typer.Argument(help="Project name.")],
+    labels: Annotated[str, typer.Option("--labels", help="Comma-separated label names.")],
+    task: Annotated[str, typer.Option("--task", help="Task type.")] = "text-classification",
+    multi_label: Annotated[
+        bool, typer.Option("--multi-label", help="Items may have several labels.")
+    ] = False,
+    backbone: Annotated[
+        str | None, typer.Option("--backbone", help="Pre-trained backbone.")
+    ] = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Create a project with its label schema."""
+    info = workspace(ctx).create_project(
+        name, labels=labels, task=task, multi_label=multi_label, backbone=backbone
+    )
+    emit(
+        info,
+        as_json,
+        lambda: err.print(
+            f"created project [bold]{info.name}[/] ({info.task}, "
+            f"{len(info.labels)} labels, backbone {info.backbone})"
+        ),
+    )
+
+
+@project_app.command("list")
+def project_list(ctx: typer.Context, as_json: JsonOpt = False) -> None:
+    """List the projects of the workspace."""
+    projects = workspace(ctx).list_projects()
+
+    def render() -> None:
+        table = Table("name", "task", "labels", "backbone")
+        for p in projects:
+            table.add_row(p.name, p.task, ", ".join(p.labels), p.backbone)
+        out.print(table)
+
+    emit(projects, as_json, render)
+
+
+@project_app.command("set")
+def project_set(
+    ctx: typer.Context,
+    name: Annotated[str, typer.Argument(help="Project name.")],
+    backbone: Annotated[str | None, typer.Option("--backbone", help="Switch the backbone.")] = None,
+    setting: Annotated[
+        list[str] | None, typer.Option("--set", help="KEY=VALUE project setting (repeatable).")
+    ] = None,
+    describe: Annotated[
+        list[str] | None,
+        typer.Option("--describe", help="LABEL=words describing it (repeatable)."),
+    ] = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Change a project's backbone, settings or label descriptions."""
+    info = workspace(ctx).update_project(
+        name,
+        backbone=backbone,
+        settings=_pairs(setting, "--set") or None,
+        descriptions=_pairs(describe, "--describe") or None,
+    )
+    emit(info, as_json, lambda: err.print(f"updated project [bold]{info.name}[/]"))
