@@ -20,7 +20,8 @@ import tempfile
 import time
 from pathlib import Path
 
-from labelloop.services.formats import count_rows_hint, read_records
+from labelloop.services.data.formats import count_rows_hint, read_records
+from labelloop.services.data.importing import ImportOptions
 
 
 def _peak_rss_mib() -> float:
@@ -60,10 +61,10 @@ def _service_import(path: Path, tmp: Path, *, id_field: bool) -> dict[str, objec
     try:
         ws.create_project("bench", labels=[f"L{i}" for i in range(20)], backbone="fake")
         start = time.perf_counter()
-        imported = ws.import_file(
-            "bench", path, id_field="id" if id_field else None, label_field="label",
-            annotator="bench",
-        )  # fmt: skip
+        options = ImportOptions(
+            id_field="id" if id_field else None, label_field="label", annotator="bench"
+        )
+        imported = ws.import_file("bench", path, options)
         seconds = time.perf_counter() - start
         status = ws.status("bench")
     finally:

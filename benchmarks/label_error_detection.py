@@ -7,7 +7,7 @@ random other class, banking77 train with 5%, the same flips per seed), but run e
 the services a user runs: a fresh workspace per seed whose embedding cache is pre-filled from
 ``.bench-cache/<set>.minilm-l6.npy`` (rows in CSV order, keyed by the item's content hash), import
 of the noisy labels, ``train`` (the champion's own head and C), then
-``labelloop.services.qa.after_training`` (cleanlab over out-of-fold pred_probs of that head) and,
+``services.quality.qa.after_training`` (cleanlab over out-of-fold pred_probs of that head) and,
 as the baseline, ``qa.label_issues(method="low_confidence")`` (given label's probability < 0.5).
 Precision and recall of the flagged set against the flipped items, mean +- std over seeds. The
 datasets carry label errors of their own, which count as false positives, so precision is a lower
@@ -25,6 +25,8 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+
+from labelloop.services.data.importing import ImportOptions
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
@@ -66,7 +68,7 @@ def run_one(
     data_dir: Path, cache: Path, name: str, seed: int
 ) -> dict[str, tuple[float, float, int]]:
     import labelloop
-    from labelloop.services import qa
+    from labelloop.services.quality import qa
 
     rel, column, cache_name, rate = SETS[name]
     frame = pd.read_csv(data_dir / rel)
@@ -88,7 +90,7 @@ def run_one(
             )
             path = Path(tmp) / "noisy.csv"
             rows.to_csv(path, index=False)
-            ws.import_file("bench", path, id_field="id", label_field="label")
+            ws.import_file("bench", path, ImportOptions(id_field="id", label_field="label"))
             ws.train("bench")
             issues = qa.after_training(ws, "bench")
             baseline = qa.label_issues(ws, "bench", method="low_confidence")

@@ -33,7 +33,7 @@ def main() -> None:
     parser.add_argument("--n", type=int, default=2000, help="transactions per measurement")
     args = parser.parse_args()
 
-    from labelloop.services.queue import _project_state
+    from labelloop.services.annotation.queue import _project_state
 
     ws = bench_workspace(Path(args.workspace), items=args.items, database_url=args.db)
     statement, params = _project_state(), {"name": PROJECT, "annotator": "bench-05"}

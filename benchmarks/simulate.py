@@ -74,7 +74,7 @@ def prefill(cache_dir: Path, backbone: str, pairs: list[tuple[Path, Path, str]])
 
 def merge(folders: list[Path], out: Path) -> dict:
     """Merge the results.json of runs made in separate processes (e.g. one per seed)."""
-    from labelloop.services.simulate import _plot, summarise
+    from labelloop.services.simulate.curves import _plot, summarise
 
     # FOLDER:strategy takes only that strategy's runs from FOLDER
     parts = [(Path(str(f).split(":")[0]), str(f).partition(":")[2] or None) for f in folders]
@@ -132,7 +132,7 @@ def main(argv: list[str] | None = None) -> None:
     logging.basicConfig(level=logging.WARNING, stream=sys.stderr, format="%(asctime)s %(message)s")
     logging.getLogger("labelloop.services").setLevel(logging.INFO)
 
-    from labelloop.services.simulate import SimulationConfig, simulate
+    from labelloop.services.simulate.curves import SimulationConfig, simulate
 
     pool, evals, text, label, npy_pool, npy_eval, budget = DATASETS[args.dataset]
     out = args.out or ROOT / ".bench-cache" / f"simulate-{args.dataset}"

@@ -12,7 +12,8 @@ import pytest
 from sqlalchemy import select
 
 from factories import topic_texts, write_csv
-from labelloop.services.autoaccept import (
+from labelloop.services.data.importing import ImportOptions
+from labelloop.services.quality.autoaccept import (
     MIN_AUDIT,
     AutoAcceptRefused,
     audit_report,
@@ -50,8 +51,10 @@ def make_project(ws, tmp_path: Path, *, n_items: int = 240, n_labelled: int = 15
     ws.create_project(PROJECT, labels=["sports", "tech", "politics"], backbone="fake")
     if labelled_rows:
         labelled = write_csv(tmp_path / "labelled.csv", labelled_rows)
-        ws.import_file(PROJECT, labelled, id_field="id", label_field="label", annotator="alice")
-    ws.import_file(PROJECT, unlabelled, id_field="id")
+        ws.import_file(
+            PROJECT, labelled, ImportOptions(id_field="id", label_field="label", annotator="alice")
+        )
+    ws.import_file(PROJECT, unlabelled, ImportOptions(id_field="id"))
     ws.train(PROJECT)
 
 
@@ -242,8 +245,8 @@ def test_evidence_is_the_champions_stored_out_of_fold_predictions_plus_newer_lab
     sqlite_workspace, tmp_path, monkeypatch
 ):
     from labelloop.learn import crossval
-    from labelloop.services.autoaccept import auto_accept_evidence
-    from labelloop.services.registry import champion_model
+    from labelloop.services.models.registry import champion_model
+    from labelloop.services.quality.autoaccept import auto_accept_evidence
 
     ws = sqlite_workspace
     make_project(ws, tmp_path, n_items=120, n_labelled=60)

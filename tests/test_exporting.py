@@ -12,6 +12,7 @@ from hypothesis import strategies as st
 import labelloop
 from factories import labelled_csv, write_csv
 from labelloop.errors import InvalidInput
+from labelloop.services.data.importing import ImportOptions
 
 ROUND_TRIP_FORMATS = ["jsonl", "csv", "parquet", "labelstudio"]
 
@@ -35,10 +36,14 @@ def _snapshot(ws, name: str, tmp_path: Path) -> dict[str, tuple]:
 def test_export_then_import_gives_the_same_project(workspace, tmp_path: Path, fmt: str):
     workspace.create_project("a", labels="sports,tech,politics")
     source = labelled_csv(tmp_path / "pool.csv", 20)
-    workspace.import_file("a", source, id_field="id", label_field="label", annotator="ann")
+    workspace.import_file(
+        "a", source, ImportOptions(id_field="id", label_field="label", annotator="ann")
+    )
     # leave a few items unlabelled
     workspace.import_file(
-        "a", write_csv(tmp_path / "more.csv", [{"id": "u1", "text": "no label"}]), id_field="id"
+        "a",
+        write_csv(tmp_path / "more.csv", [{"id": "u1", "text": "no label"}]),
+        ImportOptions(id_field="id"),
     )
     out = tmp_path / f"export.{'json' if fmt == 'labelstudio' else fmt}"
     result = workspace.export("a", out, format=fmt)
@@ -46,7 +51,7 @@ def test_export_then_import_gives_the_same_project(workspace, tmp_path: Path, fm
 
     workspace.create_project("b", labels="sports,tech,politics")
     options = {} if fmt == "labelstudio" else {"id_field": "id", "label_field": "label"}
-    workspace.import_file("b", out, format=fmt, **options)
+    workspace.import_file("b", out, ImportOptions(format=fmt, **options))
     before, after = _snapshot(workspace, "a", tmp_path), _snapshot(workspace, "b", tmp_path)
     assert set(before) == set(after)
     for key, (text, label, _, annotator) in before.items():
@@ -59,9 +64,13 @@ def test_export_then_import_gives_the_same_project(workspace, tmp_path: Path, fm
 def test_only_filters_by_source(sqlite_workspace, tmp_path: Path):
     ws = sqlite_workspace
     ws.create_project("a", labels="sports,tech,politics")
-    ws.import_file("a", labelled_csv(tmp_path / "p.csv", 9), id_field="id", label_field="label")
     ws.import_file(
-        "a", write_csv(tmp_path / "u.csv", [{"id": "u", "text": "unlabelled one"}]), id_field="id"
+        "a", labelled_csv(tmp_path / "p.csv", 9), ImportOptions(id_field="id", label_field="label")
+    )
+    ws.import_file(
+        "a",
+        write_csv(tmp_path / "u.csv", [{"id": "u", "text": "unlabelled one"}]),
+        ImportOptions(id_field="id"),
     )
     assert ws.export("a", tmp_path / "all.jsonl", only="all").rows == 10
     assert ws.export("a", tmp_path / "h.jsonl", only="human").rows == 9
@@ -72,7 +81,9 @@ def test_hf_export_loads_with_datasets(sqlite_workspace, tmp_path: Path):
     datasets = pytest.importorskip("datasets")
     ws = sqlite_workspace
     ws.create_project("a", labels="sports,tech,politics")
-    ws.import_file("a", labelled_csv(tmp_path / "p.csv", 9), id_field="id", label_field="label")
+    ws.import_file(
+        "a", labelled_csv(tmp_path / "p.csv", 9), ImportOptions(id_field="id", label_field="label")
+    )
     ws.export("a", tmp_path / "hf", format="hf")
     dataset = datasets.load_from_disk(str(tmp_path / "hf"))
     assert len(dataset) == 9
@@ -110,11 +121,13 @@ def test_round_trip_property(tmp_path_factory, rows, fmt):
         data = [
             {"id": f"r{i}", "text": t, "label": label or ""} for i, (t, label) in enumerate(rows)
         ]
-        ws.import_file("a", write_csv(tmp / "in.csv", data), id_field="id", label_field="label")
+        ws.import_file(
+            "a", write_csv(tmp / "in.csv", data), ImportOptions(id_field="id", label_field="label")
+        )
         out = tmp / f"out.{'json' if fmt == 'labelstudio' else fmt}"
         ws.export("a", out, format=fmt)
         options = {} if fmt == "labelstudio" else {"id_field": "id", "label_field": "label"}
-        ws.import_file("b", out, format=fmt, **options)
+        ws.import_file("b", out, ImportOptions(format=fmt, **options))
         assert _snapshot(ws, "a", tmp) == _snapshot(ws, "b", tmp)
     finally:
         ws.close()
@@ -124,9 +137,11 @@ def test_parquet_export_with_suggestions_and_model_versions(sqlite_workspace, tm
     pq = pytest.importorskip("pyarrow.parquet")
     ws = sqlite_workspace
     ws.create_project("a", labels="sports,tech,politics", backbone="fake")
-    ws.import_file("a", labelled_csv(tmp_path / "p.csv", 12), id_field="id", label_field="label")
-    ws.import_file("a", write_csv(tmp_path / "u.csv", [{"id": "u", "text": "a new match"}]),
-                   id_field="id")  # fmt: skip
+    ws.import_file(
+        "a", labelled_csv(tmp_path / "p.csv", 12), ImportOptions(id_field="id", label_field="label")
+    )
+    new = write_csv(tmp_path / "u.csv", [{"id": "u", "text": "a new match"}])
+    ws.import_file("a", new, ImportOptions(id_field="id"))
     ws.train("a")
     item = ws.next_items("a", n=1, annotator="x")[0]
     ws.submit("a", item.item_id, item.suggestion.value, annotator="x")  # carries a model version

@@ -10,7 +10,8 @@ from sqlalchemy import select
 
 from factories import topic_texts, write_csv
 from labelloop.errors import InvalidInput, NotFound
-from labelloop.services import qa
+from labelloop.services.data.importing import ImportOptions
+from labelloop.services.quality import qa
 from labelloop.store import Annotation, repo
 
 LABELS = ["sports", "tech", "politics"]
@@ -19,7 +20,7 @@ LABELS = ["sports", "tech", "politics"]
 def _project(ws, tmp_path: Path, n: int = 60, *, settings: dict | None = None, name: str = "p"):
     ws.create_project(name, labels=",".join(LABELS), backbone="fake", settings=settings or {})
     rows = [{"id": f"i{i}", "text": t, "truth": lab} for i, (t, lab) in enumerate(topic_texts(n))]
-    ws.import_file(name, write_csv(tmp_path / f"{name}.csv", rows), id_field="id")
+    ws.import_file(name, write_csv(tmp_path / f"{name}.csv", rows), ImportOptions(id_field="id"))
     ws.predict(name)
     truth = dict(zip((f"i{i}" for i in range(n)), (lab for _, lab in topic_texts(n)), strict=True))
     with ws.transaction() as session:
@@ -194,13 +195,13 @@ def test_overlap_items_go_to_k_annotators(workspace, tmp_path):
 
 
 def qa_overlap(item_id: int, rate: float) -> bool:
-    from labelloop.services.queue import is_overlap_item
+    from labelloop.services.annotation.queue import is_overlap_item
 
     return is_overlap_item(item_id, rate)
 
 
 def test_overlap_rate_selects_that_share_of_items():
-    from labelloop.services.queue import is_overlap_item
+    from labelloop.services.annotation.queue import is_overlap_item
 
     for rate in (0.1, 0.25, 0.5):
         share = sum(is_overlap_item(i, rate) for i in range(1, 2001)) / 2000

@@ -9,7 +9,8 @@ import pytest
 
 from factories import write_csv
 from labelloop.quality import fleiss_kappa, krippendorff_alpha
-from labelloop.services import qa
+from labelloop.services.data.importing import ImportOptions
+from labelloop.services.quality import qa
 from labelloop.store import repo
 
 # Fleiss (1971) as worked in Wikipedia's "Fleiss' kappa": 10 items, 14 raters, 5 categories.
@@ -30,7 +31,7 @@ FLEISS_COUNTS = [
 def _items(ws, tmp_path: Path, n: int, labels: list[str]) -> list[int]:
     ws.create_project("p", labels=",".join(labels), backbone="fake")
     rows = [{"id": f"i{i}", "text": f"item number {i}"} for i in range(n)]
-    ws.import_file("p", write_csv(tmp_path / "items.csv", rows), id_field="id")
+    ws.import_file("p", write_csv(tmp_path / "items.csv", rows), ImportOptions(id_field="id"))
     with ws.transaction() as session:
         project = repo.get_project(session, "p")
         ids = repo.items_by_external_id(session, project.id, [r["id"] for r in rows])

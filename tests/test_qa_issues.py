@@ -9,7 +9,8 @@ from pathlib import Path
 from typer.testing import CliRunner
 
 from factories import topic_texts, write_csv
-from labelloop.services import qa
+from labelloop.services.data.importing import ImportOptions
+from labelloop.services.quality import qa
 from labelloop.store import repo
 
 LABELS = ["sports", "tech", "politics"]
@@ -25,7 +26,11 @@ def _noisy_project(ws, tmp_path: Path, n: int = 90, n_flipped: int = 9) -> set[i
             label = rng.choice([x for x in LABELS if x != label])
         rows.append({"id": f"i{i}", "text": text, "label": label})
     ws.create_project("p", labels=",".join(LABELS), backbone="fake")
-    ws.import_file("p", write_csv(tmp_path / "noisy.csv", rows), id_field="id", label_field="label")
+    ws.import_file(
+        "p",
+        write_csv(tmp_path / "noisy.csv", rows),
+        ImportOptions(id_field="id", label_field="label"),
+    )
     with ws.transaction() as session:
         project = repo.get_project(session, "p")
         ids = repo.items_by_external_id(session, project.id, [r["id"] for r in rows])
@@ -81,7 +86,7 @@ def test_no_trained_model_gives_a_note_not_an_error(sqlite_workspace, tmp_path):
     ws = sqlite_workspace
     ws.create_project("p", labels=",".join(LABELS), backbone="fake")
     rows = [{"id": f"i{i}", "text": t} for i, (t, _) in enumerate(topic_texts(5))]
-    ws.import_file("p", write_csv(tmp_path / "x.csv", rows), id_field="id")
+    ws.import_file("p", write_csv(tmp_path / "x.csv", rows), ImportOptions(id_field="id"))
     ws.predict("p")  # zero-shot champion
     result = qa.after_training(ws, "p")
     assert not result.issues and result.note
@@ -92,7 +97,7 @@ def test_audit_below_target_pauses_auto_accept_and_shows_in_qa(sqlite_workspace,
     ws = sqlite_workspace
     ws.create_project("p", labels=",".join(LABELS), backbone="fake", settings={"audit_rate": 1.0})
     rows = [{"id": f"i{i}", "text": t} for i, (t, _) in enumerate(topic_texts(20))]
-    ws.import_file("p", write_csv(tmp_path / "x.csv", rows), id_field="id")
+    ws.import_file("p", write_csv(tmp_path / "x.csv", rows), ImportOptions(id_field="id"))
     with ws.transaction() as session:
         project = repo.get_project(session, "p")
         ids = [

@@ -8,13 +8,14 @@ import pytest
 
 from factories import topic_texts, write_csv
 from labelloop.errors import InvalidInput, NotFound, PermissionDenied, PoolExhausted
+from labelloop.services.data.importing import ImportOptions
 
 
 @pytest.fixture
 def ws(workspace, tmp_path: Path):
     workspace.create_project("p", labels="sports,tech,politics", backbone="fake")
     rows = [{"id": f"i{i}", "text": t} for i, (t, _) in enumerate(topic_texts(20))]
-    workspace.import_file("p", write_csv(tmp_path / "p.csv", rows), id_field="id")
+    workspace.import_file("p", write_csv(tmp_path / "p.csv", rows), ImportOptions(id_field="id"))
     workspace.predict("p")
     return workspace
 
@@ -74,7 +75,7 @@ def test_undo_returns_item_to_queue(ws):
 
 
 def test_labelled_items_leave_the_queue_and_undo_puts_them_back_in_place(ws):
-    from labelloop.services import review
+    from labelloop.services.quality import review
 
     order = [s.item_id for s in review.list_suggestions(ws, "p", limit=20)]
     first, second = order[0], order[1]
@@ -89,7 +90,7 @@ def test_labelled_items_leave_the_queue_and_undo_puts_them_back_in_place(ws):
 
 
 def test_correcting_a_label_keeps_the_suggestion_out_of_the_queue(ws):
-    from labelloop.services import review
+    from labelloop.services.quality import review
 
     item = ws.next_items("p", n=1, annotator="a")[0]
     ws.submit("p", item.item_id, "tech", annotator="a")
@@ -126,7 +127,7 @@ def test_retrain_due_after_retrain_every(ws):
 
 
 def test_changes_since_training_counts_from_the_newest_model(ws):
-    from labelloop.services.annotating import changes_since_training
+    from labelloop.services.annotation.annotating import changes_since_training
 
     for it in ws.next_items("p", n=4, annotator="a"):
         ws.submit("p", it.item_id, "tech", annotator="a")
@@ -174,7 +175,7 @@ def test_unknown_project_names_the_projects_there_are(ws, call):
 def test_the_queue_walk_checks_each_row_instead_of_joining(ws):
     """The walk reads a few rows down the priority index; PostgreSQL must not plan it as
     anti-joins (milliseconds of planning per call), and SQLite must walk that index."""
-    from labelloop.services.queue import _fresh_queries
+    from labelloop.services.annotation.queue import _fresh_queries
 
     ranked, _ = _fresh_queries(1, 1.0, named=True)
     statement = ranked.params(project_id=1, annotator="alice", exclude=[], n=1)
@@ -197,12 +198,12 @@ def test_the_queue_walk_checks_each_row_instead_of_joining(ws):
 def test_next_reads_no_more_after_many_answers_than_after_one(sqlite_workspace, tmp_path):
     """What `next` reads of an annotator's history (it seeds the gold draw) must not grow with
     it: counted in SQLite virtual-machine steps, which do not depend on the machine's speed."""
-    from labelloop.services.queue import _project_state
+    from labelloop.services.annotation.queue import _project_state
 
     ws = sqlite_workspace
     ws.create_project("p", labels="sports,tech,politics", backbone="fake")
     rows = [{"id": f"i{i}", "text": t} for i, (t, _) in enumerate(topic_texts(60))]
-    ws.import_file("p", write_csv(tmp_path / "p.csv", rows), id_field="id")
+    ws.import_file("p", write_csv(tmp_path / "p.csv", rows), ImportOptions(id_field="id"))
 
     def steps() -> int:
         count = 0

@@ -9,8 +9,8 @@ import pytest
 
 from factories import topic_texts, write_csv
 from labelloop.errors import InvalidInput
-from labelloop.services._simulate_run import _Annotator
-from labelloop.services.simulate import SimulationConfig, simulate, summarise
+from labelloop.services.simulate.curves import SimulationConfig, simulate, summarise
+from labelloop.services.simulate.run import _Annotator
 
 
 def data(tmp_path: Path, n_pool: int = 60, n_eval: int = 30) -> tuple[Path, Path]:

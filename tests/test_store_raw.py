@@ -14,16 +14,17 @@ from sqlalchemy import Integer, String, bindparam, delete, func, insert, select,
 from sqlalchemy.exc import IntegrityError
 
 from factories import topic_texts, write_csv
-from labelloop.services._queue_views import VIEWS_QUERY
-from labelloop.services.annotating import _submit_state
-from labelloop.services.queue import _fresh_queries, _project_state
+from labelloop.services.annotation.annotating import _submit_state
+from labelloop.services.annotation.queue import _fresh_queries, _project_state
+from labelloop.services.annotation.views import VIEWS_QUERY
+from labelloop.services.data.importing import ImportOptions
 from labelloop.store import Annotation, Item, Lease, Project, repo
 
 
 def _project(ws, tmp_path, n: int = 12) -> int:
     ws.create_project("p", labels="sports,tech,politics", backbone="fake")
     rows = [{"id": f"i{i}", "text": t} for i, (t, _) in enumerate(topic_texts(n))]
-    ws.import_file("p", write_csv(tmp_path / "p.csv", rows), id_field="id")
+    ws.import_file("p", write_csv(tmp_path / "p.csv", rows), ImportOptions(id_field="id"))
     with ws.transaction() as session:
         return repo.get_project_ref(session, "p").id
 

@@ -11,6 +11,7 @@ import pytest
 
 from factories import TOPICS, topic_texts, write_csv
 from labelloop.errors import InvalidInput, NotFound
+from labelloop.services.data.importing import ImportOptions
 
 
 def _project(ws, tmp_path: Path, *, n: int = 60, labelled: int = 0, name: str = "p"):
@@ -22,9 +23,7 @@ def _project(ws, tmp_path: Path, *, n: int = 60, labelled: int = 0, name: str = 
     ws.import_file(
         name,
         write_csv(tmp_path / f"{name}.csv", rows),
-        id_field="id",
-        label_field="label",
-        annotator="alice",
+        ImportOptions(id_field="id", label_field="label", annotator="alice"),
     )
     return ws
 
@@ -106,7 +105,7 @@ def test_promote_and_rollback(sqlite_workspace, tmp_path):
 def test_interrupted_training_leaves_champion_intact(sqlite_workspace, tmp_path, monkeypatch):
     ws = _project(sqlite_workspace, tmp_path, n=60, labelled=30)
     v1 = ws.train("p").model_version
-    import labelloop.services.training as training
+    import labelloop.services.models.training as training
 
     def broken_save(folder, model):
         (folder / "partial").write_text("half")
@@ -148,7 +147,9 @@ def test_multi_label_training(sqlite_workspace, tmp_path):
         labels = label if i % 4 else f"{label},tech" if label != "tech" else "tech,politics"
         rows.append({"text": t, "label": labels if i < 40 else ""})
     ws.import_file(
-        "m", write_csv(tmp_path / "m.csv", rows), label_field="label", label_separator=","
+        "m",
+        write_csv(tmp_path / "m.csv", rows),
+        ImportOptions(label_field="label", label_separator=","),
     )
     result = ws.train("m")
     assert result.promoted
@@ -184,7 +185,7 @@ def test_finetuning_stage_trains_on_a_fine_tuned_backbone(sqlite_workspace, tmp_
     ws = sqlite_workspace
     ws.create_project("ft", labels="sports,tech,politics")
     rows = [{"text": t, "label": label} for t, label in topic_texts(12)]
-    ws.import_file("ft", write_csv(tmp_path / "ft.csv", rows), label_field="label")
+    ws.import_file("ft", write_csv(tmp_path / "ft.csv", rows), ImportOptions(label_field="label"))
     ws.update_project(
         "ft", settings={"finetune": True, "finetune_min_labels": 8, "finetune_max_pairs": 16}
     )
@@ -218,7 +219,8 @@ def test_semi_supervised_setting_decides_whether_unlabelled_items_are_used(
 
 
 def test_semi_supervised_auto_turns_off_with_many_labels(sqlite_workspace, tmp_path, monkeypatch):
-    from labelloop.services import projects, training
+    from labelloop.services import projects
+    from labelloop.services.models import training
 
     monkeypatch.setattr(training, "SEMI_SUPERVISED_BELOW", 10)
     assert projects.SEMI_SUPERVISED_BELOW == 2000  # the documented default
@@ -251,7 +253,7 @@ def _suggestions(ws, name: str) -> dict[int, tuple]:
 
 
 def test_predict_lets_a_submit_commit_between_its_batches(workspace, tmp_path, monkeypatch):
-    from labelloop.services import _suggestions as writer
+    from labelloop.services.models import suggestions as writer
 
     ws = _project(workspace, tmp_path, n=300, labelled=60)
     v1 = ws.train("p").model_version

@@ -6,6 +6,9 @@ Open a workspace and work with projects through the same operations the CLI and 
     >>> ws = labelloop.open_workspace("labelloop-data")  # doctest: +SKIP
 """
 
+import importlib
+from typing import TYPE_CHECKING, Any
+
 from labelloop.errors import (
     Conflict,
     InvalidInput,
@@ -16,12 +19,31 @@ from labelloop.errors import (
     PermissionDenied,
     PoolExhausted,
 )
-from labelloop.services.workspace import Workspace, open_workspace
+
+if TYPE_CHECKING:
+    from labelloop.services.data.importing import ImportOptions
+    from labelloop.services.workspace import Workspace, open_workspace
 
 __version__ = "0.1.0"
 
+# The workspace API loads the database layer; it is imported on first use so that the ML core
+# (``import labelloop.active``, ``labelloop.learn``) never pulls SQLAlchemy in.
+_LAZY = {
+    "ImportOptions": "labelloop.services.data.importing",
+    "Workspace": "labelloop.services.workspace",
+    "open_workspace": "labelloop.services.workspace",
+}
+
+
+def __getattr__(name: str) -> Any:
+    if name in _LAZY:
+        return getattr(importlib.import_module(_LAZY[name]), name)
+    raise AttributeError(f"module 'labelloop' has no attribute {name!r}")
+
+
 __all__ = [
     "Conflict",
+    "ImportOptions",
     "InvalidInput",
     "LabelloopError",
     "MissingDependency",

@@ -9,7 +9,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from labelloop.services.formats import ExportRecord
+from labelloop.services.data.formats import ExportRecord
 
 LABELS = ("World", "Sports", "Business, Tech")
 

@@ -11,7 +11,7 @@ import pyarrow.parquet as pq
 import pytest
 
 from labelloop.errors import InvalidInput
-from labelloop.services.formats import read_records
+from labelloop.services.data.formats import read_records
 
 # (file name, content, read_records options, message part, line, field)
 CASES: list[tuple[str, str | bytes, dict[str, Any], str, int | None, str | None]] = [

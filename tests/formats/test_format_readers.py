@@ -14,7 +14,7 @@ import pytest
 from formats_factories import ls_task, write_csv, write_jsonl
 
 from labelloop.errors import InvalidInput
-from labelloop.services.formats import (
+from labelloop.services.data.formats import (
     ImportedAnnotation,
     ImportedPrediction,
     count_rows_hint,

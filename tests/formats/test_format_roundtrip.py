@@ -12,7 +12,7 @@ from formats_factories import LABELS, make_export_record
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from labelloop.services.formats import ExportRecord, read_records, write_records
+from labelloop.services.data.formats import ExportRecord, read_records, write_records
 
 READABLE_EXPORTS = {"jsonl": ".jsonl", "csv": ".csv", "parquet": ".parquet", "labelstudio": ".json"}
 

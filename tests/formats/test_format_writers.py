@@ -12,7 +12,7 @@ import pytest
 from formats_factories import LABELS, make_export_record
 
 from labelloop.errors import InvalidInput
-from labelloop.services.formats import (
+from labelloop.services.data.formats import (
     EXPORT_FORMATS,
     MULTI_LABEL_SEPARATOR,
     ExportRecord,

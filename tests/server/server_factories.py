@@ -8,6 +8,7 @@ from typing import Any
 
 from factories import topic_texts, write_csv
 from labelloop.services import users
+from labelloop.services.data.importing import ImportOptions
 
 LABELS = ["sports", "tech", "politics"]
 ROLES = ("annotator", "reviewer", "admin")
@@ -31,14 +32,14 @@ def make_project(ws: Any, name: str, folder: Path, *, n: int = 30, **settings: A
     ws.create_project(name, labels=LABELS, backbone="fake", settings=settings or None)
     rows = [{"id": f"{name}-{i}", "text": t} for i, (t, _) in enumerate(topic_texts(n, seed=7))]
     path = write_csv(folder / f"{name}.csv", rows)
-    ws.import_file(name, path, id_field="id")
+    ws.import_file(name, path, ImportOptions(id_field="id"))
     ws.train(name)
     ws.predict(name)
     return [s.item_id for s in _all_suggestions(ws, name)]
 
 
 def _all_suggestions(ws: Any, name: str) -> list[Any]:
-    from labelloop.services.review import list_suggestions
+    from labelloop.services.quality.review import list_suggestions
 
     return list_suggestions(ws, name, limit=500)
 

@@ -10,6 +10,7 @@ from live_server import LiveServer
 from server_factories import make_env
 
 from labelloop.server import ServerSettings, create_app
+from labelloop.services.data.importing import ImportOptions
 
 CHROMIUM = "/usr/bin/chromium"
 ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts" / "browser"
@@ -31,7 +32,7 @@ def test_annotate_by_keyboard_undo_and_dashboard(sqlite_workspace, tmp_path):
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     env = make_env(sqlite_workspace, tmp_path)
     sqlite_workspace.import_file(
-        "alpha", _evil_csv(tmp_path), id_field="id"
+        "alpha", _evil_csv(tmp_path), ImportOptions(id_field="id")
     )  # an item whose text is HTML must show as text
     app = create_app(sqlite_workspace, ServerSettings())
     with LiveServer(app) as url, playwright.sync_playwright() as p:

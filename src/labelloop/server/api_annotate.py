@@ -13,8 +13,9 @@ from labelloop.errors import NotFound, PermissionDenied, PoolExhausted
 from labelloop.server.api_projects import ERRORS
 from labelloop.server.deps import ProjectRole
 from labelloop.server.schemas import NextBatch, Resolve, SubmitAnnotation, SubmitResponse
-from labelloop.services import review, users
-from labelloop.services.review import ReviewCandidate, SuggestionRow
+from labelloop.services import users
+from labelloop.services.quality import review
+from labelloop.services.quality.review import ReviewCandidate, SuggestionRow
 from labelloop.services.users import Principal
 
 __all__ = ["router"]

@@ -22,8 +22,10 @@ from labelloop.server.schemas import (
     TokenCreated,
     UpdateProject,
 )
-from labelloop.services import qa, stats, users
-from labelloop.services._qa_results import QAReport
+from labelloop.services import stats, users
+from labelloop.services.data.importing import ImportOptions
+from labelloop.services.quality import qa
+from labelloop.services.quality.results import QAReport
 from labelloop.services.results import ExportResult, ImportResult, ProjectInfo, ProjectStatus
 from labelloop.services.users import Principal, UserInfo
 
@@ -151,11 +153,13 @@ def import_upload(
         return _ws(request).import_file(
             project,
             target,
-            format=format,
-            text_field=text_field,
-            label_field=label_field,
-            id_field=id_field,
-            annotator=principal.name,
+            ImportOptions(
+                format=format,
+                text_field=text_field,
+                label_field=label_field,
+                id_field=id_field,
+                annotator=principal.name,
+            ),
         )
 
 

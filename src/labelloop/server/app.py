@@ -21,7 +21,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from labelloop.errors import LabelloopError
 from labelloop.server.deps import AuthCache, ServerSettings
 from labelloop.services import users
-from labelloop.services.background import Retrainer
+from labelloop.services.loop import Retrainer
 from labelloop.services.workspace import Workspace
 
 __all__ = ["create_app", "error_body"]

@@ -19,7 +19,8 @@ from labelloop.server.deps import (
     expected_csrf,
     principal_of,
 )
-from labelloop.services import qa, stats, users
+from labelloop.services import stats, users
+from labelloop.services.quality import qa
 from labelloop.services.users import Principal
 
 __all__ = ["router"]

@@ -6,7 +6,7 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, Field, StringConstraints
 
-from labelloop.services.background import TrainingState
+from labelloop.services.loop import TrainingState
 from labelloop.services.results import QueueItem, SubmitResult
 
 __all__ = [

@@ -13,7 +13,7 @@ from labelloop.services.results import ProjectInfo, ProjectStatus
 from labelloop.store import Project, Suggestion, repo
 
 if TYPE_CHECKING:
-    from labelloop.services.workspace import Workspace
+    from labelloop.services.context import WorkspaceContext
 
 __all__ = [
     "DEFAULT_SETTINGS",
@@ -143,7 +143,7 @@ def _check_choice(key: str, value: str) -> str:
 
 
 def create_project(
-    ws: Workspace,
+    ws: WorkspaceContext,
     name: str,
     *,
     labels: str | list[str],
@@ -184,18 +184,18 @@ def create_project(
         return _info(project)
 
 
-def list_projects(ws: Workspace) -> list[ProjectInfo]:
+def list_projects(ws: WorkspaceContext) -> list[ProjectInfo]:
     with ws.transaction() as session:
         return [_info(p) for p in repo.list_projects(session)]
 
 
-def project_info(ws: Workspace, name: str) -> ProjectInfo:
+def project_info(ws: WorkspaceContext, name: str) -> ProjectInfo:
     with ws.transaction() as session:
         return _info(repo.get_project(session, name))
 
 
 def update_project(
-    ws: Workspace,
+    ws: WorkspaceContext,
     name: str,
     *,
     backbone: str | None = None,
@@ -230,7 +230,7 @@ def update_project(
         return _info(project)
 
 
-def project_status(ws: Workspace, name: str) -> ProjectStatus:
+def project_status(ws: WorkspaceContext, name: str) -> ProjectStatus:
     with ws.transaction() as session:
         project = repo.get_project(session, name)
         schema = label_schema(project)

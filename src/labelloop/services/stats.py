@@ -18,7 +18,7 @@ from labelloop.services.results import ProjectStatus
 from labelloop.store import Annotation, ModelVersion, repo
 
 if TYPE_CHECKING:
-    from labelloop.services.workspace import Workspace
+    from labelloop.services.context import WorkspaceContext
 
 __all__ = [
     "AcceptanceBucket",
@@ -89,7 +89,7 @@ def _aware(t: datetime) -> datetime:
     return t if t.tzinfo is not None else t.replace(tzinfo=UTC)
 
 
-def dashboard(ws: Workspace, name: str, *, max_time_buckets: int = 24) -> Dashboard:
+def dashboard(ws: WorkspaceContext, name: str, *, max_time_buckets: int = 24) -> Dashboard:
     """All the numbers the project dashboard shows, in one read."""
     status = project_status(ws, name)
     with ws.transaction() as session:
@@ -255,7 +255,7 @@ def _champion(version: ModelVersion | None, labels: list[str]) -> ChampionDetail
     )
 
 
-def champion_version(ws: Workspace, name: str) -> int | None:
+def champion_version(ws: WorkspaceContext, name: str) -> int | None:
     """The champion's version number (a cheap query, for the UI's poll)."""
     with ws.transaction() as session:
         project = repo.get_project(session, name)

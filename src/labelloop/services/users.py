@@ -33,11 +33,11 @@ from pydantic import BaseModel
 from sqlalchemy import delete, func, select
 
 from labelloop.errors import InvalidInput, NotFound, PermissionDenied
-from labelloop.services.queue import is_handed
+from labelloop.services.annotation.queue import is_handed
 from labelloop.store import ApiToken, Item, Membership, User, repo, utcnow
 
 if TYPE_CHECKING:
-    from labelloop.services.workspace import Workspace
+    from labelloop.services.context import WorkspaceContext
 
 __all__ = [
     "ROLES",
@@ -144,13 +144,13 @@ def _info(session: object, user: User) -> UserInfo:
     )
 
 
-def count_users(ws: Workspace) -> int:
+def count_users(ws: WorkspaceContext) -> int:
     with ws.transaction() as session:
         return session.scalar(select(func.count(User.id))) or 0
 
 
 def add_user(
-    ws: Workspace,
+    ws: WorkspaceContext,
     name: str,
     *,
     password: str | None = None,
@@ -201,7 +201,7 @@ def _set_member(session: object, user: User, project: str, role: str) -> None:
         member.role = role
 
 
-def set_member(ws: Workspace, project: str, name: str, role: str) -> UserInfo:
+def set_member(ws: WorkspaceContext, project: str, name: str, role: str) -> UserInfo:
     """Give existing user ``name`` ``role`` in ``project``."""
     _check_role(role)
     with ws.transaction() as session:
@@ -213,7 +213,7 @@ def set_member(ws: Workspace, project: str, name: str, role: str) -> UserInfo:
         return _info(session, user)
 
 
-def remove_member(ws: Workspace, project: str, name: str) -> None:
+def remove_member(ws: WorkspaceContext, project: str, name: str) -> None:
     with ws.transaction() as session:
         p = repo.get_project(session, project)
         user = session.scalar(select(User).where(User.name == name))
@@ -226,7 +226,7 @@ def remove_member(ws: Workspace, project: str, name: str) -> None:
             raise NotFound(f"{name!r} is not a member of {project!r}")
 
 
-def list_members(ws: Workspace, project: str) -> dict[str, str]:
+def list_members(ws: WorkspaceContext, project: str) -> dict[str, str]:
     """Map user name -> role for the members of ``project``."""
     with ws.transaction() as session:
         p = repo.get_project(session, project)
@@ -239,7 +239,7 @@ def list_members(ws: Workspace, project: str) -> dict[str, str]:
         return {n: r for n, r in rows}
 
 
-def authenticate(ws: Workspace, name: str, password: str) -> UserInfo | None:
+def authenticate(ws: WorkspaceContext, name: str, password: str) -> UserInfo | None:
     """The user if ``password`` is theirs, else None (in about the same time either way)."""
     with ws.transaction() as session:
         user = session.scalar(select(User).where(User.name == name[:_NAME_MAX]))
@@ -255,7 +255,7 @@ def authenticate(ws: Workspace, name: str, password: str) -> UserInfo | None:
         return _info(session, user)
 
 
-def create_token(ws: Workspace, name: str) -> str:
+def create_token(ws: WorkspaceContext, name: str) -> str:
     """A new API token for user ``name``; only its sha256 is stored, so show it once."""
     token = "llt_" + secrets.token_urlsafe(32)
     with ws.transaction() as session:
@@ -266,7 +266,7 @@ def create_token(ws: Workspace, name: str) -> str:
     return token
 
 
-def create_session(ws: Workspace, user_id: int) -> str:
+def create_session(ws: WorkspaceContext, user_id: int) -> str:
     """A new browser session token for ``user_id`` (stored hashed, like API tokens)."""
     token = secrets.token_urlsafe(32)
     with ws.transaction() as session:
@@ -274,12 +274,14 @@ def create_session(ws: Workspace, user_id: int) -> str:
     return token
 
 
-def delete_session(ws: Workspace, token: str) -> None:
+def delete_session(ws: WorkspaceContext, token: str) -> None:
     with ws.transaction() as session:
         session.execute(delete(ApiToken).where(ApiToken.token_hash == _sha256("session:" + token)))
 
 
-def _principal(ws: Workspace, token_hash: str, via: str, max_age: float | None) -> Principal | None:
+def _principal(
+    ws: WorkspaceContext, token_hash: str, via: str, max_age: float | None
+) -> Principal | None:
     with ws.transaction() as session:
         row = session.execute(
             select(User, ApiToken.created_at)
@@ -306,21 +308,21 @@ def _principal(ws: Workspace, token_hash: str, via: str, max_age: float | None) 
         )
 
 
-def principal_for_token(ws: Workspace, token: str) -> Principal | None:
+def principal_for_token(ws: WorkspaceContext, token: str) -> Principal | None:
     """The caller behind bearer ``token``, or None."""
     if not token or len(token) > 200:
         return None
     return _principal(ws, _sha256(token), "token", None)
 
 
-def principal_for_session(ws: Workspace, token: str) -> Principal | None:
+def principal_for_session(ws: WorkspaceContext, token: str) -> Principal | None:
     """The caller behind session cookie ``token`` (None if unknown or expired)."""
     if not token or len(token) > 200:
         return None
     return _principal(ws, _sha256("session:" + token), "session", SESSION_SECONDS)
 
 
-def item_in_project(ws: Workspace, project: str, item_id: int) -> bool:
+def item_in_project(ws: WorkspaceContext, project: str, item_id: int) -> bool:
     """Whether ``item_id`` belongs to ``project`` (:class:`NotFound` if the project does not)."""
     with ws.transaction() as session:
         p = repo.get_project(session, project)
@@ -328,7 +330,7 @@ def item_in_project(ws: Workspace, project: str, item_id: int) -> bool:
         return found == p.id
 
 
-def may_answer(ws: Workspace, project: str, item_id: int, annotator: str) -> bool:
+def may_answer(ws: WorkspaceContext, project: str, item_id: int, annotator: str) -> bool:
     """An annotator may answer an item handed to them (a lease) or one they answered before."""
     with ws.transaction() as session:
         p = repo.get_project(session, project)
@@ -337,7 +339,7 @@ def may_answer(ws: Workspace, project: str, item_id: int, annotator: str) -> boo
         return is_handed(session, item_id, annotator)
 
 
-def secret_key(ws: Workspace) -> bytes:
+def secret_key(ws: WorkspaceContext) -> bytes:
     """The workspace's server secret (CSRF tokens), created once with mode 0600."""
     path = Path(ws.path) / "server-secret"
     if not path.exists():

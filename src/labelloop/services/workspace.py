@@ -1,210 +1,210 @@
-"""The workspace: a database plus an artifacts folder, and the Python API over every use-case.
+"""The public Python API: one typed method per use-case on an open workspace.
 
 Example:
     >>> import labelloop
     >>> ws = labelloop.open_workspace("labelloop-data")          # doctest: +SKIP
     >>> ws.create_project("news", labels=["World", "Sports"])     # doctest: +SKIP
-    >>> ws.import_file("news", "pool.csv", label_field="label")   # doctest: +SKIP
+    >>> opts = labelloop.ImportOptions(label_field="label")
+    >>> ws.import_file("news", "pool.csv", opts)                  # doctest: +SKIP
     >>> ws.status("news").labelled                                # doctest: +SKIP
+
+The CLI, the server and the simulator call these methods; each is one use-case and leaves the
+workspace as it was when it fails.
 """
 
 from __future__ import annotations
 
 import os
-import threading
-from collections.abc import Iterator
-from contextlib import contextmanager, nullcontext
+from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
-
-from sqlalchemy.orm import Session, sessionmaker
+from typing import Any
 
 from labelloop.errors import InvalidInput
-from labelloop.store import Artifacts, create_db_engine, migrate, session_scope, sqlite_url
-from labelloop.store.raw import RawTransaction
-
-if TYPE_CHECKING:
-    from sqlalchemy import Engine
+from labelloop.services import loop, projects
+from labelloop.services.annotation import annotating, queue
+from labelloop.services.context import WorkspaceContext
+from labelloop.services.data import exporting, importing
+from labelloop.services.models import evaluation, registry
+from labelloop.services.quality import qa
+from labelloop.services.results import (
+    BackboneRanking,
+    EvaluateResult,
+    ExportResult,
+    ImportResult,
+    ModelVersionInfo,
+    PredictResult,
+    ProjectInfo,
+    ProjectStatus,
+    QueueItem,
+    SubmitResult,
+    TrainResult,
+)
 
 __all__ = ["DEFAULT_WORKSPACE", "Workspace", "open_workspace"]
 
 DEFAULT_WORKSPACE = "labelloop-data"
 
+Progress = Callable[[int], None]
 
-class Workspace:
+
+class Workspace(WorkspaceContext):
     """A labelloop workspace. Open one with :func:`open_workspace`.
 
     Every method is one transaction: it either completes or leaves the workspace as it was.
+    Failures raise :class:`labelloop.errors.LabelloopError` subclasses naming what is wrong.
     """
 
-    def __init__(self, path: Path, *, database_url: str | None = None) -> None:
-        self.path = path
-        self.path.mkdir(parents=True, exist_ok=True)
-        self.database_url = database_url or sqlite_url(path / "labelloop.db")
-        self.engine: Engine = create_db_engine(self.database_url)
-        migrate(self.engine)
-        self.sessions = sessionmaker(self.engine, expire_on_commit=False)
-        self.artifacts = Artifacts(path / "artifacts")
-        self._cache: Any = None
-        sqlite = self.engine.dialect.name == "sqlite"
-        self._local_lock: threading.RLock | None = threading.RLock() if sqlite else None
-
-    def __repr__(self) -> str:
-        return f"Workspace({str(self.path)!r})"
-
-    def __enter__(self) -> Workspace:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
-
-    def close(self) -> None:
-        self.engine.dispose()
-
-    def embedding_cache(self) -> Any:
-        """The workspace's embedding cache (one per workspace and process)."""
-        if self._cache is None:
-            from labelloop.backbones import EmbeddingCache
-
-            self._cache = EmbeddingCache(self.artifacts.embeddings)
-        return self._cache
-
-    @contextmanager
-    def transaction(self) -> Iterator[Session]:
-        """One database transaction; commits on success, rolls back on any exception.
-
-        On SQLite every transaction takes the write lock up front (``BEGIN IMMEDIATE``); threads of
-        this process also queue on an in-process lock first, so they wait their turn in order
-        instead of SQLite's busy handler, which polls with sleeps of up to 100 ms and gives long
-        tail latencies under concurrent requests.
-        """
-        if self._local_lock is None:
-            with session_scope(self.sessions) as session:
-                yield session
-            return
-        with self._local_lock, session_scope(self.sessions) as session:
-            yield session
-
-    @contextmanager
-    def raw_transaction(self) -> Iterator[RawTransaction]:
-        """One transaction on the database driver's own cursor, for the request hot path
-        (``next``, submit): the statements are SQLAlchemy's, without its execution layer
-        (:mod:`labelloop.store.raw`). Commits on success, rolls back on any exception; on SQLite
-        it queues on the same in-process lock as :meth:`transaction`.
-        """
-        with self._local_lock or nullcontext():
-            connection = self.engine.raw_connection()
-            try:
-                transaction = RawTransaction(connection.driver_connection, self.engine.dialect)
-                transaction.begin()
-                try:
-                    yield transaction
-                    transaction.commit()
-                except BaseException:
-                    transaction.rollback()
-                    raise
-            finally:
-                connection.close()
-
     # -- projects -------------------------------------------------------------------------------
-    def create_project(self, name: str, **options: Any) -> Any:
-        from labelloop.services.projects import create_project
+    def create_project(
+        self,
+        name: str,
+        *,
+        labels: str | list[str],
+        task: str = "text-classification",
+        multi_label: bool = False,
+        backbone: str | None = None,
+        descriptions: dict[str, str] | None = None,
+        settings: dict[str, Any] | None = None,
+    ) -> ProjectInfo:
+        """Create a project: its task type, labels (a list or ``"a,b,c"``) and backbone (default:
+        the recommended installed one for the task's modality). Task types that are not
+        implemented, and backbones of another modality, are refused."""
+        return projects.create_project(
+            self, name, labels=labels, task=task, multi_label=multi_label, backbone=backbone,
+            descriptions=descriptions, settings=settings,
+        )  # fmt: skip
 
-        return create_project(self, name, **options)
+    def list_projects(self) -> list[ProjectInfo]:
+        """Every project of the workspace, by name."""
+        return projects.list_projects(self)
 
-    def list_projects(self) -> Any:
-        from labelloop.services.projects import list_projects
+    def project(self, name: str) -> ProjectInfo:
+        """One project's settings; :class:`~labelloop.errors.NotFound` when there is none."""
+        return projects.project_info(self, name)
 
-        return list_projects(self)
+    def update_project(
+        self,
+        name: str,
+        *,
+        backbone: str | None = None,
+        settings: dict[str, Any] | None = None,
+        descriptions: dict[str, str] | None = None,
+    ) -> ProjectInfo:
+        """Change a project's backbone, settings or label descriptions (``None`` keeps each)."""
+        return projects.update_project(
+            self, name, backbone=backbone, settings=settings, descriptions=descriptions
+        )
 
-    def project(self, name: str) -> Any:
-        from labelloop.services.projects import project_info
-
-        return project_info(self, name)
-
-    def update_project(self, name: str, **options: Any) -> Any:
-        from labelloop.services.projects import update_project
-
-        return update_project(self, name, **options)
-
-    def status(self, name: str) -> Any:
-        from labelloop.services.projects import project_status
-
-        return project_status(self, name)
+    def status(self, name: str) -> ProjectStatus:
+        """Counts of items, labels and suggestions, and the champion model."""
+        return projects.project_status(self, name)
 
     # -- data in and out ------------------------------------------------------------------------
-    def import_file(self, name: str, path: str | Path, **options: Any) -> Any:
-        from labelloop.services.importing import import_file
+    def import_file(
+        self,
+        name: str,
+        path: str | Path,
+        options: importing.ImportOptions | None = None,
+        *,
+        progress: Progress | None = None,
+        on_total: Callable[[int | None], None] | None = None,
+    ) -> ImportResult:
+        """Import items (with any labels and predictions) from a file or folder.
 
-        return import_file(self, name, Path(path), **options)
+        ``options`` (:class:`~labelloop.services.data.importing.ImportOptions`, e.g.
+        ``ImportOptions(label_field="label")``) says how to read it. Re-importing the same file
+        with the same options changes nothing.
+        """
+        return importing.import_file(
+            self, name, Path(path), options, progress=progress, on_total=on_total
+        )
 
-    def export(self, name: str, out: str | Path, **options: Any) -> Any:
-        from labelloop.services.exporting import export_project
-
-        return export_project(self, name, Path(out), **options)
+    def export(
+        self, name: str, out: str | Path, *, format: str = "jsonl", only: str = "all"
+    ) -> ExportResult:
+        """Write the project's items, labels and suggestions to ``out`` in one of
+        :data:`~labelloop.services.data.formats.EXPORT_FORMATS` (``only``: all | labelled)."""
+        return exporting.export_project(self, name, Path(out), format=format, only=only)
 
     # -- the model ------------------------------------------------------------------------------
-    def train(self, name: str, **options: Any) -> Any:
-        from labelloop.services.training import train
+    def train(self, name: str, *, progress: Progress | None = None) -> TrainResult:
+        """Train a model version on the current labels, promote it if it beats the champion,
+        refresh the suggestions when it does, and re-run label-error detection."""
+        return loop.retrain(self, name, progress=progress)
 
-        return train(self, name, **options)
+    def predict(self, name: str, *, progress: Progress | None = None) -> PredictResult:
+        """Refresh the suggestions of every unlabelled item and re-rank the queue."""
+        return loop.predict(self, name, progress=progress)
 
-    def predict(self, name: str, **options: Any) -> Any:
-        from labelloop.services.training import predict
+    def models(self, name: str) -> list[ModelVersionInfo]:
+        """Every model version of the project, newest first."""
+        return registry.list_models(self, name)
 
-        return predict(self, name, **options)
+    def promote(self, name: str, version: int) -> ModelVersionInfo:
+        """Make ``version`` the champion by hand; its suggestions replace the old ones."""
+        return loop.promote(self, name, version)
 
-    def models(self, name: str) -> Any:
-        from labelloop.services.registry import list_models
+    def rollback(self, name: str) -> ModelVersionInfo:
+        """Return to the previous champion; its suggestions replace the current ones."""
+        return loop.rollback(self, name)
 
-        return list_models(self, name)
+    def evaluate(
+        self,
+        name: str,
+        path: str | Path,
+        *,
+        text_field: str = "text",
+        label_field: str = "label",
+        format: str | None = None,
+    ) -> EvaluateResult:
+        """Score the champion on a held-out labelled file (nothing is stored)."""
+        return evaluation.evaluate(
+            self, name, Path(path), text_field=text_field, label_field=label_field, format=format
+        )
 
-    def promote(self, name: str, version: int) -> Any:
-        from labelloop.services.registry import promote
-
-        return promote(self, name, version)
-
-    def rollback(self, name: str) -> Any:
-        from labelloop.services.registry import rollback
-
-        return rollback(self, name)
-
-    def evaluate(self, name: str, path: str | Path, **options: Any) -> Any:
-        from labelloop.services.evaluation import evaluate
-
-        return evaluate(self, name, Path(path), **options)
-
-    def rank_backbones(self, name: str, **options: Any) -> Any:
-        from labelloop.services.evaluation import rank_backbones
-
-        return rank_backbones(self, name, **options)
+    def rank_backbones(self, name: str, *, seed: int = 0) -> BackboneRanking:
+        """Cross-validate every installed backbone of the task's modality on the labels."""
+        return evaluation.rank_backbones(self, name, seed=seed)
 
     # -- annotation -----------------------------------------------------------------------------
-    def next_items(self, name: str, **options: Any) -> Any:
-        from labelloop.services.queue import next_items
+    def next_items(
+        self, name: str, *, n: int = 10, annotator: str | None = None
+    ) -> list[QueueItem]:
+        """Lease the next ``n`` items of the queue to ``annotator``, with their suggestions."""
+        return queue.next_items(self, name, n=n, annotator=annotator)
 
-        return next_items(self, name, **options)
+    def submit(
+        self,
+        name: str,
+        item_id: int,
+        value: list[str] | str,
+        *,
+        annotator: str | None,
+        seconds: float | None = None,
+        request_id: str | None = None,
+        reviewed: bool = False,
+        handed_only: bool = False,
+    ) -> SubmitResult:
+        """Record an answer; a repeated ``request_id`` is answered without a second write."""
+        return annotating.submit(
+            self, name, item_id, value, annotator=annotator, seconds=seconds,
+            request_id=request_id, reviewed=reviewed, handed_only=handed_only,
+        )  # fmt: skip
 
-    def submit(self, name: str, item_id: int, value: list[str] | str, **options: Any) -> Any:
-        from labelloop.services.annotating import submit
+    def skip(self, name: str, item_id: int, *, annotator: str) -> None:
+        """Hand the item back; this annotator does not get it again for a day."""
+        annotating.skip(self, name, item_id, annotator=annotator)
 
-        return submit(self, name, item_id, value, **options)
-
-    def skip(self, name: str, item_id: int, **options: Any) -> Any:
-        from labelloop.services.annotating import skip
-
-        return skip(self, name, item_id, **options)
-
-    def undo(self, name: str, item_id: int, **options: Any) -> Any:
-        from labelloop.services.annotating import undo
-
-        return undo(self, name, item_id, **options)
+    def undo(
+        self, name: str, item_id: int, *, annotator: str | None, admin: bool = False
+    ) -> SubmitResult:
+        """Withdraw the annotator's answer on the item (any answer, for an admin)."""
+        return annotating.undo(self, name, item_id, annotator=annotator, admin=admin)
 
     # -- quality --------------------------------------------------------------------------------
-    def qa_report(self, name: str, **options: Any) -> Any:
-        from labelloop.services.qa import qa_report
-
-        return qa_report(self, name, **options)
+    def qa_report(self, name: str, *, issues: int = qa.REPORT_ISSUES) -> qa.QAReport:
+        """Agreement, gold accuracy, label-error candidates, the auto-accept audit and flags."""
+        return qa.qa_report(self, name, issues=issues)
 
 
 def open_workspace(

@@ -1,0 +1,164 @@
+"""What an annotator sees of the items the queue hands out: the item, the suggestion, or none.
+
+:func:`views` builds the :class:`QueueItem` answers of ``next`` from what the queue's walk read
+(``VIEW_COLUMNS``) or, for items it did not read, from one query. Labelled overlap items have no
+stored suggestion; theirs is computed from the champion and cached embeddings. A stable share of
+(item, annotator) pairs is shown blind (:func:`is_blind`), without the suggestion.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
+
+from sqlalchemy import Integer, bindparam, select
+
+from labelloop.services.projects import label_schema, project_settings
+from labelloop.services.results import QueueItem, SuggestionView
+from labelloop.store import Item, ModelVersion, Suggestion
+from labelloop.store.raw import Executor
+from labelloop.store.repo import ProjectRef
+
+if TYPE_CHECKING:
+    from labelloop.services.context import WorkspaceContext
+
+__all__ = ["VIEWS_QUERY", "VIEW_COLUMNS", "is_blind", "live_suggestions", "views"]
+
+_PROJECT = bindparam("project_id", type_=Integer)
+
+# what an annotator sees of an item: the item, its stored suggestion and that one's model version
+VIEW_COLUMNS = (
+    Item.id,
+    Item.external_id,
+    Item.data,
+    Item.content_hash,
+    Suggestion.id.label("suggestion_id"),
+    Suggestion.value,
+    Suggestion.confidence,
+    Suggestion.pred_probs,
+    ModelVersion.version,
+)
+
+
+def _unit(key: str) -> float:
+    return int.from_bytes(hashlib.sha256(key.encode()).digest()[:8], "big") / 2.0**64
+
+
+def is_blind(project_id: int, item_id: int, annotator: str | None, blind_rate: float) -> bool:
+    """Whether ``annotator`` answers ``item_id`` without seeing the suggestion.
+
+    A stable hash of (project, item, annotator): the same pair is always blind or never, so the
+    queue and ``annotating.submit`` agree without storing anything.
+    """
+    if blind_rate <= 0.0:
+        return False
+    return _unit(f"blind:{project_id}:{item_id}:{annotator or ''}") < blind_rate
+
+
+def live_suggestions(
+    ws: WorkspaceContext,
+    connection: Executor,
+    project: ProjectRef,
+    hashes: dict[int, str],
+    ids: list[int],
+) -> dict[int, SuggestionView]:
+    """Champion suggestions for items that have no stored one (labelled overlap items).
+
+    Stored suggestions cover unlabelled items only; an item handed out for a second opinion must
+    look like any other, so its suggestion is computed here from cached embeddings.
+    """
+    if not ids:
+        return {}
+    from labelloop.services.models.loading import load_model
+
+    champion = connection.execute(_CHAMPION, {"project_id": project.id}).first()
+    if champion is None or champion.artifact is None:
+        return {}
+    schema = label_schema(project)
+    embeddings, found = ws.embedding_cache().lookup(champion.backbone, [hashes[i] for i in ids])
+    if not found.any():
+        return {}
+    pred_probs = load_model(ws.path / champion.artifact).predict_proba(embeddings[found])
+    out: dict[int, SuggestionView] = {}
+    for item_id, probs in zip([i for i, f in zip(ids, found, strict=True) if f], pred_probs,
+                              strict=True):  # fmt: skip
+        if schema.multi_label:
+            value = [schema.labels[j] for j in range(len(probs)) if probs[j] >= 0.5]
+            confidence = float(min(abs(p - 0.5) for p in probs) * 2)
+        else:
+            value = [schema.labels[int(probs.argmax())]]
+            confidence = float(probs.max())
+        out[item_id] = SuggestionView(
+            value=value,
+            confidence=confidence,
+            model_version=champion.version,
+            pred_probs={
+                label: round(float(p), 5) for label, p in zip(schema.labels, probs, strict=False)
+            },
+        )
+    return out
+
+
+_CHAMPION = select(ModelVersion.backbone, ModelVersion.artifact, ModelVersion.version).where(
+    ModelVersion.project_id == _PROJECT, ModelVersion.status == "champion"
+)
+# one query for the items, their stored suggestions and the suggestions' model versions
+VIEWS_QUERY = (
+    select(*VIEW_COLUMNS)
+    .outerjoin(Suggestion, (Suggestion.item_id == Item.id) & (Suggestion.project_id == _PROJECT))
+    .outerjoin(ModelVersion, ModelVersion.id == Suggestion.model_version_id)
+    .where(Item.id.in_(bindparam("item_ids", type_=Integer, expanding=True)))
+)
+
+
+def views(
+    ws: WorkspaceContext,
+    connection: Executor,
+    project: ProjectRef,
+    item_ids: list[int],
+    annotator: str | None,
+    expires: datetime | None,
+    *,
+    rows: dict[int, Any],
+) -> list[QueueItem]:
+    """What the annotator sees of ``item_ids``; ``rows`` holds those read already."""
+    schema = label_schema(project)
+    rows = dict(rows)
+    missing = [i for i in item_ids if i not in rows]
+    if missing:
+        params = {"project_id": project.id, "item_ids": missing}
+        rows.update((row.id, row) for row in connection.execute(VIEWS_QUERY, params))
+    blind_rate = float(project_settings(project)["blind_rate"])
+    blind = {i: is_blind(project.id, i, annotator, blind_rate) for i in item_ids}
+    live = live_suggestions(
+        ws,
+        connection,
+        project,
+        {i: row.content_hash for i, row in rows.items()},
+        [i for i in item_ids if rows[i].suggestion_id is None and not blind[i]],
+    )
+    views = []
+    for item_id in item_ids:
+        row = rows[item_id]
+        view = (
+            live.get(item_id)
+            if row.suggestion_id is None
+            else SuggestionView(
+                value=list(row.value),
+                confidence=row.confidence,
+                model_version=row.version,
+                pred_probs=dict(zip(schema.labels, row.pred_probs, strict=False)),
+            )
+        )
+        views.append(
+            QueueItem(
+                item_id=item_id,
+                external_id=row.external_id,
+                data=row.data,
+                suggestion=None if blind[item_id] else view,
+                blind=blind[item_id],
+                lease_expires_at=expires,
+            )
+        )
+    return views

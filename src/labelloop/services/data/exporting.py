@@ -1,0 +1,128 @@
+"""Export a project's items, labels, provenance and suggestions to a file."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from sqlalchemy import select
+
+from labelloop.errors import InvalidInput
+from labelloop.services.data.formats import EXPORT_FORMATS, ExportRecord, write_records
+from labelloop.services.projects import label_schema
+from labelloop.services.results import ExportResult
+from labelloop.store import Annotation, Item, ModelVersion, Suggestion, repo
+
+if TYPE_CHECKING:
+    from sqlalchemy.orm import Session
+
+    from labelloop.services.context import WorkspaceContext
+
+__all__ = ["ONLY", "export_project"]
+
+# Which current labels an export keeps: typed by people; typed or confirmed by people; or every item
+# (unlabelled ones included, with their suggestion).
+ONLY = {"human": ("human",), "accepted": ("human", "model_accepted"), "all": None}
+PAGE = 2000
+
+
+def export_project(
+    ws: WorkspaceContext, name: str, out: Path, *, format: str = "jsonl", only: str = "all"
+) -> ExportResult:
+    """Write project ``name`` to ``out`` in ``format``; every label carries its provenance."""
+    if format not in EXPORT_FORMATS:
+        raise InvalidInput(
+            f"unknown export format {format!r}; choose one of {', '.join(EXPORT_FORMATS)}",
+            field="format",
+        )
+    if only not in ONLY:
+        raise InvalidInput(
+            f"unknown --only {only!r}; choose one of {', '.join(ONLY)}", field="only"
+        )
+    if out.exists() and out.is_dir() and format != "hf":
+        raise InvalidInput("is a folder; give a file name", file=str(out))
+    with ws.transaction() as session:
+        project = repo.get_project(session, name)
+        schema = label_schema(project)
+        records = _records(session, project.id, ONLY[only], schema.labels)
+        rows = write_records(
+            records,
+            out,
+            format=format,
+            label_names=list(schema.labels),
+            multi_label=schema.multi_label,
+        )
+    return ExportResult(project=name, out=str(out), format=format, rows=rows, only=only)
+
+
+def _records(
+    session: Session, project_id: int, sources: tuple[str, ...] | None, labels: tuple[str, ...]
+) -> Iterator[ExportRecord]:
+    versions = {
+        vid: number
+        for vid, number in session.execute(
+            select(ModelVersion.id, ModelVersion.version).where(
+                ModelVersion.project_id == project_id
+            )
+        )
+    }
+    last_id = 0
+    while True:
+        items = session.scalars(
+            select(Item)
+            .where(Item.project_id == project_id, Item.id > last_id)
+            .order_by(Item.id)
+            .limit(PAGE)
+        ).all()
+        if not items:
+            return
+        last_id = items[-1].id
+        ids = [item.id for item in items]
+        history: dict[int, list[Annotation]] = {}
+        for annotation in session.scalars(
+            select(Annotation)
+            .where(Annotation.item_id.in_(ids))
+            .order_by(Annotation.item_id, Annotation.id)
+        ):
+            history.setdefault(annotation.item_id, []).append(annotation)
+        suggestions = {
+            s.item_id: s
+            for s in session.scalars(select(Suggestion).where(Suggestion.item_id.in_(ids)))
+        }
+        for item in items:
+            rows = history.get(item.id, [])
+            current = next((a for a in reversed(rows) if a.is_current), None)
+            if current is not None and current.value is None:
+                current = None
+            if sources is not None and (current is None or current.source not in sources):
+                continue
+            suggestion = suggestions.get(item.id)
+            yield ExportRecord(
+                external_id=item.external_id,
+                item_id=item.id,
+                data=item.data,
+                content_hash=item.content_hash,
+                label=tuple(current.value or ()) if current is not None else None,
+                provenance=_provenance(current, versions) if current is not None else None,
+                history=tuple({"value": a.value, **_provenance(a, versions)} for a in rows),
+                suggestion=None
+                if suggestion is None
+                else {
+                    "value": suggestion.value,
+                    "pred_probs": dict(zip(labels, suggestion.pred_probs, strict=False)),
+                    "model_version": versions.get(suggestion.model_version_id),
+                },
+            )
+
+
+def _provenance(annotation: Annotation, versions: dict[int, int]) -> dict[str, Any]:
+    return {
+        "source": annotation.source,
+        "annotator": annotation.annotator,
+        "model_version": versions.get(annotation.model_version_id)
+        if annotation.model_version_id is not None
+        else None,
+        "seconds": annotation.seconds,
+        "created_at": annotation.created_at.isoformat() if annotation.created_at else None,
+    }

@@ -1,0 +1,47 @@
+"""File formats: import readers and export writers (pure I/O, no database).
+
+Readers stream a file into :class:`ImportRecord` values; writers turn :class:`ExportRecord` values
+into a file. The import/export services map records to and from the store.
+
+Example:
+    >>> from labelloop.services.data.formats import read_records
+    >>> records = read_records(Path("pool.csv"), id_field="id", label_field="label")
+    >>> next(records).data  # doctest: +SKIP
+    {'text': 'first item'}
+"""
+
+from labelloop.services.data.formats.readers import (
+    IMPORT_FORMATS,
+    count_rows_hint,
+    detect_format,
+    iter_media_files,
+    read_records,
+)
+from labelloop.services.data.formats.records import (
+    ExportRecord,
+    ImportedAnnotation,
+    ImportedPrediction,
+    ImportRecord,
+)
+from labelloop.services.data.formats.writers import (
+    EXPORT_FORMATS,
+    MULTI_LABEL_SEPARATOR,
+    label_studio_config,
+    write_records,
+)
+
+__all__ = [
+    "EXPORT_FORMATS",
+    "IMPORT_FORMATS",
+    "MULTI_LABEL_SEPARATOR",
+    "ExportRecord",
+    "ImportRecord",
+    "ImportedAnnotation",
+    "ImportedPrediction",
+    "count_rows_hint",
+    "detect_format",
+    "iter_media_files",
+    "label_studio_config",
+    "read_records",
+    "write_records",
+]

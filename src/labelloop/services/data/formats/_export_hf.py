@@ -1,0 +1,131 @@
+"""Hugging Face ``datasets`` export: a folder written by ``Dataset.save_to_disk``."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import tempfile
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+from labelloop.errors import LabelloopError, MissingDependency
+from labelloop.services.data.formats._atomic import atomic_dir
+from labelloop.services.data.formats._rows import ExportContext, iso, meta_json
+from labelloop.services.data.formats.records import ExportRecord
+
+__all__ = ["write_hf"]
+
+
+def _features(datasets: Any, data_cols: list[str], ctx: ExportContext) -> Any:
+    Value, ClassLabel = datasets.Value, datasets.ClassLabel
+    # ``List`` is the datasets>=4 name; ``Sequence`` works on older versions.
+    sequence = getattr(datasets, "List", None) or datasets.Sequence
+    label = ClassLabel(names=list(ctx.label_names))
+    return datasets.Features(
+        {
+            "id": Value("string"),
+            "item_id": Value("int64"),
+            **{c: Value("string") for c in data_cols},
+            "meta": Value("string"),
+            "label": sequence(label) if ctx.multi_label else label,
+            "source": Value("string"),
+            "annotator": Value("string"),
+            "model_version": Value("string"),
+            "seconds": Value("float64"),
+            "annotated_at": Value("string"),
+            "content_hash": Value("string"),
+        }
+    )
+
+
+def _example(rec: ExportRecord, ctx: ExportContext, data_cols: list[str]) -> dict[str, Any]:
+    index = {name: i for i, name in enumerate(ctx.label_names)}
+    if ctx.multi_label:
+        label: Any = [index[v] for v in rec.label or ()]
+    else:
+        label = -1 if rec.label is None else index[rec.label[0]]
+    prov = rec.provenance or {}
+    data = ctx.data_columns(rec)
+    return {
+        "id": rec.external_id,
+        "item_id": rec.item_id,
+        **{c: data.get(c) for c in data_cols},
+        "meta": meta_json(rec) or None,
+        "label": label,
+        "source": prov.get("source"),
+        "annotator": prov.get("annotator"),
+        "model_version": prov.get("model_version"),
+        "seconds": None if prov.get("seconds") is None else float(prov["seconds"]),
+        "annotated_at": iso(prov.get("created_at")),
+        "content_hash": rec.content_hash,
+    }
+
+
+def _our_error(exc: BaseException) -> BaseException:
+    """The labelloop error (e.g. a bad label) that datasets wrapped, else ``exc`` itself."""
+    seen: BaseException | None = exc
+    while seen is not None:
+        if isinstance(seen, LabelloopError):
+            return seen
+        seen = seen.__cause__ or seen.__context__
+    return exc
+
+
+@contextlib.contextmanager
+def _quiet(datasets: Any) -> Iterator[None]:
+    """No progress bars from library code; restore the caller's setting afterwards."""
+    was_enabled = datasets.is_progress_bar_enabled()
+    datasets.disable_progress_bars()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            datasets.enable_progress_bars()
+
+
+def write_hf(records: Iterator[ExportRecord], out: Path, ctx: ExportContext) -> int:
+    """Write a ``datasets`` folder; label is ``ClassLabel`` (single) or a list of them (multi).
+
+    Unlabelled items get label ``-1`` (single-label) or ``[]`` with ``source`` None (multi-label).
+    """
+    os.environ.setdefault("HF_DATASETS_OFFLINE", "1")
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    try:
+        import datasets
+    except ImportError:
+        raise MissingDependency("Hugging Face datasets export", extra="hf") from None
+
+    first = next(records, None)
+    data_cols = list(ctx.data_columns(first)) if first is not None else [ctx.text_field]
+    features = _features(datasets, data_cols, ctx)
+    count = [0]
+
+    def generate() -> Iterator[dict[str, Any]]:
+        if first is not None:
+            count[0] += 1
+            yield _example(first, ctx, data_cols)
+        for rec in records:
+            count[0] += 1
+            yield _example(rec, ctx, data_cols)
+
+    with (
+        atomic_dir(out) as tmp,
+        _quiet(datasets),
+        tempfile.TemporaryDirectory(prefix=".hf-cache.", dir=out.parent) as cache,
+    ):
+        if first is None:
+            ds = datasets.Dataset.from_list([], features=features)
+        else:
+            # An explicit fingerprint: datasets would otherwise pickle ``generate`` (and the
+            # caller's record iterator) to hash it, which fails for generators.
+            try:
+                ds = datasets.Dataset.from_generator(
+                    generate, features=features, cache_dir=cache, fingerprint=uuid.uuid4().hex
+                )
+            except Exception as exc:
+                raise _our_error(exc) from exc
+        ds.save_to_disk(str(tmp))
+        del ds
+    return count[0]

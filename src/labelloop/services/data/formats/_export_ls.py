@@ -1,0 +1,118 @@
+"""Label Studio export: a JSON list of tasks with ``choices`` annotations and predictions."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator, Sequence
+from pathlib import Path
+from typing import Any
+from xml.sax.saxutils import quoteattr
+
+from labelloop.services.data.formats._atomic import atomic_file
+from labelloop.services.data.formats._rows import ExportContext, provenance, suggestion
+from labelloop.services.data.formats.records import ExportRecord
+
+__all__ = ["FROM_NAME", "label_studio_config", "write_labelstudio"]
+
+#: ``name`` of the ``<Choices>`` control the exported results refer to.
+FROM_NAME = "label"
+_MEDIA_TAGS = {"image": "Image", "audio": "Audio"}
+
+
+def label_studio_config(
+    label_names: Sequence[str], *, multi_label: bool, text_field: str = "text", media: str = "text"
+) -> str:
+    """The Label Studio labelling config that matches an export (paste it into the project).
+
+    Args:
+        label_names: The project's labels.
+        multi_label: ``choice="multiple"`` instead of ``"single"``.
+        text_field: Task data key of the text.
+        media: ``text``, ``image`` or ``audio``.
+
+    Example:
+        >>> label_studio_config(["A"], multi_label=False)[:40]
+        '<View><Text name="text" value="$text"/><'
+    """
+    key = text_field if media == "text" else media
+    tag = _MEDIA_TAGS.get(media, "Text")
+    choices = "".join(f"<Choice value={quoteattr(n)}/>" for n in label_names)
+    mode = "multiple" if multi_label else "single"
+    return (
+        f'<View><{tag} name="{key}" value="${key}"/>'
+        f'<Choices name="{FROM_NAME}" toName="{key}" choice="{mode}">{choices}</Choices></View>'
+    )
+
+
+def _result(value: Sequence[str], to_name: str) -> list[dict[str, Any]]:
+    return [
+        {
+            "from_name": FROM_NAME,
+            "to_name": to_name,
+            "type": "choices",
+            "value": {"choices": list(value)},
+        }
+    ]
+
+
+def _task(rec: ExportRecord, ctx: ExportContext) -> dict[str, Any]:
+    meta = rec.data.get("meta") or {}
+    if "path" in rec.data and rec.data.get("media") in _MEDIA_TAGS:
+        to_name = str(rec.data["media"])
+        data: dict[str, Any] = {to_name: rec.data["path"]}
+    else:
+        to_name = ctx.text_field
+        data = ctx.data_columns(rec)
+    for key, value in meta.items():
+        data.setdefault(key, value)
+    task: dict[str, Any] = {
+        "data": data,
+        "meta": {
+            "external_id": rec.external_id,
+            "item_id": rec.item_id,
+            "content_hash": rec.content_hash,
+        },
+        "annotations": [],
+        "predictions": [],
+    }
+    prov = provenance(rec)
+    if rec.label is not None and prov is not None:
+        annotation: dict[str, Any] = {
+            "result": _result(rec.label, to_name),
+            "was_cancelled": False,
+            "ground_truth": False,
+            "created_at": prov["created_at"],
+            "lead_time": prov["seconds"],
+            "meta": prov,
+        }
+        annotator = prov.get("annotator")
+        # Label Studio resolves completed_by by e-mail among its members and refuses unknown
+        # ids, so only e-mail annotators are named there; the name is always in ``meta``.
+        if isinstance(annotator, str) and "@" in annotator:
+            annotation["completed_by"] = {"email": annotator}
+        task["annotations"].append(annotation)
+    sug = suggestion(rec)
+    if sug is not None:
+        probs = sug["pred_probs"]
+        scores = [probs[v] for v in sug["value"] if v in probs]
+        task["predictions"].append(
+            {
+                "result": _result(sug["value"], to_name),
+                "score": max(scores) if scores else None,
+                "model_version": sug["model_version"],
+            }
+        )
+    return task
+
+
+def write_labelstudio(records: Iterator[ExportRecord], out: Path, ctx: ExportContext) -> int:
+    """Write a JSON list of Label Studio tasks, one task per line, streaming."""
+    n = 0
+    with atomic_file(out) as tmp, tmp.open("w", encoding="utf-8", newline="\n") as f:
+        f.write("[")
+        for rec in records:
+            f.write(",\n" if n else "\n")
+            f.write(json.dumps(_task(rec, ctx), ensure_ascii=False))
+            n += 1
+        f.write("\n]\n")
+    return n

@@ -1,0 +1,129 @@
+"""Turn :class:`ExportRecord` values into plain rows; shared by every writer."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from labelloop.errors import InvalidInput
+from labelloop.services.data.formats.records import ANNOTATION_SOURCES, ExportRecord
+
+__all__ = ["MULTI_LABEL_SEPARATOR", "PROVENANCE_KEYS", "ExportContext", "iso", "json_row"]
+
+#: Joins the labels of a multi-label item in one CSV cell; label names may not contain it.
+MULTI_LABEL_SEPARATOR = "|"
+PROVENANCE_KEYS = ("source", "annotator", "model_version", "seconds", "created_at")
+
+
+def iso(value: Any) -> str | None:
+    """ISO 8601 text of a datetime (or of a string already in that form); None stays None."""
+    if value is None:
+        return None
+    if isinstance(value, datetime):
+        return value.isoformat()
+    return str(value)
+
+
+@dataclass(frozen=True)
+class ExportContext:
+    """Options shared by the writers, checked once."""
+
+    label_names: tuple[str, ...]
+    multi_label: bool
+    text_field: str
+
+    def check(self, rec: ExportRecord) -> None:
+        """Raise :class:`InvalidInput` if the record's labels do not fit the schema."""
+        for value, where in _label_values(rec):
+            if not self.multi_label and len(value) != 1:
+                raise InvalidInput(
+                    f"item {rec.item_id}: a single-label project needs exactly one label per"
+                    f" annotation, got {list(value)}",
+                    field=where,
+                )
+            unknown = [v for v in value if v not in self.label_names]
+            if unknown:
+                raise InvalidInput(
+                    f"item {rec.item_id}: label {unknown[0]!r} is not in the label schema",
+                    field=where,
+                )
+        if rec.provenance is not None and rec.provenance.get("source") not in ANNOTATION_SOURCES:
+            raise InvalidInput(
+                f"item {rec.item_id}: unknown source {rec.provenance.get('source')!r}",
+                field="source",
+            )
+
+    def data_columns(self, rec: ExportRecord) -> dict[str, Any]:
+        """The record's data without ``meta``; ``text`` renamed to ``text_field``."""
+        return {
+            (self.text_field if k == "text" else k): v for k, v in rec.data.items() if k != "meta"
+        }
+
+    def label_cell(self, value: Sequence[str] | None) -> str | list[str] | None:
+        """A label as JSON: a name (single-label), a list (multi-label) or None."""
+        if value is None:
+            return None
+        return list(value) if self.multi_label else value[0]
+
+
+def _label_values(rec: ExportRecord) -> Iterator[tuple[tuple[str, ...], str]]:
+    if rec.label is not None:
+        yield tuple(rec.label), "label"
+    for entry in rec.history:
+        yield tuple(entry.get("value") or ()), "history"
+
+
+def provenance(rec: ExportRecord) -> dict[str, Any] | None:
+    if rec.provenance is None:
+        return None
+    return _prov(rec.provenance)
+
+
+def _prov(src: dict[str, Any]) -> dict[str, Any]:
+    out = {k: src.get(k) for k in PROVENANCE_KEYS}
+    out["created_at"] = iso(out["created_at"])
+    out["seconds"] = None if out["seconds"] is None else float(out["seconds"])
+    return out
+
+
+def history(rec: ExportRecord) -> list[dict[str, Any]]:
+    return [{"value": list(e.get("value") or ()), **_prov(e)} for e in rec.history]
+
+
+def suggestion(rec: ExportRecord) -> dict[str, Any] | None:
+    s = rec.suggestion
+    if s is None:
+        return None
+    return {
+        "value": list(s.get("value") or ()),
+        "pred_probs": {str(k): float(v) for k, v in (s.get("pred_probs") or {}).items()},
+        "model_version": s.get("model_version"),
+    }
+
+
+def json_row(rec: ExportRecord, ctx: ExportContext) -> dict[str, Any]:
+    """The nested row written by the JSONL and Parquet writers."""
+    row: dict[str, Any] = {"id": rec.external_id, "item_id": rec.item_id}
+    row.update(ctx.data_columns(rec))
+    if rec.data.get("meta"):
+        row["meta"] = rec.data["meta"]
+    row["label"] = ctx.label_cell(rec.label)
+    row["provenance"] = provenance(rec)
+    row["history"] = history(rec)
+    row["suggestion"] = suggestion(rec)
+    row["content_hash"] = rec.content_hash
+    return row
+
+
+def checked(records: Iterable[ExportRecord], ctx: ExportContext) -> Iterator[ExportRecord]:
+    for rec in records:
+        ctx.check(rec)
+        yield rec
+
+
+def meta_json(rec: ExportRecord) -> str:
+    meta = rec.data.get("meta")
+    return json.dumps(meta, ensure_ascii=False, sort_keys=True) if meta else ""

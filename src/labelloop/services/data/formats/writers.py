@@ -1,0 +1,222 @@
+"""Export writers: turn :class:`ExportRecord` values into a file, atomically.
+
+Every writer streams (bounded memory), writes to a temporary name in the target folder and renames
+it into place only when done, so a failed export leaves nothing behind. Every exported label keeps
+its provenance: who or what labelled it (``source``, ``annotator``, ``model_version``), how long it
+took (``seconds``) and when (``created_at``; CSV column ``annotated_at``).
+"""
+
+from __future__ import annotations
+
+import csv
+import itertools
+import json
+from collections.abc import Iterable, Iterator, Sequence
+from pathlib import Path
+from typing import Any
+
+from labelloop.errors import InvalidInput
+from labelloop.services.data.formats._atomic import atomic_file
+from labelloop.services.data.formats._export_hf import write_hf
+from labelloop.services.data.formats._export_ls import label_studio_config, write_labelstudio
+from labelloop.services.data.formats._rows import (
+    MULTI_LABEL_SEPARATOR,
+    ExportContext,
+    checked,
+    iso,
+    json_row,
+    meta_json,
+)
+from labelloop.services.data.formats.records import ExportRecord
+
+__all__ = ["EXPORT_FORMATS", "MULTI_LABEL_SEPARATOR", "label_studio_config", "write_records"]
+
+EXPORT_FORMATS = ("jsonl", "csv", "parquet", "hf", "labelstudio")
+PARQUET_BATCH_ROWS = 8192
+
+
+def write_records(
+    records: Iterable[ExportRecord],
+    out: Path,
+    *,
+    format: str,
+    label_names: Sequence[str],
+    multi_label: bool,
+    text_field: str = "text",
+) -> int:
+    """Write records to ``out`` in one of :data:`EXPORT_FORMATS`.
+
+    Args:
+        records: The items to export, in the order to write them (streamed once).
+        out: Target file (``hf``: target folder). Replaced only when the export succeeds.
+        format: ``jsonl``, ``csv``, ``parquet``, ``hf`` (Hugging Face ``datasets`` folder) or
+            ``labelstudio`` (Label Studio JSON tasks).
+        label_names: The project's labels in schema order (``hf``: the ``ClassLabel`` names).
+        multi_label: Whether an item may carry several labels.
+        text_field: Name of the text column/key in the output.
+
+    Returns:
+        Number of records written.
+
+    Raises:
+        InvalidInput: Unknown format, missing target folder, or a record whose label is not in
+            ``label_names`` (nothing is written then).
+        MissingDependency: ``hf`` without the ``datasets`` package.
+
+    Example:
+        >>> write_records(records, Path("out.jsonl"), format="jsonl",
+        ...               label_names=["World", "Sports"], multi_label=False)  # doctest: +SKIP
+        1000
+    """
+    if format not in EXPORT_FORMATS:
+        raise InvalidInput(
+            f"unknown export format {format!r}; expected one of {', '.join(EXPORT_FORMATS)}",
+            field="format",
+        )
+    out = Path(out)
+    ctx = ExportContext(tuple(label_names), multi_label, text_field)
+    if multi_label and format == "csv":
+        bad = [n for n in ctx.label_names if MULTI_LABEL_SEPARATOR in n]
+        if bad:
+            raise InvalidInput(
+                f"label {bad[0]!r} contains {MULTI_LABEL_SEPARATOR!r}, which joins multi-label"
+                " CSV cells; export as jsonl or parquet instead",
+                field="label",
+            )
+    stream = checked(records, ctx)
+    if format == "jsonl":
+        return _write_jsonl(stream, out, ctx)
+    if format == "csv":
+        return _write_csv(stream, out, ctx)
+    if format == "parquet":
+        return _write_parquet(stream, out, ctx)
+    if format == "hf":
+        return write_hf(stream, out, ctx)
+    return write_labelstudio(stream, out, ctx)
+
+
+def _write_jsonl(records: Iterator[ExportRecord], out: Path, ctx: ExportContext) -> int:
+    n = 0
+    with atomic_file(out) as tmp, tmp.open("w", encoding="utf-8", newline="\n") as f:
+        for rec in records:
+            f.write(json.dumps(json_row(rec, ctx), ensure_ascii=False) + "\n")
+            n += 1
+    return n
+
+
+#: CSV columns after the data columns.
+CSV_LABEL_COLUMNS = ("label", "source", "annotator", "model_version", "seconds", "annotated_at")
+
+
+def _write_csv(records: Iterator[ExportRecord], out: Path, ctx: ExportContext) -> int:
+    first = next(records, None)
+    data_cols = list(ctx.data_columns(first)) if first is not None else [ctx.text_field]
+    header = ["id", "item_id", *data_cols, *CSV_LABEL_COLUMNS, "content_hash", "meta"]
+    n = 0
+    with atomic_file(out) as tmp, tmp.open("w", encoding="utf-8", newline="") as f:
+        # "\r\n" (RFC 4180) also makes csv quote values holding a bare "\r".
+        writer = csv.writer(f, lineterminator="\r\n")
+        writer.writerow(header)
+        rest = records if first is None else itertools.chain([first], records)
+        for rec in rest:
+            writer.writerow(_csv_row(rec, ctx, data_cols))
+            n += 1
+    return n
+
+
+def _csv_row(rec: ExportRecord, ctx: ExportContext, data_cols: list[str]) -> list[str]:
+    data = ctx.data_columns(rec)
+    extra = {k: v for k, v in data.items() if k not in data_cols}
+    meta = meta_json(rec)
+    if extra:  # a key the first record did not have: keep it, in the meta column
+        merged = {**(rec.data.get("meta") or {}), **extra}
+        meta = json.dumps(merged, ensure_ascii=False, sort_keys=True)
+    prov = rec.provenance or {}
+    label = "" if rec.label is None else MULTI_LABEL_SEPARATOR.join(rec.label)
+    seconds = prov.get("seconds")
+    return [
+        rec.external_id or "",
+        str(rec.item_id),
+        *[_cell(data.get(c)) for c in data_cols],
+        label,
+        prov.get("source") or "",
+        prov.get("annotator") or "",
+        prov.get("model_version") or "",
+        "" if seconds is None else repr(float(seconds)),
+        iso(prov.get("created_at")) or "",
+        rec.content_hash,
+        meta,
+    ]
+
+
+def _cell(value: Any) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, str):
+        return value
+    return json.dumps(value, ensure_ascii=False)
+
+
+def _write_parquet(records: Iterator[ExportRecord], out: Path, ctx: ExportContext) -> int:
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    first = next(records, None)
+    data_cols = list(ctx.data_columns(first)) if first is not None else [ctx.text_field]
+    schema = _parquet_schema(pa, data_cols, ctx.multi_label)
+    rest = records if first is None else itertools.chain([first], records)
+    n = 0
+    with atomic_file(out) as tmp, pq.ParquetWriter(tmp, schema) as writer:
+        while batch := list(itertools.islice(rest, PARQUET_BATCH_ROWS)):
+            rows = [_parquet_row(rec, ctx, data_cols) for rec in batch]
+            writer.write_table(pa.Table.from_pylist(rows, schema=schema))
+            n += len(rows)
+    return n
+
+
+def _parquet_row(rec: ExportRecord, ctx: ExportContext, data_cols: list[str]) -> dict[str, Any]:
+    row = json_row(rec, ctx)
+    extra = {k: row.pop(k) for k in list(ctx.data_columns(rec)) if k not in data_cols}
+    meta = {**(row.get("meta") or {}), **extra}
+    row["meta"] = json.dumps(meta, ensure_ascii=False, sort_keys=True) if meta else None
+    for c in data_cols:
+        value = row.get(c)
+        row[c] = value if value is None or isinstance(value, str) else json.dumps(value)
+    # model versions are numbers in labelloop and free text in other tools: one string column
+    for part in [row.get("provenance"), row.get("suggestion"), *(row.get("history") or [])]:
+        if isinstance(part, dict) and part.get("model_version") is not None:
+            part["model_version"] = str(part["model_version"])
+    return row
+
+
+def _parquet_schema(pa: Any, data_cols: list[str], multi_label: bool) -> Any:
+    string = pa.string()
+    prov_fields = [
+        ("source", string),
+        ("annotator", string),
+        ("model_version", string),
+        ("seconds", pa.float64()),
+        ("created_at", string),
+    ]
+    return pa.schema(
+        [
+            ("id", string),
+            ("item_id", pa.int64()),
+            *[(c, string) for c in data_cols],
+            ("meta", string),
+            ("label", pa.list_(string) if multi_label else string),
+            ("provenance", pa.struct(prov_fields)),
+            ("history", pa.list_(pa.struct([("value", pa.list_(string)), *prov_fields]))),
+            (
+                "suggestion",
+                pa.struct(
+                    [
+                        ("value", pa.list_(string)),
+                        ("pred_probs", pa.map_(string, pa.float64())),
+                        ("model_version", string),
+                    ]
+                ),
+            ),
+            ("content_hash", string),
+        ]
+    )

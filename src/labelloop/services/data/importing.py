@@ -1,0 +1,466 @@
+"""Import a file or folder into a project: one transaction, streamed in batches."""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from sqlalchemy import insert, select
+from sqlalchemy.orm import Session
+
+from labelloop.errors import InvalidInput
+from labelloop.schema import LabelSchema, Modality
+from labelloop.services._hashing import content_hash, file_digest
+from labelloop.services.data.formats import (
+    ImportRecord,
+    count_rows_hint,
+    detect_format,
+    read_records,
+)
+from labelloop.services.models.suggestions import set_queued
+from labelloop.services.projects import label_schema
+from labelloop.services.results import ImportResult
+from labelloop.store import (
+    Annotation,
+    ImportRun,
+    Item,
+    ModelVersion,
+    Project,
+    Suggestion,
+    analyze,
+    repo,
+)
+
+if TYPE_CHECKING:
+    from labelloop.services.context import WorkspaceContext
+
+__all__ = ["ImportOptions", "import_file"]
+
+BATCH = 2000
+SOURCES = ("human", "model_accepted", "auto")
+
+
+@dataclass
+class _Counts:
+    rows: int = 0
+    items: int = 0
+    duplicates: int = 0
+    annotations: int = 0
+    suggestions: int = 0
+    imported_models: dict[str, int] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class ImportOptions:
+    """How to read a file for import; shared by the CLI, the REST API and :class:`Workspace`.
+
+    Attributes:
+        format: ``csv``, ``tsv``, ``jsonl``, ``json``, ``parquet``, ``labelstudio`` or ``folder``;
+            ``None`` detects it from the name.
+        text_field: Column or key holding the text.
+        id_field: Column with the caller's own item id (kept as ``external_id``).
+        label_field: Column with existing labels, imported as human answers.
+        annotator: Who gave those labels.
+        label_separator: Splits a multi-label cell (``"a|b"``).
+        labels_from_subfolders: Folder import: ``class_name/file`` gives the label.
+        max_field_bytes: Longest accepted field.
+    """
+
+    format: str | None = None
+    text_field: str = "text"
+    id_field: str | None = None
+    label_field: str | None = None
+    annotator: str | None = None
+    label_separator: str | None = None
+    labels_from_subfolders: bool = False
+    max_field_bytes: int = 1_000_000
+
+    def _fingerprint(self, fmt: str) -> dict[str, Any]:
+        # what makes two imports of the same bytes the same import (max_field_bytes does not)
+        return {
+            "format": fmt,
+            "text_field": self.text_field,
+            "id_field": self.id_field,
+            "label_field": self.label_field,
+            "annotator": self.annotator,
+            "label_separator": self.label_separator,
+            "labels_from_subfolders": self.labels_from_subfolders,
+        }
+
+
+def import_file(
+    ws: WorkspaceContext,
+    name: str,
+    path: Path,
+    options: ImportOptions | None = None,
+    *,
+    progress: Callable[[int], None] | None = None,
+    on_total: Callable[[int | None], None] | None = None,
+) -> ImportResult:
+    """Import ``path`` into project ``name``.
+
+    Items whose content is already in the project are counted as duplicates and skipped (their
+    labels still apply); importing the same file with the same options again changes nothing.
+    Any bad row aborts the whole import with :class:`InvalidInput` naming file, line and field.
+    """
+    if not path.exists():
+        raise InvalidInput("no such file or folder", file=str(path))
+    opts = options or ImportOptions()
+    fmt = opts.format or detect_format(path)
+    fingerprint = file_digest(path, extra=opts._fingerprint(fmt)) if path.is_file() else None
+    if on_total is not None:
+        on_total(count_rows_hint(path))
+    with ws.transaction() as session:
+        project = repo.get_project(session, name)
+        schema = label_schema(project)
+        if fingerprint is not None and session.scalar(
+            select(ImportRun.id).where(
+                ImportRun.project_id == project.id, ImportRun.fingerprint == fingerprint
+            )
+        ):
+            return ImportResult(
+                project=name, file=str(path), format=fmt, rows=0, items_added=0,
+                duplicates=0, annotations_added=0, already_imported=True,
+            )  # fmt: skip
+        records = read_records(
+            path,
+            format=fmt,
+            text_field=opts.text_field,
+            id_field=opts.id_field,
+            label_field=opts.label_field,
+            annotator=opts.annotator,
+            label_separator=opts.label_separator,
+            labels_from_subfolders=opts.labels_from_subfolders,
+            max_field_bytes=opts.max_field_bytes,
+        )
+        counts = _Counts()
+        importer = _BatchImporter(session, project, schema, path, opts.label_field)
+        for batch in _batched(records, BATCH):
+            importer.add(batch, counts)
+            if progress is not None:
+                progress(len(batch))
+        if counts.rows == 0:
+            raise InvalidInput("the file has no rows to import", file=str(path))
+        _refresh_statistics(session, counts)
+        if fingerprint is not None:
+            session.add(
+                ImportRun(
+                    project_id=project.id,
+                    fingerprint=fingerprint,
+                    filename=str(path),
+                    n_items=counts.items,
+                    n_duplicates=counts.duplicates,
+                    n_annotations=counts.annotations,
+                )
+            )
+        return ImportResult(
+            project=name,
+            file=str(path),
+            format=fmt,
+            rows=counts.rows,
+            items_added=counts.items,
+            duplicates=counts.duplicates,
+            annotations_added=counts.annotations,
+            suggestions_added=counts.suggestions,
+        )
+
+
+def _refresh_statistics(session: Session, counts: _Counts) -> None:
+    """Planner statistics for the tables a bulk import wrote (PostgreSQL; see ``store.analyze``).
+
+    A small import changes no plan: it is left to autovacuum.
+    """
+    written = {
+        Item.__tablename__: counts.items,
+        Annotation.__tablename__: counts.annotations,
+        Suggestion.__tablename__: counts.suggestions,
+    }
+    analyze(session, *[table for table, n in written.items() if n >= BATCH])
+
+
+def _batched(records: Iterable[ImportRecord], size: int) -> Iterator[list[ImportRecord]]:
+    iterator = iter(records)
+    while batch := list(itertools.islice(iterator, size)):
+        yield batch
+
+
+class _BatchImporter:
+    """Validates and writes one batch of records at a time.
+
+    Nothing is kept from one batch to the next but ``analyzed``: whether the planner statistics
+    of the items were refreshed yet.
+    """
+
+    def __init__(
+        self,
+        session: Session,
+        project: Project,
+        schema: LabelSchema,
+        path: Path,
+        label_field: str | None,
+    ) -> None:
+        self.session = session
+        self.project = project
+        self.schema = schema
+        self.path = path
+        self.root = path if path.is_dir() else path.parent
+        self.label_field = label_field or "annotations"
+        self.analyzed = False
+
+    def add(self, batch: list[ImportRecord], counts: _Counts) -> None:
+        if counts.items and not self.analyzed:
+            # Each batch looks its hashes up among the items written so far; with no statistics
+            # on them PostgreSQL scans every item per lookup (seconds a batch at 100,000 items).
+            analyze(self.session, Item.__tablename__)
+            self.analyzed = True
+        counts.rows += len(batch)
+        hashes = [self._check(record) for record in batch]
+        existing = repo.items_by_hash(self.session, self.project.id, hashes)
+        self._check_external_ids(batch, hashes)
+
+        new_rows: list[dict[str, Any]] = []
+        first_line: dict[str, int] = {}
+        for record, digest in zip(batch, hashes, strict=True):
+            if digest in existing or digest in first_line:
+                counts.duplicates += 1
+                continue
+            first_line[digest] = record.line
+            new_rows.append(
+                {
+                    "project_id": self.project.id,
+                    "external_id": record.external_id,
+                    "data": record.data,
+                    "content_hash": digest,
+                    "media_path": record.data.get("path"),
+                }
+            )
+        if new_rows:
+            # A plain executemany, then one lookup of the new ids by hash: INSERT ... RETURNING
+            # in parameter order runs one statement per row on SQLite.
+            self.session.connection().execute(insert(Item), new_rows)
+            existing.update(
+                repo.items_by_hash(
+                    self.session, self.project.id, [r["content_hash"] for r in new_rows]
+                )
+            )
+            counts.items += len(new_rows)
+        self._add_annotations(batch, hashes, existing, counts)
+        self._add_predictions(batch, hashes, existing, counts)
+        # labelled items wait in no queue, whatever their imported or earlier suggestion
+        labelled = [existing[h] for r, h in zip(batch, hashes, strict=True) if r.annotations]
+        set_queued(self.session, labelled, False)
+
+    def _check(self, record: ImportRecord) -> str:
+        """Validate one record against the project and return its content hash."""
+        file = str(self.path)
+        modality = self.schema.modality
+        if modality is Modality.TEXT and "text" not in record.data:
+            raise InvalidInput(
+                "this text project needs a text field", file=file, line=record.line, field="text"
+            )
+        if modality is not Modality.TEXT and record.data.get("media") != modality.value:
+            raise InvalidInput(
+                f"this {modality.value} project needs {modality.value} files",
+                file=file,
+                line=record.line,
+                field="path",
+            )
+        for annotation in record.annotations:
+            self._check_value(annotation.value, record.line)
+            if annotation.source not in SOURCES:
+                raise InvalidInput(
+                    f"unknown source {annotation.source!r}; expected one of {', '.join(SOURCES)}",
+                    file=file,
+                    line=record.line,
+                    field="source",
+                )
+        for prediction in record.predictions:
+            self._check_value(prediction.value, record.line)
+        try:
+            return content_hash(record.data, root=self.root)
+        except OSError as exc:
+            raise InvalidInput(
+                f"cannot read the file: {exc.strerror}", file=file, line=record.line, field="path"
+            ) from None
+
+    def _check_value(self, value: tuple[str, ...], line: int) -> None:
+        file = str(self.path)
+        if not value:
+            raise InvalidInput("empty label", file=file, line=line, field=self.label_field)
+        if len(value) > 1 and not self.schema.multi_label:
+            raise InvalidInput(
+                f"{len(value)} labels given ({', '.join(value)}) but the project is single-label",
+                file=file,
+                line=line,
+                field=self.label_field,
+            )
+        for label in value:
+            if label not in self.schema.labels:
+                raise InvalidInput(
+                    f"unknown label {label!r}; the project's labels are "
+                    f"{', '.join(self.schema.labels)}",
+                    file=file,
+                    line=line,
+                    field=self.label_field,
+                )
+
+    def _check_external_ids(self, batch: list[ImportRecord], hashes: list[str]) -> None:
+        ids = [r.external_id for r in batch if r.external_id is not None]
+        if not ids:
+            return
+        known = repo.items_by_external_id(self.session, self.project.id, ids)
+        for record, digest in zip(batch, hashes, strict=True):
+            if record.external_id is None:
+                continue
+            hit = known.get(record.external_id)
+            if hit is not None and hit[1] != digest:
+                raise InvalidInput(
+                    f"id {record.external_id!r} is already in the project with different content",
+                    file=str(self.path),
+                    line=record.line,
+                    field="id",
+                )
+            known[record.external_id] = (hit[0] if hit else -1, digest)
+
+    def _add_annotations(
+        self,
+        batch: list[ImportRecord],
+        hashes: list[str],
+        item_ids: dict[str, int],
+        counts: _Counts,
+    ) -> None:
+        labelled = [
+            (record, item_ids[digest])
+            for record, digest in zip(batch, hashes, strict=True)
+            if record.annotations
+        ]
+        if not labelled:
+            return
+        current = {
+            item_id: (tuple(a.value or ()), a.annotator, a.source)
+            for item_id, a in repo.current_annotations(
+                self.session, self.project.id, [item_id for _, item_id in labelled]
+            ).items()
+        }
+        stored = set(current)  # items whose current label was in the database before this batch
+        fresh: list[dict[str, Any]] = []
+        for record, item_id in labelled:
+            for annotation in record.annotations:
+                key = (tuple(annotation.value), annotation.annotator, annotation.source)
+                if current.get(item_id) == key:
+                    continue
+                row = {
+                    "project_id": self.project.id,
+                    "item_id": item_id,
+                    "value": list(annotation.value),
+                    "source": annotation.source,
+                    "annotator": annotation.annotator,
+                    "seconds": annotation.seconds,
+                    "is_current": True,
+                }
+                if annotation.created_at is not None:
+                    row["created_at"] = annotation.created_at
+                if item_id in stored:
+                    # A changed label: append it, keeping the earlier one as history.
+                    repo.add_annotation(
+                        self.session,
+                        project_id=self.project.id,
+                        item_id=item_id,
+                        value=list(annotation.value),
+                        source=annotation.source,
+                        annotator=annotation.annotator,
+                        seconds=annotation.seconds,
+                        created_at=annotation.created_at,
+                    )
+                else:
+                    fresh.append(row)
+                current[item_id] = key
+                counts.annotations += 1
+        if fresh:
+            self._insert_fresh(fresh)
+
+    def _insert_fresh(self, rows: list[dict[str, Any]]) -> None:
+        # Items seen for the first time in this batch may carry several annotations (a Label
+        # Studio task with two annotators): only the last one per item is current.
+        last: dict[int, int] = {}
+        for index, row in enumerate(rows):
+            last[row["item_id"]] = index
+        for index, row in enumerate(rows):
+            row["is_current"] = last[row["item_id"]] == index
+        with_time = [r for r in rows if "created_at" in r]
+        without = [r for r in rows if "created_at" not in r]
+        for group in (with_time, without):
+            if group:
+                self.session.connection().execute(insert(Annotation), group)
+
+    def _add_predictions(
+        self,
+        batch: list[ImportRecord],
+        hashes: list[str],
+        item_ids: dict[str, int],
+        counts: _Counts,
+    ) -> None:
+        for record, digest in zip(batch, hashes, strict=True):
+            if not record.predictions:
+                continue
+            prediction = record.predictions[-1]
+            version_id = self._imported_model(prediction.model_version or "imported")
+            k = self.schema.n_labels
+            score = 1.0 if prediction.score is None else float(prediction.score)
+            if self.schema.multi_label:
+                probs = [
+                    score if label in prediction.value else 0.0 for label in self.schema.labels
+                ]
+            else:
+                rest = (1.0 - score) / (k - 1) if k > 1 else 0.0
+                probs = [
+                    score if label in prediction.value else rest for label in self.schema.labels
+                ]
+            item_id = item_ids[digest]
+            old = self.session.scalar(select(Suggestion).where(Suggestion.item_id == item_id))
+            if old is not None:
+                self.session.delete(old)
+                self.session.flush()
+            self.session.add(
+                Suggestion(
+                    project_id=self.project.id,
+                    item_id=item_id,
+                    model_version_id=version_id,
+                    value=list(prediction.value),
+                    pred_probs=probs,
+                    confidence=score,
+                )
+            )
+            counts.suggestions += 1
+
+    def _imported_model(self, tag: str) -> int:
+        """A model version row standing for predictions that came from outside labelloop."""
+        head = f"imported:{tag}"[:50]
+        found = self.session.scalar(
+            select(ModelVersion.id).where(
+                ModelVersion.project_id == self.project.id, ModelVersion.head == head
+            )
+        )
+        if found is not None:
+            return found
+        latest = self.session.scalar(
+            select(ModelVersion.version)
+            .where(ModelVersion.project_id == self.project.id)
+            .order_by(ModelVersion.version.desc())
+            .limit(1)
+        )
+        version = ModelVersion(
+            project_id=self.project.id,
+            version=(latest or 0) + 1,
+            status="retired",
+            kind="imported",
+            backbone="external",
+            head=head,
+            reason="predictions imported from a file",
+        )
+        self.session.add(version)
+        self.session.flush()
+        return version.id

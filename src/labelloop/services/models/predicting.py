@@ -1,0 +1,136 @@
+"""Predict: the champion's suggestion for every unlabelled item, and the queue order.
+
+Reads the champion (never trains one: :func:`labelloop.services.loop.predict` does that when a
+project has none yet), scores each unlabelled item and ranks the queue with the project's
+active-learning strategy.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import TYPE_CHECKING
+
+import numpy as np
+from sqlalchemy import func, select
+
+from labelloop.errors import InvalidInput, NotFound
+from labelloop.schema import LabelSchema
+from labelloop.services.models.embeddings import embed, item_input
+from labelloop.services.models.loading import load_model
+from labelloop.services.models.suggestions import write_suggestions
+from labelloop.services.models.training import unlabelled_items
+from labelloop.services.projects import label_schema, project_settings
+from labelloop.services.results import PredictResult
+from labelloop.store import Annotation, Item, Project, repo
+
+if TYPE_CHECKING:
+    from labelloop.services.context import WorkspaceContext
+
+__all__ = ["predict"]
+
+# How many top items the project's strategy orders itself (diversity strategies cost more per
+# item); the rest of the queue follows by margin uncertainty.
+RANKED_BY_STRATEGY = 100
+# Strategies over single-label probabilities, and their counterpart for independent per-label ones.
+_MULTI_LABEL_STRATEGY = {
+    "margin": "multilabel_uncertainty",
+    "least_confidence": "multilabel_uncertainty",
+    "hybrid": "multilabel_uncertainty",
+    "entropy": "multilabel_entropy",
+}
+
+
+def predict(
+    ws: WorkspaceContext,
+    name: str,
+    *,
+    progress: Callable[[int], None] | None = None,
+) -> PredictResult:
+    """Refresh the suggestion of every unlabelled item from the champion, and re-rank the queue.
+
+    Embeddings come from the cache: items embedded before are not encoded again.
+
+    Raises:
+        NotFound: The project has no champion yet (:func:`labelloop.services.loop.predict`
+            trains a zero-shot one first).
+    """
+    with ws.transaction() as session:
+        project = repo.get_project(session, name)
+        schema = label_schema(project)
+        champion = repo.champion(session, project.id)
+        if champion is None or champion.artifact is None:
+            raise NotFound(f"project {name!r} has no champion model yet: run train first")
+        rows = session.execute(
+            unlabelled_items(project.id, Item.id, Item.content_hash, Item.data)
+        ).all()
+        champion_id, champion_version, champion_kind = champion.id, champion.version, champion.kind
+        artifact, backbone, project_id = champion.artifact, champion.backbone, project.id
+        strategy = _strategy_name(project)
+        project_seed = project_settings(project)["seed"]
+        n_labelled = session.scalar(
+            select(func.count(Annotation.id)).where(
+                Annotation.project_id == project.id,
+                Annotation.is_current.is_(True),
+                Annotation.value.is_not(None),
+            )
+        )
+    if backbone != project.backbone and champion_kind == "head":
+        raise InvalidInput(
+            f"the champion was trained on backbone {backbone!r} but the project now uses "
+            f"{project.backbone!r}: run train first",
+            field="backbone",
+        )
+    item_ids = np.array([r.id for r in rows], dtype=np.int64)
+    hashes = [r.content_hash for r in rows]
+    cache = ws.embedding_cache()
+    before = cache.count(backbone)
+    embeddings = embed(ws, backbone, [item_input(r.data) for r in rows], hashes, progress=progress)
+    embedded = cache.count(backbone) - before
+    model = load_model(ws.path / artifact)
+    pred_probs = model.predict_proba(embeddings) if len(rows) else np.zeros((0, schema.n_labels))
+    seed = int(project_seed) * 100_003 + int(champion_version)  # a fresh draw at every re-rank
+    priority = _priority(pred_probs, embeddings, strategy, schema, cold=not n_labelled, seed=seed)
+    write_suggestions(ws, project_id, champion_id, item_ids, pred_probs, priority, schema)
+    return PredictResult(
+        model_version=champion_version,
+        kind=champion_kind,
+        items=len(rows),
+        embedded=embedded,
+        strategy=strategy,
+    )
+
+
+def _strategy_name(project: Project) -> str:
+    return str(project_settings(project)["strategy"])
+
+
+def _priority(
+    pred_probs: np.ndarray,
+    embeddings: np.ndarray,
+    strategy: str,
+    schema: LabelSchema,
+    *,
+    cold: bool,
+    seed: int,
+) -> np.ndarray:
+    """Queue priority of each row (higher first): the strategy's own order for the top rows."""
+    from labelloop.active import get_strategy, margin, multilabel_uncertainty
+
+    n = len(pred_probs)
+    if n == 0:
+        return np.zeros(0)
+    base = multilabel_uncertainty(pred_probs) if schema.multi_label else margin(pred_probs)
+    priority = np.asarray(base, dtype=np.float64)
+    name = "cold_start" if cold else strategy
+    if schema.multi_label:
+        name = _MULTI_LABEL_STRATEGY.get(name, name)
+    chosen = get_strategy(name).select(
+        pred_probs=pred_probs,
+        embeddings=embeddings,
+        candidates=None,
+        n=min(n, RANKED_BY_STRATEGY),
+        seed=seed,
+    )
+    # the strategy's picks go first, in its order, above every score in [0, 1]
+    priority[chosen] = 2.0 + (len(chosen) - np.arange(len(chosen))) / len(chosen)
+    return priority

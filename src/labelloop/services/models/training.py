@@ -1,0 +1,404 @@
+"""Train, predict, and manage a project's model versions (the registry with promotion).
+
+Training reads a snapshot of the labels in one short transaction, fits outside any transaction (so
+annotation never waits for it), then records the model version in a second one. A new version
+becomes the champion only under the promotion rule of :func:`labelloop.learn.promotion_decision`;
+otherwise it is kept as a challenger. Model files are written to a temporary folder and renamed
+into place, so an interrupted training leaves the champion and its files untouched.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+from sqlalchemy import func, select
+
+from labelloop.errors import InvalidInput
+from labelloop.schema import LabelSchema
+from labelloop.services.models.embeddings import embed, item_input
+from labelloop.services.models.loading import (
+    ZERO_SHOT_TEMPERATURE,
+    load_model,
+    save_head_model,
+    save_zero_shot_model,
+)
+from labelloop.services.models.registry import make_champion
+from labelloop.services.projects import (
+    SEMI_SUPERVISED_BELOW,
+    SEMI_SUPERVISED_MAX_ITEMS,
+    label_schema,
+    project_settings,
+)
+from labelloop.services.results import TrainResult
+from labelloop.store import Annotation, Item, ModelVersion, Project, repo
+
+if TYPE_CHECKING:
+    from sqlalchemy.orm import Session
+
+    from labelloop.services.context import WorkspaceContext
+
+__all__ = [
+    "TRAINING_SOURCES",
+    "train",
+]
+
+# Labels a model learns from: typed or confirmed by people. Auto-accepted labels are the model's
+# own output; training on them would only reinforce its mistakes.
+TRAINING_SOURCES = ("human", "model_accepted")
+
+
+@dataclass(frozen=True)
+class _Labelled:
+    annotation_ids: list[int]
+    hashes: list[str]
+    inputs: list[Any]
+    labels: np.ndarray  # (n,) ids or (n, k) indicator
+
+
+def _project_args(project: Project, schema: LabelSchema, n_labels: int, n_items: int) -> Any:
+    from labelloop.learn import TrainingArgs
+
+    settings = project_settings(project)
+    augment = settings["augment"] if settings["augment"] in ("none", "mixup") else "none"
+    semi = settings["semi_supervised"]
+    auto = n_labels < SEMI_SUPERVISED_BELOW and n_items <= SEMI_SUPERVISED_MAX_ITEMS
+    return TrainingArgs(
+        head=settings["head"],
+        augment=augment,
+        semi_supervised=not schema.multi_label and (semi == "on" or (semi == "auto" and auto)),
+    )
+
+
+def _unlabelled_sample(
+    ws: WorkspaceContext, project_id: int, backbone: str, *, limit: int, seed: int
+) -> np.ndarray:
+    """Embeddings of at most ``limit`` unlabelled items of the project (a seeded sample)."""
+    from labelloop.learn.semi import sample_rows
+
+    with ws.transaction() as session:
+        ids = np.array(session.scalars(unlabelled_items(project_id, Item.id)).all(), np.int64)
+        chosen = ids[sample_rows(len(ids), limit, seed=seed)].tolist()
+        rows: list[Any] = []
+        for start in range(0, len(chosen), 900):  # stay under SQLite's bound-parameter limit
+            rows += session.execute(
+                select(Item.content_hash, Item.data).where(Item.id.in_(chosen[start : start + 900]))
+            ).all()
+    return embed(ws, backbone, [item_input(r.data) for r in rows], [r.content_hash for r in rows])
+
+
+def unlabelled_items(project_id: int, *columns: Any) -> Any:
+    """``SELECT columns`` of the project's items without a current label, by id."""
+    return (
+        select(*columns)
+        .where(
+            Item.project_id == project_id,
+            ~select(Annotation.id)
+            .where(
+                Annotation.item_id == Item.id,
+                Annotation.is_current.is_(True),
+                Annotation.value.is_not(None),
+            )
+            .exists(),
+        )
+        .order_by(Item.id)
+    )
+
+
+def _labelled(session: Session, project: Project, schema: LabelSchema) -> _Labelled:
+    rows = session.execute(
+        select(Annotation.id, Annotation.value, Item.content_hash, Item.data)
+        .join(Item, Item.id == Annotation.item_id)
+        .where(
+            Annotation.project_id == project.id,
+            Annotation.is_current.is_(True),
+            Annotation.value.is_not(None),
+            Annotation.source.in_(TRAINING_SOURCES),
+        )
+        .order_by(Annotation.item_id)
+    ).all()
+    index = {label: i for i, label in enumerate(schema.labels)}
+    labels: np.ndarray
+    if schema.multi_label:
+        labels = np.zeros((len(rows), schema.n_labels), dtype=np.int64)
+        for r, row in enumerate(rows):
+            labels[r, [index[v] for v in row.value]] = 1
+    else:
+        labels = np.array([index[row.value[0]] for row in rows], dtype=np.int64)
+    return _Labelled(
+        annotation_ids=[row.id for row in rows],
+        hashes=[row.content_hash for row in rows],
+        inputs=[item_input(row.data) for row in rows],
+        labels=labels,
+    )
+
+
+def _next_version(session: Session, project_id: int) -> int:
+    latest = session.scalar(
+        select(func.max(ModelVersion.version)).where(ModelVersion.project_id == project_id)
+    )
+    return (latest or 0) + 1
+
+
+def _zero_shot_label_embeddings(
+    ws: WorkspaceContext, backbone: str, schema: LabelSchema
+) -> np.ndarray:
+    """One embedding per label: the mean of its prompt embeddings (name, phrasing, description)."""
+    from labelloop.learn import label_prompts
+    from labelloop.services._hashing import text_hash
+
+    prompts = label_prompts(schema)
+    flat = [p for group in prompts for p in group]
+    vectors = embed(ws, backbone, flat, [text_hash(p) for p in flat])
+    out = np.zeros((len(prompts), vectors.shape[1]), dtype=np.float32)
+    start = 0
+    for j, group in enumerate(prompts):
+        mean = vectors[start : start + len(group)].mean(axis=0)
+        out[j] = mean / max(float(np.linalg.norm(mean)), 1e-12)
+        start += len(group)
+    return out
+
+
+def train(
+    ws: WorkspaceContext,
+    name: str,
+    *,
+    progress: Callable[[int], None] | None = None,
+) -> TrainResult:
+    """Train a new model version on the project's current labels (zero-shot when there are none).
+
+    Returns the version, whether it was promoted to champion and why, and its cross-validated
+    metrics (accuracy, macro-F1, expected calibration error).
+    """
+    with ws.transaction() as session:
+        project = repo.get_project(session, name)
+        schema = label_schema(project)
+        labelled = _labelled(session, project, schema)
+        champion = repo.champion(session, project.id)
+        champion_files = (
+            _Champion(
+                champion.kind, champion.artifact, set(champion.label_ids or []), champion.backbone
+            )
+            if champion
+            else None
+        )
+        project_id, backbone = project.id, project.backbone
+        n_items = session.scalar(select(func.count(Item.id)).where(Item.project_id == project.id))
+        args = _project_args(project, schema, len(labelled.labels), n_items or 0)
+        settings = project_settings(project)
+
+    start = time.perf_counter()
+    if len(labelled.labels) == 0:
+        return _record_zero_shot(ws, name, project_id, backbone, schema, start)
+
+    kind = "head"
+    if _wants_finetuning(settings, schema, len(labelled.labels)):
+        backbone = _finetune(ws, project_id, backbone, labelled, settings)
+        kind = "finetuned"
+    embeddings = embed(ws, backbone, labelled.inputs, labelled.hashes, progress=progress)
+    from labelloop.learn import fit_model
+
+    init = None
+    if (
+        champion_files is not None
+        and champion_files.kind in ("head", "finetuned")
+        and champion_files.artifact
+        and champion_files.backbone == backbone
+    ):
+        init = load_model(ws.path / champion_files.artifact).model
+    unlabelled = None
+    if args.semi_supervised:
+        unlabelled = _unlabelled_sample(
+            ws,
+            project_id,
+            backbone,
+            limit=max(args.smoothing_reference, args.unlabelled_sample),
+            seed=args.seed,
+        )
+    model = fit_model(
+        embeddings,
+        labelled.labels,
+        n_labels=schema.n_labels,
+        args=args,
+        init=init,
+        label_names=list(schema.labels),
+        unlabelled=unlabelled,
+    )
+    decision = _decide(ws, champion_files, model, embeddings, backbone, labelled, schema)
+    metrics = {
+        "accuracy": model.metrics.accuracy if model.metrics else None,
+        "macro_f1": model.metrics.macro_f1 if model.metrics else None,
+        "ece": model.ece,
+    }
+    with ws.transaction() as session:
+        version = _next_version(session, project_id)
+        folder = ws.artifacts.model_dir(project_id, version)
+        ws.artifacts.write_dir_atomically(folder, lambda tmp: save_head_model(tmp, model))
+        row = ModelVersion(
+            project_id=project_id,
+            version=version,
+            status="challenger",
+            kind=kind,
+            backbone=backbone,
+            head=args.head,
+            params={"args": args.to_dict(), "C": getattr(model, "C", None)},
+            label_ids=labelled.annotation_ids,
+            metrics={**metrics, "detail": model.metrics.to_dict() if model.metrics else None},
+            ece=model.ece,
+            train_seconds=time.perf_counter() - start,
+            artifact=str(folder.relative_to(ws.path)),
+            reason=decision[1],
+        )
+        session.add(row)
+        session.flush()
+        if decision[0]:
+            make_champion(session, project_id, row)
+    return TrainResult(
+        model_version=version,
+        kind=kind,
+        promoted=decision[0],
+        reason=decision[1],
+        metrics=metrics,
+        n_labels=len(labelled.labels),
+        train_seconds=round(row.train_seconds or 0.0, 4),
+    )
+
+
+def _record_zero_shot(
+    ws: WorkspaceContext,
+    name: str,
+    project_id: int,
+    backbone: str,
+    schema: LabelSchema,
+    start: float,
+) -> TrainResult:
+    label_embeddings = _zero_shot_label_embeddings(ws, backbone, schema)
+    with ws.transaction() as session:
+        champion = repo.champion(session, project_id)
+        if champion is not None and champion.kind != "zero-shot":
+            raise InvalidInput(
+                "the project has no labels to train on, and its champion is a trained model; "
+                "label some items first",
+                field="labels",
+            )
+        version = _next_version(session, project_id)
+        folder = ws.artifacts.model_dir(project_id, version)
+        ws.artifacts.write_dir_atomically(
+            folder, lambda tmp: save_zero_shot_model(tmp, label_embeddings, ZERO_SHOT_TEMPERATURE)
+        )
+        row = ModelVersion(
+            project_id=project_id,
+            version=version,
+            status="challenger",
+            kind="zero-shot",
+            backbone=backbone,
+            head="label-similarity",
+            params={"temperature": ZERO_SHOT_TEMPERATURE},
+            label_ids=[],
+            metrics={},
+            train_seconds=time.perf_counter() - start,
+            artifact=str(folder.relative_to(ws.path)),
+            reason="no labels yet: suggestions from similarity to the label names",
+        )
+        session.add(row)
+        session.flush()
+        make_champion(session, project_id, row)
+    return TrainResult(
+        model_version=version,
+        kind="zero-shot",
+        promoted=True,
+        reason=row.reason or "",
+        metrics={"accuracy": None, "macro_f1": None, "ece": None},
+        n_labels=0,
+        train_seconds=round(row.train_seconds or 0.0, 4),
+    )
+
+
+def _decide(
+    ws: WorkspaceContext,
+    champion: _Champion | None,
+    model: Any,
+    embeddings: np.ndarray,
+    backbone: str,
+    labelled: _Labelled,
+    schema: LabelSchema,
+) -> tuple[bool, str]:
+    """Apply the promotion rule on the labels the champion never trained on."""
+    from labelloop.learn import promotion_decision
+
+    if champion is None or champion.artifact is None:
+        return True, "first model of the project"
+    if schema.multi_label or model.oof_predictions is None:
+        return True, "promoted: too few labels per class for a paired comparison"
+    held_out = np.array([a not in champion.label_ids for a in labelled.annotation_ids])
+    if held_out.sum() == 0:
+        return True, "promoted: no new labels to compare on"
+    old = load_model(ws.path / champion.artifact)
+    truth = labelled.labels[held_out]
+    if champion.backbone == backbone:
+        old_embeddings = embeddings[held_out]
+    else:  # the champion reads another backbone's embeddings (switched or fine-tuned)
+        rows = np.flatnonzero(held_out)
+        old_embeddings = embed(
+            ws,
+            champion.backbone,
+            [labelled.inputs[i] for i in rows],
+            [labelled.hashes[i] for i in rows],
+        )
+    champion_correct = old.predict_proba(old_embeddings).argmax(axis=1) == truth
+    challenger_correct = model.oof_predictions[held_out] == truth
+    decision = promotion_decision(champion_correct, challenger_correct)
+    return bool(decision.promote), decision.reason
+
+
+@dataclass(frozen=True)
+class _Champion:
+    kind: str
+    artifact: str | None
+    label_ids: set[int]
+    backbone: str
+
+
+def _wants_finetuning(settings: dict[str, Any], schema: LabelSchema, n_labels: int) -> bool:
+    return (
+        bool(settings["finetune"])
+        and not schema.multi_label
+        and schema.modality.value == "text"
+        and n_labels >= int(settings["finetune_min_labels"])
+    )
+
+
+def _finetune(
+    ws: WorkspaceContext, project_id: int, base: str, labelled: _Labelled, settings: dict[str, Any]
+) -> str:
+    """Fine-tune the base backbone on the labels (SetFit); returns the new backbone's name.
+
+    The fine-tuned encoder is written under ``artifacts/encoders/<name>`` and embeds items
+    through the same cache as any backbone; the head is then fitted on its embeddings.
+    """
+    import secrets
+
+    from labelloop.backbones import get_encoder
+    from labelloop.learn import TrainingArgs, finetune_setfit
+    from labelloop.services.models.embeddings import (
+        FINETUNED_PREFIX,
+        finetuned_dir,
+        register_finetuned,
+    )
+
+    base_path = getattr(get_encoder(base), "model_path", None)
+    if base_path is None:
+        raise InvalidInput(f"backbone {base!r} cannot be fine-tuned", field="finetune")
+    name = f"{FINETUNED_PREFIX}{project_id}-{secrets.token_hex(4)}"
+    finetune_setfit(
+        labelled.inputs,
+        labelled.labels,
+        base_model_path=base_path,
+        out_dir=finetuned_dir(ws, name),
+        args=TrainingArgs(finetune_max_pairs=int(settings["finetune_max_pairs"])),
+    )
+    register_finetuned(ws, name)
+    return name

@@ -1,0 +1,449 @@
+"""Quality assurance inside the loop: gold items, agreement, label errors, flags, review, audit.
+
+How it fits the loop (docs/qa.md has the full story):
+
+- **Gold items** carry a hidden known answer (``Item.gold``). The queue mixes them into named
+  annotators' batches at ``gold_rate``, each at most once per annotator, looking like any item.
+  They are *held out from training*: an answer on a gold item is kept as that annotator's answer
+  but never becomes the item's label, so the model's suggestion on a gold item is an honest
+  out-of-sample prediction (an annotator who only clicks "accept" earns no free gold accuracy)
+  and gold doubles as a test set for the model.
+- **Overlap**: ``overlap_rate`` of the items go to ``overlap`` annotators; agreement is computed
+  from each annotator's own latest answer.
+- **Label issues**: :func:`after_training` runs cleanlab over out-of-fold predictions of the
+  champion after each retrain; candidates enter the review queue as open flags.
+- **Flags and adjudication**: annotators :func:`flag` a wrong suggestion; reviewers
+  :func:`resolve` an item with a ``reviewed`` annotation, which becomes its training label.
+
+Example:
+    >>> from labelloop.services.quality import qa
+    >>> qa.set_gold(ws, "news", item_id, "Sports")            # doctest: +SKIP
+    >>> report = qa.qa_report(ws, "news")                      # doctest: +SKIP
+    >>> report.gold.annotators[0].accuracy                     # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import logging
+import uuid
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from sqlalchemy import select
+
+from labelloop.errors import InvalidInput, LabelloopError, NotFound
+from labelloop.services.annotation.annotating import REVIEW_PREFIX, check_value, submit
+from labelloop.services.projects import label_schema, project_settings
+from labelloop.services.quality import answers, issues
+from labelloop.services.quality.results import (
+    FlagSummary,
+    FlagView,
+    GoldImportResult,
+    LabelIssues,
+    QAReport,
+)
+from labelloop.services.results import SubmitResult
+from labelloop.store import Flag, Item, ModelVersion, Suggestion, repo, utcnow
+
+if TYPE_CHECKING:
+    from labelloop.services.context import WorkspaceContext
+    from labelloop.services.quality.review import ReviewCandidate
+
+__all__ = [
+    "after_training",
+    "flag",
+    "import_gold",
+    "label_issues",
+    "list_flags",
+    "qa_report",
+    "register_review_sources",
+    "resolve",
+    "review_candidates",
+    "set_gold",
+]
+
+logger = logging.getLogger(__name__)
+
+MAX_REASON = 2000
+REPORT_ISSUES = 100  # label issues listed in the report (all of them enter the review queue)
+
+
+# -- gold -------------------------------------------------------------------------------------
+def set_gold(
+    ws: WorkspaceContext, name: str, item_id: int, value: list[str] | str | None
+) -> list[str] | None:
+    """Make an item a gold item with the known answer ``value`` (``None`` makes it ordinary).
+
+    Returns the stored answer (label names in schema order).
+    """
+    with ws.transaction() as session:
+        project = repo.get_project(session, name)
+        item = session.get(Item, item_id)
+        if item is None or item.project_id != project.id:
+            raise NotFound(f"no item {item_id} in project {name!r}")
+        item.gold = None if value is None else check_value(label_schema(project), value)
+        session.flush()
+        return item.gold
+
+
+def _read_gold_rows(path: Path, id_field: str, label_field: str) -> list[tuple[int, Any, Any]]:
+    """(line, external id, raw label) rows of a CSV, TSV or JSONL file."""
+    if not path.is_file():
+        raise InvalidInput(f"no file {str(path)!r}", file=str(path))
+    suffix = path.suffix.lower()
+    rows: list[tuple[int, Any, Any]] = []
+    with path.open(encoding="utf-8", newline="") as f:
+        if suffix in (".jsonl", ".ndjson"):
+            for line, text in enumerate(f, start=1):
+                if not text.strip():
+                    continue
+                try:
+                    obj = json.loads(text)
+                except json.JSONDecodeError as exc:
+                    raise InvalidInput(f"not JSON: {exc.msg}", file=str(path), line=line) from None
+                if not isinstance(obj, dict):
+                    raise InvalidInput("expected a JSON object", file=str(path), line=line)
+                rows.append((line, obj.get(id_field), obj.get(label_field)))
+        elif suffix in (".csv", ".tsv"):
+            reader = csv.DictReader(f, delimiter="\t" if suffix == ".tsv" else ",")
+            for field in (id_field, label_field):
+                if field not in (reader.fieldnames or []):
+                    columns = ", ".join(reader.fieldnames or [])
+                    raise InvalidInput(
+                        f"column {field!r} not found; columns: {columns}",
+                        file=str(path), line=1, field=field,
+                    )  # fmt: skip
+            for row in reader:
+                rows.append((reader.line_num, row.get(id_field), row.get(label_field)))
+        else:
+            raise InvalidInput(
+                f"gold answers are read from .csv, .tsv or .jsonl files, not {suffix or 'this'}",
+                file=str(path),
+            )
+    return rows
+
+
+def import_gold(
+    ws: WorkspaceContext,
+    name: str,
+    path: str | Path,
+    *,
+    id_field: str = "id",
+    label_field: str = "label",
+    label_separator: str | None = None,
+) -> GoldImportResult:
+    """Mark items as gold from a file of (external id, answer) rows; one transaction.
+
+    The items must already be in the project (import them first with ``labelloop import``
+    without their label). A row naming an unknown id or label fails the whole import with the
+    file, line and field.
+    """
+    path = Path(path)
+    rows = _read_gold_rows(path, id_field, label_field)
+    with ws.transaction() as session:
+        project = repo.get_project(session, name)
+        schema = label_schema(project)
+        known = repo.items_by_external_id(
+            session, project.id, [str(r[1]) for r in rows if r[1] not in (None, "")]
+        )
+        count = 0
+        for line, external_id, raw in rows:
+            if external_id in (None, ""):
+                raise InvalidInput("missing id", file=str(path), line=line, field=id_field)
+            found = known.get(str(external_id))
+            if found is None:
+                raise InvalidInput(
+                    f"no item with id {external_id!r} in project {name!r}: import the items first",
+                    file=str(path), line=line, field=id_field,
+                )  # fmt: skip
+            if raw in (None, ""):
+                raise InvalidInput("missing label", file=str(path), line=line, field=label_field)
+            value = raw if isinstance(raw, list) else str(raw)
+            if isinstance(value, str) and label_separator:
+                value = [v.strip() for v in value.split(label_separator) if v.strip()]
+            try:
+                labels = check_value(schema, value)
+            except InvalidInput as exc:
+                raise InvalidInput(str(exc), file=str(path), line=line, field=label_field) from None
+            item = session.get(Item, found[0])
+            assert item is not None
+            item.gold = labels
+            count += 1
+        session.flush()
+    return GoldImportResult(project=name, file=str(path), rows=len(rows), gold_set=count)
+
+
+# -- flags and adjudication --------------------------------------------------------------------
+def _flag_view(f: Flag, versions: dict[int, int]) -> FlagView:
+    machine = f.annotator is None and f.reason.startswith(issues.LABEL_ISSUE_PREFIX)
+    return FlagView(
+        id=f.id,
+        item_id=f.item_id,
+        annotator=f.annotator,
+        reason=f.reason,
+        suggestion=list(f.suggestion) if f.suggestion is not None else None,
+        model_version=versions.get(f.model_version_id) if f.model_version_id else None,
+        status=f.status,
+        kind="label_issue" if machine else "flag",
+        resolved_by=f.resolved_by,
+        created_at=f.created_at,
+    )
+
+
+def flag(ws: WorkspaceContext, name: str, item_id: int, reason: str, *, annotator: str) -> FlagView:
+    """Report that the suggestion shown for an item is wrong, with a reason.
+
+    The flag records the suggestion and its model version, and puts the item on the review
+    queue (reason ``flag``). Flagging the same item again while the flag is open returns it.
+    """
+    reason = (reason or "").strip()
+    if not reason:
+        raise InvalidInput("give a reason for the flag", field="reason")
+    if len(reason) > MAX_REASON:
+        raise InvalidInput(f"the reason must be at most {MAX_REASON} characters", field="reason")
+    if reason.startswith(issues.LABEL_ISSUE_PREFIX) or not annotator:
+        raise InvalidInput("a flag needs an annotator and a reason in words", field="reason")
+    with ws.transaction() as session:
+        project = repo.get_project(session, name)
+        item = session.get(Item, item_id)
+        if item is None or item.project_id != project.id:
+            raise NotFound(f"no item {item_id} in project {name!r}")
+        versions = _versions(session, project.id)
+        earlier = session.scalar(
+            select(Flag).where(
+                Flag.item_id == item.id, Flag.annotator == annotator, Flag.status == "open"
+            )
+        )
+        if earlier is not None:
+            return _flag_view(earlier, versions)
+        suggestion = session.scalar(select(Suggestion).where(Suggestion.item_id == item.id))
+        row = Flag(
+            project_id=project.id,
+            item_id=item.id,
+            annotator=annotator,
+            reason=reason,
+            suggestion=list(suggestion.value) if suggestion else None,
+            model_version_id=suggestion.model_version_id if suggestion else None,
+            status="open",
+            created_at=utcnow(),
+        )
+        session.add(row)
+        session.flush()
+        return _flag_view(row, versions)
+
+
+def _versions(session: Any, project_id: int) -> dict[int, int]:
+    return dict(
+        session.execute(
+            select(ModelVersion.id, ModelVersion.version).where(
+                ModelVersion.project_id == project_id
+            )
+        ).all()
+    )
+
+
+def list_flags(
+    ws: WorkspaceContext, name: str, *, status: str | None = "open", limit: int = 100
+) -> list[FlagView]:
+    """Flags of a project (people's and the detector's), newest first."""
+    if status not in (None, "open", "confirmed", "dismissed"):
+        raise InvalidInput("status must be open, confirmed or dismissed", field="status")
+    with ws.transaction() as session:
+        project = repo.get_project(session, name)
+        query = select(Flag).where(Flag.project_id == project.id)
+        if status is not None:
+            query = query.where(Flag.status == status)
+        rows = session.scalars(query.order_by(Flag.id.desc()).limit(limit)).all()
+        versions = _versions(session, project.id)
+        return [_flag_view(f, versions) for f in rows]
+
+
+def resolve(
+    ws: WorkspaceContext,
+    name: str,
+    item_id: int,
+    value: list[str] | str,
+    *,
+    reviewer: str,
+    seconds: float | None = None,
+) -> SubmitResult:
+    """Adjudicate an item: ``value`` becomes its label as a ``reviewed`` annotation.
+
+    The adjudication is a human label, so the next training run learns from it; later ordinary
+    answers on the item stay in its history without replacing it. Open flags on the item are
+    closed: ``confirmed`` when the reviewer's label differs from the label or suggestion the flag
+    disputed, ``dismissed`` otherwise.
+    """
+    with ws.transaction() as session:
+        project = repo.get_project(session, name)
+        current = repo.current_annotations(session, project.id, [item_id]).get(item_id)
+        given = list(current.value) if current is not None and current.value else None
+    result = submit(
+        ws,
+        name,
+        item_id,
+        value,
+        annotator=reviewer,
+        seconds=seconds,
+        request_id=f"{REVIEW_PREFIX}{uuid.uuid4().hex}",
+        reviewed=True,
+    )
+    with ws.transaction() as session:
+        for f in session.scalars(
+            select(Flag).where(Flag.item_id == item_id, Flag.status == "open")
+        ):
+            machine = f.annotator is None and f.reason.startswith(issues.LABEL_ISSUE_PREFIX)
+            disputed = given if machine else f.suggestion
+            f.status = (
+                "confirmed" if list(result.value or []) != list(disputed or []) else "dismissed"
+            )
+            f.resolved_by = reviewer
+    return result
+
+
+def register_review_sources() -> None:
+    """Add ``label_issue``, ``flag`` and ``audit`` to the review queue's sources (idempotent)."""
+    from labelloop.services.quality import review
+
+    review.register_review_source("label_issue", issues.label_issue_review_source)
+    review.register_review_source("flag", issues.flag_review_source)
+    try:
+        from labelloop.services.quality.autoaccept import audit_review_source
+    except ImportError:  # pragma: no cover - the auto-accept service is optional here
+        return
+    review.register_review_source("audit", audit_review_source)
+
+
+def review_candidates(
+    ws: WorkspaceContext, name: str, *, sources: list[str] | None = None, limit: int = 50
+) -> list[ReviewCandidate]:
+    """Items for a reviewer, each with every answer side by side and its reasons.
+
+    Reasons: ``disagreement`` (annotators differ), ``label_issue`` (the detector), ``flag`` (an
+    annotator reported the suggestion), ``audit``/``audit_auto`` (auto-accepted labels drawn for
+    audit), ``rejected_suggestion``. Gold items are left out: they have a known answer.
+    """
+    from labelloop.services.quality import review
+
+    register_review_sources()
+    candidates = review.review_candidates(ws, name, sources=sources, limit=limit)
+    with ws.transaction() as session:
+        project = repo.get_project(session, name)
+        gold = set(answers.gold_items(session, project.id))
+    return [c for c in candidates if c.item_id not in gold]
+
+
+# -- label issues ------------------------------------------------------------------------------
+def after_training(ws: WorkspaceContext, name: str) -> LabelIssues:
+    """Re-run label-error detection (:func:`labelloop.services.loop.retrain` calls it).
+
+    Called after every training run (promoted or not); recomputes the candidates for the current
+    champion and refreshes the review queue. Never raises for data that is not ready yet (too
+    few labels, no trained model): the result carries a ``note`` instead.
+    """
+    try:
+        return issues.compute_label_issues(ws, name)
+    except InvalidInput as exc:
+        logger.info("label-error detection skipped for %s: %s", name, exc)
+        with ws.transaction() as session:
+            project = repo.get_project(session, name)
+            champion = repo.champion(session, project.id)
+        return LabelIssues(
+            model_version=champion.version if champion else None,
+            method="rank_by_count",
+            n_labels=0,
+            note=str(exc),
+        )
+
+
+def label_issues(
+    ws: WorkspaceContext, name: str, *, method: str = "rank_by_count", refresh: bool = False
+) -> LabelIssues:
+    """Label-error candidates for the current champion (cached per model version)."""
+    with ws.transaction() as session:
+        project = repo.get_project(session, name)
+        champion = repo.champion(session, project.id)
+        project_id = project.id
+    if champion is not None and not refresh:
+        cached = issues.read_cached(ws, project_id, champion.version, method)
+        if cached is not None:
+            return cached
+    if method == "rank_by_count" and not refresh:
+        return after_training(ws, name)
+    return issues.compute_label_issues(ws, name, method=method)
+
+
+# -- the report --------------------------------------------------------------------------------
+def _flag_summary(session: Any, project_id: int) -> FlagSummary:
+    from sqlalchemy import func
+
+    counts = dict(
+        session.execute(
+            select(Flag.status, func.count(Flag.id))
+            .where(Flag.project_id == project_id, Flag.annotator.is_not(None))
+            .group_by(Flag.status)
+        ).all()
+    )
+    versions = _versions(session, project_id)
+    recent = session.scalars(
+        select(Flag)
+        .where(Flag.project_id == project_id, Flag.status == "open", Flag.annotator.is_not(None))
+        .order_by(Flag.id.desc())
+        .limit(20)
+    ).all()
+    return FlagSummary(
+        open=counts.get("open", 0),
+        confirmed=counts.get("confirmed", 0),
+        dismissed=counts.get("dismissed", 0),
+        recent=[_flag_view(f, versions) for f in recent],
+    )
+
+
+def _audit(ws: WorkspaceContext, name: str, notes: list[str]) -> dict[str, Any] | None:
+    try:
+        from labelloop.services.quality.autoaccept import audit_report
+    except ImportError:  # pragma: no cover
+        notes.append("auto-accept audit unavailable")
+        return None
+    try:
+        return audit_report(ws, name).model_dump(mode="json")
+    except LabelloopError as exc:
+        notes.append(f"auto-accept audit: {exc}")
+        return None
+
+
+def qa_report(ws: WorkspaceContext, name: str, *, issues: int = REPORT_ISSUES) -> QAReport:
+    """The project's quality at a glance (``labelloop qa``, the dashboard).
+
+    Agreement (overall, per class, per annotator pair), gold accuracy per annotator with Wilson
+    intervals, the top label-error candidates of the champion, where people and the model
+    disagree per class, the auto-accept audit (which pauses auto-accept when it falls below its
+    target), blind-versus-suggested answers, and flags.
+    """
+    notes: list[str] = []
+    found = label_issues(ws, name)
+    if found.note:
+        notes.append(f"label issues: {found.note}")
+    audit = _audit(ws, name, notes)
+    with ws.transaction() as session:
+        project = repo.get_project(session, name)
+        settings = project_settings(project)
+        rows = answers.answers(session, project.id)
+        report = QAReport(
+            project=name,
+            agreement=answers.agreement_summary(rows, list(label_schema(project).labels)),
+            gold=answers.gold_summary(session, project.id, rows, float(settings["gold_rate"])),
+            label_issues=found.issues[:issues],
+            label_issues_model_version=found.model_version,
+            per_class_errors=found.per_class_errors,
+            auto_accept_audit=audit,
+            blind_vs_suggested=answers.blind_vs_suggested(
+                session, project.id, rows, float(settings["blind_rate"])
+            ),
+            flags=_flag_summary(session, project.id),
+            notes=notes,
+        )
+        report.notes.extend(report.agreement.notes)
+        return report

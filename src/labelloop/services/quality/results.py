@@ -1,0 +1,176 @@
+"""Typed results of the quality-assurance services (rendered by the CLI and the dashboard)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from pydantic import BaseModel, Field
+
+__all__ = [
+    "AgreementSummary",
+    "BlindVsSuggested",
+    "ClassErrors",
+    "FlagSummary",
+    "FlagView",
+    "GoldAnnotatorScore",
+    "GoldImportResult",
+    "GoldSummary",
+    "GroupStats",
+    "LabelIssueView",
+    "LabelIssues",
+    "PairKappa",
+    "QAReport",
+]
+
+
+class PairKappa(BaseModel):
+    annotator_a: str
+    annotator_b: str
+    n_items: int = Field(description="items both answered")
+    kappa: float | None = Field(description="Cohen's kappa on those items (None under 2)")
+    percent_agreement: float
+
+
+class AgreementSummary(BaseModel):
+    """Agreement between annotators on items that two or more of them answered.
+
+    Each annotator's answer is their own latest answer on the item (adjudications and
+    auto-accepted labels excluded).
+    """
+
+    n_items: int = Field(description="items with two or more annotators")
+    n_annotators: int
+    percent_agreement: float | None = None
+    cohen_kappa_mean: float | None = Field(default=None, description="mean over annotator pairs")
+    fleiss_kappa: float | None = Field(default=None, description="None if rater counts vary")
+    krippendorff_alpha: float | None = Field(default=None, description="nominal alpha")
+    per_class: dict[str, float | None] = Field(
+        default_factory=dict, description="specific agreement per class (None if unused)"
+    )
+    pairs: list[PairKappa] = Field(default_factory=list)
+    n_disagreements: int = Field(default=0, description="items whose answers differ")
+    notes: list[str] = Field(default_factory=list)
+
+
+class GoldAnnotatorScore(BaseModel):
+    annotator: str
+    n: int = Field(description="gold items answered")
+    n_correct: int
+    accuracy: float
+    lower: float = Field(description="95% Wilson interval, lower end")
+    upper: float
+
+
+class GoldSummary(BaseModel):
+    n_gold_items: int
+    gold_rate: float = Field(description="the project's gold_rate setting")
+    n_answers: int
+    accuracy: float | None = Field(default=None, description="over every gold answer")
+    lower: float | None = None
+    upper: float | None = None
+    annotators: list[GoldAnnotatorScore] = Field(default_factory=list)
+    model_accuracy: float | None = Field(
+        default=None, description="the champion's suggestions on gold items (never trained on)"
+    )
+    model_n: int = 0
+
+
+class LabelIssueView(BaseModel):
+    item_id: int
+    external_id: str | None = None
+    given: list[str] = Field(description="the item's current human label")
+    suggested: list[str] = Field(description="what the out-of-fold model predicts")
+    score: float = Field(description="label quality in [0, 1]; lower = more likely wrong")
+
+
+class ClassErrors(BaseModel):
+    """Where people and the model disagree, per class (human label vs out-of-fold prediction)."""
+
+    label: str
+    n: int = Field(description="human labels of this class")
+    n_disagree: int = Field(description="of those, the model predicts another class")
+    disagree_rate: float
+    confused_with: dict[str, int] = Field(
+        default_factory=dict, description="predicted class -> count, most frequent first"
+    )
+
+
+class LabelIssues(BaseModel):
+    """Label-error candidates of a project, computed for one champion model version."""
+
+    model_version: int | None
+    method: str
+    n_labels: int = Field(description="human labels checked")
+    issues: list[LabelIssueView] = Field(default_factory=list)
+    per_class_errors: list[ClassErrors] = Field(default_factory=list)
+    computed_at: datetime | None = None
+    note: str | None = None
+
+
+class GroupStats(BaseModel):
+    n_answers: int
+    gold_n: int = 0
+    gold_accuracy: float | None = None
+    gold_lower: float | None = None
+    gold_upper: float | None = None
+    pair_n: int = Field(default=0, description="(answer, other annotator's answer) pairs")
+    pair_agreement: float | None = Field(
+        default=None, description="share of those pairs that agree"
+    )
+
+
+class BlindVsSuggested(BaseModel):
+    """Anchoring check: answers given without the suggestion versus with it."""
+
+    blind_rate: float
+    blind: GroupStats
+    suggested: GroupStats
+    accuracy_gap: float | None = Field(
+        default=None, description="suggested minus blind gold accuracy"
+    )
+
+
+class FlagView(BaseModel):
+    id: int
+    item_id: int
+    annotator: str | None
+    reason: str
+    suggestion: list[str] | None
+    model_version: int | None
+    status: str
+    kind: str = Field(description="'flag' (a person) or 'label_issue' (the detector)")
+    resolved_by: str | None = None
+    created_at: datetime
+
+
+class FlagSummary(BaseModel):
+    open: int = 0
+    confirmed: int = 0
+    dismissed: int = 0
+    recent: list[FlagView] = Field(default_factory=list, description="open flags, newest first")
+
+
+class QAReport(BaseModel):
+    """Everything `labelloop qa` prints and the dashboard shows."""
+
+    project: str
+    agreement: AgreementSummary
+    gold: GoldSummary
+    label_issues: list[LabelIssueView]
+    label_issues_model_version: int | None = None
+    per_class_errors: list[ClassErrors]
+    auto_accept_audit: dict[str, Any] | None = Field(
+        default=None, description="labelloop.services.quality.autoaccept.AuditReport, or None"
+    )
+    blind_vs_suggested: BlindVsSuggested
+    flags: FlagSummary
+    notes: list[str] = Field(default_factory=list)
+
+
+class GoldImportResult(BaseModel):
+    project: str
+    file: str
+    rows: int
+    gold_set: int
+    unknown_ids: list[str] = Field(default_factory=list, description="first few ids not found")

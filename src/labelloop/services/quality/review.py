@@ -1,0 +1,306 @@
+"""The reviewer's list: items worth a second look, with every answer side by side.
+
+Candidates come from *review sources*, each a function ``(session, project_id, limit) -> item
+ids``, registered by name in :data:`REVIEW_SOURCES`: disagreement between annotators, rejected
+suggestions, and an audit sample of auto-accepted labels. Another source (e.g. label-issue
+candidates from :mod:`labelloop.quality`) is one :func:`register_review_source` call.
+
+A reviewer resolves an item by accepting one answer or giving another label; the resolution is an
+ordinary annotation whose ``request_id`` starts with ``review-``, which takes the item off the list.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Callable
+from datetime import datetime
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from pydantic import BaseModel
+from sqlalchemy import func, select
+
+from labelloop.errors import InvalidInput, NotFound
+from labelloop.services.models.suggestions import QUEUED
+from labelloop.services.quality import autoaccept as _autoaccept
+from labelloop.services.quality import issues
+from labelloop.services.results import SubmitResult, SuggestionView
+from labelloop.store import Annotation, Item, ModelVersion, Suggestion, repo
+
+if TYPE_CHECKING:
+    from sqlalchemy.orm import Session
+
+    from labelloop.services.context import WorkspaceContext
+
+__all__ = [
+    "REVIEW_SOURCES",
+    "Answer",
+    "ReviewCandidate",
+    "item_detail",
+    "list_suggestions",
+    "media_file",
+    "register_review_source",
+    "resolve",
+    "review_candidates",
+]
+
+ReviewSource = Callable[["Session", int, int], list[int]]
+REVIEW_PREFIX = "review-"
+
+
+class Answer(BaseModel):
+    annotator: str | None
+    value: list[str] | None
+    source: str
+    current: bool
+    reviewed: bool
+    created_at: datetime
+
+
+class ReviewCandidate(BaseModel):
+    item_id: int
+    external_id: str | None
+    data: dict[str, Any]
+    reasons: list[str]
+    answers: list[Answer]
+    suggestion: SuggestionView | None
+    current: list[str] | None
+
+
+def _reviewed(session: Session, project_id: int) -> Any:
+    """Items whose current label is a reviewer's resolution."""
+    return select(Annotation.item_id).where(
+        Annotation.project_id == project_id,
+        Annotation.is_current.is_(True),
+        Annotation.request_id.like(f"{REVIEW_PREFIX}%"),
+    )
+
+
+def _disagreement(session: Session, project_id: int, limit: int) -> list[int]:
+    multi = (
+        select(Annotation.item_id)
+        .join(Item, Item.id == Annotation.item_id)
+        .where(
+            Annotation.project_id == project_id,
+            Item.gold.is_(None),  # gold answers are scored against the gold, not adjudicated
+            Annotation.source.in_(("human", "model_accepted")),
+            Annotation.value.is_not(None),
+            Annotation.item_id.not_in(_reviewed(session, project_id)),
+        )
+        .group_by(Annotation.item_id)
+        .having(func.count(func.distinct(Annotation.annotator)) > 1)
+        .limit(limit * 4)
+    )
+    ids = list(session.scalars(multi))
+    if not ids:
+        return []
+    latest: dict[int, dict[str | None, tuple[str, ...]]] = defaultdict(dict)
+    for item_id, who, value in session.execute(
+        select(Annotation.item_id, Annotation.annotator, Annotation.value)
+        .where(
+            Annotation.item_id.in_(ids),
+            Annotation.source.in_(("human", "model_accepted")),
+            Annotation.value.is_not(None),
+        )
+        .order_by(Annotation.id)
+    ):
+        latest[item_id][who] = tuple(value)
+    return [i for i in ids if len(set(latest[i].values())) > 1][:limit]
+
+
+def _rejected(session: Session, project_id: int, limit: int) -> list[int]:
+    return list(
+        session.scalars(
+            select(Annotation.item_id)
+            .where(
+                Annotation.project_id == project_id,
+                Annotation.is_current.is_(True),
+                Annotation.source == "human",
+                Annotation.value.is_not(None),
+                Annotation.model_version_id.is_not(None),
+                Annotation.request_id.is_(None) | ~Annotation.request_id.like(f"{REVIEW_PREFIX}%"),
+            )
+            .order_by(Annotation.id.desc())
+            .limit(limit)
+        )
+    )
+
+
+REVIEW_SOURCES: dict[str, ReviewSource] = {
+    "disagreement": _disagreement,
+    "rejected_suggestion": _rejected,
+    # the same deterministic sample the auto-accept audit reports on
+    "audit_auto": _autoaccept.audit_review_source,
+    "label_issue": issues.label_issue_review_source,
+    "flag": issues.flag_review_source,
+}
+
+
+def register_review_source(name: str, source: ReviewSource) -> None:
+    """Add a source of review candidates (e.g. ``"label_issue"`` from the QA package)."""
+    REVIEW_SOURCES[name] = source
+
+
+def review_candidates(
+    ws: WorkspaceContext, name: str, *, sources: list[str] | None = None, limit: int = 50
+) -> list[ReviewCandidate]:
+    """Items to review, each with its reasons and all answers (oldest first)."""
+    if not 1 <= limit <= 500:
+        raise InvalidInput("limit must be between 1 and 500", field="limit")
+    chosen = sources or list(REVIEW_SOURCES)
+    unknown = [s for s in chosen if s not in REVIEW_SOURCES]
+    if unknown:
+        raise InvalidInput(
+            f"unknown review source(s) {', '.join(unknown)}; known: {', '.join(REVIEW_SOURCES)}",
+            field="sources",
+        )
+    with ws.transaction() as session:
+        project = repo.get_project(session, name)
+        reasons: dict[int, list[str]] = {}
+        for source in chosen:
+            for item_id in REVIEW_SOURCES[source](session, project.id, limit):
+                reasons.setdefault(item_id, []).append(source)
+        ids = list(reasons)[:limit]
+        return _candidates(session, project.id, ids, reasons)
+
+
+def _candidates(
+    session: Session, project_id: int, ids: list[int], reasons: dict[int, list[str]]
+) -> list[ReviewCandidate]:
+    if not ids:
+        return []
+    items = {i.id: i for i in session.scalars(select(Item).where(Item.id.in_(ids)))}
+    answers: dict[int, list[Answer]] = defaultdict(list)
+    for a in session.scalars(
+        select(Annotation)
+        .where(Annotation.item_id.in_(ids), Annotation.value.is_not(None))
+        .order_by(Annotation.id)
+    ):
+        answers[a.item_id].append(
+            Answer(
+                annotator=a.annotator,
+                value=a.value,
+                source=a.source,
+                current=a.is_current,
+                reviewed=(a.request_id or "").startswith(REVIEW_PREFIX),
+                created_at=a.created_at,
+            )
+        )
+    suggestions = repo.suggestions_for(session, project_id, ids)
+    versions = dict(
+        session.execute(
+            select(ModelVersion.id, ModelVersion.version).where(
+                ModelVersion.project_id == project_id
+            )
+        ).all()
+    )
+    out = []
+    for i in ids:
+        s = suggestions.get(i)
+        current = next((a.value for a in answers[i] if a.current), None)
+        out.append(
+            ReviewCandidate(
+                item_id=i,
+                external_id=items[i].external_id,
+                data=items[i].data,
+                reasons=reasons[i],
+                answers=answers[i],
+                suggestion=None
+                if s is None
+                else SuggestionView(
+                    value=list(s.value),
+                    confidence=s.confidence,
+                    model_version=versions.get(s.model_version_id),
+                ),
+                current=current,
+            )
+        )
+    return out
+
+
+def resolve(
+    ws: WorkspaceContext,
+    name: str,
+    item_id: int,
+    value: list[str] | str,
+    *,
+    reviewer: str,
+    seconds: float | None = None,
+) -> SubmitResult:
+    """Settle an item: ``value`` (one of the answers or another label) becomes its label.
+
+    Open flags and label issues on the item are closed as confirmed or dismissed on the way.
+    """
+    from labelloop.services.quality.qa import resolve as qa_resolve
+
+    return qa_resolve(ws, name, item_id, value, reviewer=reviewer, seconds=seconds)
+
+
+def media_file(ws: WorkspaceContext, name: str, item_id: int, *, roots: list[Path]) -> Path:
+    """The media file of an item, refusing any path that resolves outside ``roots``.
+
+    :class:`NotFound` when the item has no media, or its file is missing or outside the allowed
+    folders (symlinks and ``..`` are resolved before the check).
+    """
+    with ws.transaction() as session:
+        project = repo.get_project(session, name)
+        item = session.get(Item, item_id)
+        if item is None or item.project_id != project.id:
+            raise NotFound(f"no item {item_id} in project {name!r}")
+        raw = item.media_path
+    if not raw:
+        raise NotFound(f"item {item_id} has no media file")
+    allowed = [r.resolve() for r in roots]
+    path = Path(raw)
+    candidates = [path] if path.is_absolute() else [r / path for r in allowed]
+    for candidate in candidates:
+        resolved = candidate.resolve()
+        if any(resolved.is_relative_to(r) for r in allowed) and resolved.is_file():
+            return resolved
+    raise NotFound(f"the media file of item {item_id} is not available")
+
+
+def item_detail(ws: WorkspaceContext, name: str, item_id: int) -> ReviewCandidate:
+    """One item with its suggestion and every answer (no review reasons)."""
+    with ws.transaction() as session:
+        project = repo.get_project(session, name)
+        item = session.get(Item, item_id)
+        if item is None or item.project_id != project.id:
+            raise NotFound(f"no item {item_id} in project {name!r}")
+        return _candidates(session, project.id, [item_id], {item_id: []})[0]
+
+
+class SuggestionRow(BaseModel):
+    item_id: int
+    value: list[str]
+    confidence: float
+    priority: float
+    model_version: int | None
+
+
+def list_suggestions(
+    ws: WorkspaceContext, name: str, *, offset: int = 0, limit: int = 50
+) -> list[SuggestionRow]:
+    """The project's suggestions in queue order (highest priority first)."""
+    if not 1 <= limit <= 500 or offset < 0:
+        raise InvalidInput("limit must be 1-500 and offset >= 0", field="limit")
+    with ws.transaction() as session:
+        project = repo.get_project(session, name)
+        rows = session.execute(
+            select(Suggestion, ModelVersion.version)
+            .join(ModelVersion, ModelVersion.id == Suggestion.model_version_id)
+            .where(Suggestion.project_id == project.id, QUEUED)
+            .order_by(Suggestion.priority.desc(), Suggestion.item_id)
+            .offset(offset)
+            .limit(limit)
+        ).all()
+        return [
+            SuggestionRow(
+                item_id=s.item_id,
+                value=list(s.value),
+                confidence=s.confidence,
+                priority=s.priority,
+                model_version=v,
+            )
+            for s, v in rows
+        ]
