@@ -33,7 +33,11 @@ def test_duplicate_project_name_is_a_conflict(workspace):
         ({"labels": "A"}, "at least two labels"),
         ({"labels": "A,A"}, "given twice"),
         ({"labels": "A,,B"}, "must not be empty"),
-        ({"labels": "A,B", "task": "poetry"}, "task"),
+        ({"labels": "A,B", "task": "poetry"}, "task type 'poetry' is not implemented"),
+        # declared in the schema but not implemented yet: refused, naming what works
+        ({"labels": "A,B", "task": "spans"}, "implemented task types: text-classification"),
+        # no image backbone installed: the task cannot run here
+        ({"labels": "A,B", "task": "image-classification"}, "needs an image backbone"),
         ({"labels": "A,B", "backbone": "nope"}, "unknown backbone 'nope'"),
         ({"labels": "A,B", "settings": {"retrain_every": 0}}, "at least 1"),
         ({"labels": "A,B", "settings": {"colour": "red"}}, "unknown setting"),
@@ -43,6 +47,26 @@ def test_bad_project_definitions_are_refused(sqlite_workspace, kwargs, message):
     with pytest.raises(InvalidInput, match=message):
         sqlite_workspace.create_project("p", **kwargs)
     assert sqlite_workspace.list_projects() == []
+
+
+def test_backbone_must_embed_the_task_modality(sqlite_workspace):
+    from labelloop.backbones import BackboneInfo, FakeEncoder, register_backbone
+    from labelloop.backbones._registry import unregister_backbone
+    from labelloop.schema import Modality
+
+    info = BackboneInfo("fake-image", Modality.IMAGE, 8, description="tests only")
+    register_backbone(info, lambda: FakeEncoder(dim=8), replace=True)
+    try:
+        with pytest.raises(InvalidInput, match="embeds image, but a text-classification project"):
+            sqlite_workspace.create_project("p", labels="A,B", backbone="fake-image")
+        # with an image backbone installed, image classification is implemented and gets it
+        made = sqlite_workspace.create_project("img", labels="cat,dog", task="image-classification")
+        assert made.backbone == "fake-image"
+        with pytest.raises(InvalidInput, match="needs an image backbone"):
+            sqlite_workspace.update_project("img", backbone="fake")
+    finally:
+        unregister_backbone("fake-image")
+    assert [p.name for p in sqlite_workspace.list_projects()] == ["img"]
 
 
 def test_bad_project_name(sqlite_workspace):

@@ -73,8 +73,7 @@ def setup_demo(workspace: object, *, log: object = None) -> str:
     models = workspace.models(DEMO_PROJECT)
     if not models:
         say("zero-shot model (embedding the pool; a minute on a laptop CPU)")
-        workspace.train(DEMO_PROJECT)
-        workspace.predict(DEMO_PROJECT)
+        workspace.train(DEMO_PROJECT)  # the zero-shot champion's suggestions come with it
     seeds = data / "yahoo-seed.csv"
     if not seeds.exists():
         per_class: dict[str, list[dict[str, str]]] = defaultdict(list)
@@ -96,7 +95,6 @@ def setup_demo(workspace: object, *, log: object = None) -> str:
         trained = workspace.train(DEMO_PROJECT)
         if not trained.promoted:
             workspace.promote(DEMO_PROJECT, trained.model_version)
-        workspace.predict(DEMO_PROJECT)
     return DEMO_PROJECT
 
 

@@ -61,16 +61,10 @@ def promote(
     principal: Admin,
 ) -> ModelVersionInfo:
     """Make ``version`` the champion and refresh the suggestions from it."""
-    ws = _ws(request)
-    info = ws.promote(project, version)
-    ws.predict(project)
-    return info
+    return _ws(request).promote(project, version)
 
 
 @router.post("/projects/{project}/models/rollback", response_model=ModelVersionInfo)
 def rollback(request: Request, project: str, principal: Admin) -> ModelVersionInfo:
     """Bring back the previous champion and refresh the suggestions from it."""
-    ws = _ws(request)
-    info = ws.rollback(project)
-    ws.predict(project)
-    return info
+    return _ws(request).rollback(project)

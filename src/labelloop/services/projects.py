@@ -8,9 +8,10 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import func, select
 
 from labelloop.errors import Conflict, InvalidInput
-from labelloop.schema import LabelSchema
+from labelloop.schema import LabelSchema, Modality
 from labelloop.services.results import ProjectInfo, ProjectStatus
 from labelloop.store import Project, Suggestion, repo
+from labelloop.tasks import Task, get_task, list_tasks
 
 if TYPE_CHECKING:
     from labelloop.services.context import WorkspaceContext
@@ -19,7 +20,9 @@ __all__ = [
     "DEFAULT_SETTINGS",
     "SEMI_SUPERVISED_BELOW",
     "SEMI_SUPERVISED_MAX_ITEMS",
+    "check_backbone",
     "create_project",
+    "implemented_task",
     "label_schema",
     "list_projects",
     "project_info",
@@ -142,6 +145,63 @@ def _check_choice(key: str, value: str) -> str:
     return value
 
 
+def implemented_task(task: str) -> Task:
+    """The registered task type ``task`` that has an installed backbone of its modality.
+
+    Raises:
+        InvalidInput: The task type is unknown or not implemented yet (``spans``), or no backbone
+            of its modality is installed; the message names the task types that work here.
+    """
+    from labelloop.backbones import installed_backbones
+
+    modalities = {b.modality for b in installed_backbones()}
+    usable = [t.name for t in list_tasks() if t.tags.modality in modalities]
+    try:
+        found = get_task(task)
+    except InvalidInput:
+        found = None
+    if found is None or found.name not in usable:
+        why = (
+            f"needs {_a(found.tags.modality.value)} backbone and none is installed"
+            if found is not None
+            else "is not implemented"
+        )
+        raise InvalidInput(
+            f"task type {task!r} {why}; implemented task types: {', '.join(usable)}",
+            field="task",
+        )
+    return found
+
+
+def _a(word: str) -> str:
+    return f"{'an' if word[0] in 'aeiou' else 'a'} {word}"
+
+
+def check_backbone(task: str, backbone: str | None) -> str:
+    """``backbone`` (or the default for the task's modality), refused unless it is registered and
+    embeds what the task's items hold (no text backbone for an image project)."""
+    from labelloop.backbones import DEFAULT_BACKBONE, installed_backbones, list_backbones
+
+    modality = get_task(task).tags.modality
+    if backbone is None:
+        same = [b.name for b in installed_backbones() if b.modality == modality]
+        backbone = DEFAULT_BACKBONE if modality == Modality.TEXT or not same else same[0]
+    infos = {b.name: b for b in list_backbones()}
+    if backbone not in infos:
+        raise InvalidInput(
+            f"unknown backbone {backbone!r}; known: {', '.join(sorted(infos))}", field="backbone"
+        )
+    if infos[backbone].modality != modality:
+        fits = sorted(b.name for b in infos.values() if b.modality == modality)
+        raise InvalidInput(
+            f"backbone {backbone!r} embeds {infos[backbone].modality.value}, but "
+            f"{_a(task)} project needs {_a(modality.value)} backbone"
+            + (f" ({', '.join(fits)})" if fits else ""),
+            field="backbone",
+        )
+    return backbone
+
+
 def create_project(
     ws: WorkspaceContext,
     name: str,
@@ -153,22 +213,20 @@ def create_project(
     descriptions: dict[str, str] | None = None,
     settings: dict[str, Any] | None = None,
 ) -> ProjectInfo:
-    """Create a project with a label schema; :class:`Conflict` if the name is taken."""
-    from labelloop.backbones import DEFAULT_BACKBONE, list_backbones
+    """Create a project with a label schema; :class:`Conflict` if the name is taken.
 
+    The task type must be implemented (:func:`implemented_task`) and the backbone of its modality
+    (default: the default text backbone, or the first installed one of the modality).
+    """
     if not _NAME.match(name):
         raise InvalidInput(
             f"project name {name!r} must be 1-100 letters, digits, '_', '-' or '.', "
             "starting with a letter or digit",
             field="name",
         )
+    implemented_task(task)
     schema = LabelSchema.parse(task, labels, multi_label=multi_label, descriptions=descriptions)
-    backbone = backbone or DEFAULT_BACKBONE
-    known = {b.name for b in list_backbones()}
-    if backbone not in known:
-        raise InvalidInput(
-            f"unknown backbone {backbone!r}; known: {', '.join(sorted(known))}", field="backbone"
-        )
+    backbone = check_backbone(schema.task, backbone)
     with ws.transaction() as session:
         if session.scalar(select(Project.id).where(Project.name == name)) is not None:
             raise Conflict(f"a project named {name!r} already exists")
@@ -202,19 +260,11 @@ def update_project(
     settings: dict[str, Any] | None = None,
     descriptions: dict[str, str] | None = None,
 ) -> ProjectInfo:
-    """Change a project's backbone, settings or label descriptions."""
-    from labelloop.backbones import list_backbones
-
+    """Change a project's backbone (of the task's modality), settings or label descriptions."""
     with ws.transaction() as session:
         project = repo.get_project(session, name)
         if backbone is not None:
-            known = {b.name for b in list_backbones()}
-            if backbone not in known:
-                raise InvalidInput(
-                    f"unknown backbone {backbone!r}; known: {', '.join(sorted(known))}",
-                    field="backbone",
-                )
-            project.backbone = backbone
+            project.backbone = check_backbone(label_schema(project).task, backbone)
         if settings:
             project.settings = {**(project.settings or {}), **_check_settings(dict(settings))}
         if descriptions is not None:
