@@ -50,7 +50,7 @@ def _flip(y: np.ndarray, rate: float, k: int, seed: int) -> tuple[np.ndarray, np
 
 def _prefill(ws, texts: list[str], embeddings: np.ndarray) -> None:
     from labelloop.backbones._chunks import backbone_lock, write_chunk
-    from labelloop.services._hashing import text_hash
+    from labelloop.tasks import text_hash
 
     folder = ws.artifacts.embeddings / BACKBONE
     folder.mkdir(parents=True, exist_ok=True)

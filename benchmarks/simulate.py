@@ -47,7 +47,7 @@ class _Lookup:
         self.name, self.dim, self.modality, self.rows = name, dim, Modality.TEXT, rows
 
     def encode(self, inputs, *, batch_size: int = 64, progress=None) -> np.ndarray:
-        from labelloop.services._hashing import text_hash
+        from labelloop.tasks import text_hash
 
         out = np.stack([self.rows[text_hash(str(t))] for t in inputs]).astype(np.float32)
         if progress is not None:
@@ -58,7 +58,7 @@ class _Lookup:
 def prefill(cache_dir: Path, backbone: str, pairs: list[tuple[Path, Path, str]]) -> None:
     """Store the rows of each ``(csv, npy, text_field)`` in the embedding cache at ``cache_dir``."""
     from labelloop.backbones import EmbeddingCache
-    from labelloop.services._hashing import text_hash
+    from labelloop.tasks import text_hash
 
     cache = EmbeddingCache(cache_dir)
     for csv_path, npy_path, field in pairs:

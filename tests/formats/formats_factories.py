@@ -9,9 +9,15 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from labelloop.schema import LabelSchema
 from labelloop.services.data.formats import ExportRecord
 
 LABELS = ("World", "Sports", "Business, Tech")
+
+
+def make_schema(labels: Sequence[str], multi_label: bool = False) -> LabelSchema:
+    """A text-classification schema over ``labels`` (what a project hands the writers)."""
+    return LabelSchema(task="text-classification", labels=tuple(labels), multi_label=multi_label)
 
 
 def make_export_record(

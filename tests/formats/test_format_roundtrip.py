@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from formats_factories import LABELS, make_export_record
+from formats_factories import LABELS, make_export_record, make_schema
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -85,7 +85,7 @@ def test_export_then_import_round_trips(fmt: str, multi_label: bool, data: Any) 
     records = data.draw(export_records(multi_label))
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / f"out{READABLE_EXPORTS[fmt]}"
-        n = write_records(records, path, format=fmt, label_names=LABELS, multi_label=multi_label)
+        n = write_records(records, path, format=fmt, schema=make_schema(LABELS, multi_label))
         assert n == len(records)
         _assert_round_trip(records, _read_back(path, fmt, multi_label))
 
@@ -111,7 +111,7 @@ def test_history_and_suggestion_come_back_from_nested_formats(tmp_path: Path, fm
         },
     )
     path = tmp_path / f"out.{fmt}"
-    write_records([rec], path, format=fmt, label_names=LABELS, multi_label=False)
+    write_records([rec], path, format=fmt, schema=make_schema(LABELS, False))
     (back,) = read_records(path, id_field="id", label_field="label")
     assert [(a.value, a.source, a.annotator) for a in back.annotations] == [
         (("World",), "auto", None),

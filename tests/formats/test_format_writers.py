@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pyarrow.parquet as pq
 import pytest
-from formats_factories import LABELS, make_export_record
+from formats_factories import LABELS, make_export_record, make_schema
 
 from labelloop.errors import InvalidInput
 from labelloop.services.data.formats import (
@@ -36,7 +36,7 @@ def test_csv_has_flat_provenance_columns(tmp_path: Path) -> None:
         make_export_record(3, label=["Sports"], source="auto", annotator=None, model_version="v7"),
     ]
     out = tmp_path / "out.csv"
-    assert write_records(records, out, format="csv", label_names=LABELS, multi_label=False) == 3
+    assert write_records(records, out, format="csv", schema=make_schema(LABELS, False)) == 3
     with out.open(encoding="utf-8", newline="") as f:
         rows = list(csv.DictReader(f))
     assert list(rows[0]) == [
@@ -54,18 +54,18 @@ def test_csv_has_flat_provenance_columns(tmp_path: Path) -> None:
 def test_csv_multi_label_joins_with_the_documented_separator(tmp_path: Path) -> None:
     out = tmp_path / "m.csv"
     rec = make_export_record(label=["World", "Business, Tech"])
-    write_records([rec], out, format="csv", label_names=LABELS, multi_label=True)
+    write_records([rec], out, format="csv", schema=make_schema(LABELS, True))
     (row,) = csv.DictReader(out.open(encoding="utf-8", newline=""))
     assert row["label"] == f"World{MULTI_LABEL_SEPARATOR}Business, Tech"
     with pytest.raises(InvalidInput, match="contains '\\|'"):
-        write_records([rec], out, format="csv", label_names=["a|b"], multi_label=True)
+        write_records([rec], out, format="csv", schema=make_schema(["a|b"], True))
 
 
 def test_jsonl_nests_provenance_history_and_suggestion(tmp_path: Path) -> None:
     sug = {"value": ["Sports"], "pred_probs": {"World": 0.2, "Sports": 0.8}, "model_version": "v1"}
     rec = make_export_record(5, annotator="bob", suggestion=sug)
     out = tmp_path / "o.jsonl"
-    write_records([rec], out, format="jsonl", label_names=LABELS, multi_label=False)
+    write_records([rec], out, format="jsonl", schema=make_schema(LABELS, False))
     (row,) = [json.loads(line) for line in out.read_text(encoding="utf-8").splitlines()]
     assert row["label"] == "World"
     assert row["provenance"]["annotator"] == "bob"
@@ -77,7 +77,7 @@ def test_jsonl_nests_provenance_history_and_suggestion(tmp_path: Path) -> None:
 def test_parquet_label_column_is_a_list_for_multi_label(tmp_path: Path) -> None:
     out = tmp_path / "o.parquet"
     records = [make_export_record(1, label=["World", "Sports"]), make_export_record(2, label=None)]
-    write_records(records, out, format="parquet", label_names=LABELS, multi_label=True)
+    write_records(records, out, format="parquet", schema=make_schema(LABELS, True))
     table = pq.read_table(out)
     assert table.column("label").to_pylist() == [["World", "Sports"], None]
     assert table.column("provenance").to_pylist()[0]["source"] == "human"
@@ -87,7 +87,7 @@ def test_parquet_label_column_is_a_list_for_multi_label(tmp_path: Path) -> None:
 def test_failed_export_leaves_nothing_and_keeps_the_old_file(tmp_path: Path, fmt: str) -> None:
     out = tmp_path / f"out{EXTENSION[fmt]}"
     good = [make_export_record(i) for i in range(3)]
-    write_records(good, out, format=fmt, label_names=LABELS, multi_label=False)
+    write_records(good, out, format=fmt, schema=make_schema(LABELS, False))
     before = sorted(p.name for p in tmp_path.rglob("*"))
 
     def failing() -> Iterator[ExportRecord]:
@@ -95,7 +95,7 @@ def test_failed_export_leaves_nothing_and_keeps_the_old_file(tmp_path: Path, fmt
         yield make_export_record(11, label=["Not a label"])
 
     with pytest.raises(InvalidInput, match="'Not a label' is not in the label schema"):
-        write_records(failing(), out, format=fmt, label_names=LABELS, multi_label=False)
+        write_records(failing(), out, format=fmt, schema=make_schema(LABELS, False))
     assert sorted(p.name for p in tmp_path.rglob("*")) == before
 
 
@@ -103,17 +103,17 @@ def test_single_label_project_refuses_several_labels(tmp_path: Path) -> None:
     rec = make_export_record(label=["World", "Sports"])
     with pytest.raises(InvalidInput, match="exactly one label"):
         write_records(
-            [rec], tmp_path / "o.jsonl", format="jsonl", label_names=LABELS, multi_label=False
+            [rec], tmp_path / "o.jsonl", format="jsonl", schema=make_schema(LABELS, False)
         )
     assert not (tmp_path / "o.jsonl").exists()
 
 
 def test_unknown_format_and_missing_folder_are_reported(tmp_path: Path) -> None:
     with pytest.raises(InvalidInput, match="unknown export format 'xls'"):
-        write_records([], tmp_path / "o.xls", format="xls", label_names=LABELS, multi_label=False)
+        write_records([], tmp_path / "o.xls", format="xls", schema=make_schema(LABELS, False))
     with pytest.raises(InvalidInput, match="does not exist"):
         write_records(
-            [], tmp_path / "no" / "o.csv", format="csv", label_names=LABELS, multi_label=False
+            [], tmp_path / "no" / "o.csv", format="csv", schema=make_schema(LABELS, False)
         )
 
 
@@ -125,7 +125,7 @@ def test_hf_export_loads_with_class_label_features(tmp_path: Path, multi_label: 
         make_export_record(2, label=None),
     ]
     out = tmp_path / "hf"
-    n = write_records(records, out, format="hf", label_names=LABELS, multi_label=multi_label)
+    n = write_records(records, out, format="hf", schema=make_schema(LABELS, multi_label))
     assert n == 2
     ds = datasets.load_from_disk(str(out))
     label = ds.features["label"]
@@ -161,9 +161,9 @@ def test_label_studio_export_validates_with_label_studio_sdk(
         make_export_record(2, label=None),
     ]
     out = tmp_path / "ls.json"
-    write_records(records, out, format="labelstudio", label_names=LABELS, multi_label=multi_label)
+    write_records(records, out, format="labelstudio", schema=make_schema(LABELS, multi_label))
     tasks = json.loads(out.read_text(encoding="utf-8"))
-    config = label_studio_config(LABELS, multi_label=multi_label)
+    config = label_studio_config(make_schema(LABELS, multi_label))
     li = interface_mod.LabelInterface(config)
     li.validate()  # raises on an invalid config
     for task in tasks:

@@ -226,6 +226,11 @@ def test_superuser_creates_projects_and_users(client, env):
         json={"name": "gamma", "labels": ["a", "b"], "backbone": "fake"},
     )
     assert r.status_code == 201
+    assert r.json()["task"] == "text-classification" and r.json()["widget"] == "choices"
+    refused = client.post(
+        "/api/v1/projects", headers=h, json={"name": "delta", "labels": ["a", "b"], "task": "spans"}
+    )
+    assert refused.status_code == 422 and "implemented task types" in refused.text
     r = client.post(
         "/api/v1/users", headers=h, json={"name": "newbie", "password": "long-enough-pw"}
     )

@@ -50,6 +50,11 @@ def test_annotate_by_keyboard_undo_and_dashboard(sqlite_workspace, tmp_path):
         page.wait_for_url("**/projects/alpha/annotate")
         page.wait_for_function("document.getElementById('item-text').textContent !== 'Loading…'")
         page.screenshot(path=str(ARTIFACTS / "annotate.png"))
+        # the task's widget answers it: classification shows one choice button per label
+        assert page.get_attribute("#annotate", "data-widget") == "choices"
+        assert page.locator("#labels button.label").count() == len(
+            sqlite_workspace.project("alpha").labels
+        )
         seen = []
         for i in range(5):
             ref = page.text_content("#item-ref")

@@ -9,9 +9,15 @@ import typer
 from rich.table import Table
 
 from labelloop.cli._common import JsonOpt, emit, err, out, progress_bar, workspace
+from labelloop.services.data.formats import EXPORT_FORMATS, IMPORT_FORMATS
 from labelloop.services.data.importing import ImportOptions
 
 __all__ = ["export", "import_", "status"]
+
+
+def _one_of(names: tuple[str, ...]) -> str:
+    """``a, b or c``: a format list for help text, from the services' own list."""
+    return f"{', '.join(names[:-1])} or {names[-1]}"
 
 
 def import_(
@@ -21,7 +27,8 @@ def import_(
         Path, typer.Argument(help="CSV, TSV, JSONL, Parquet, Label Studio JSON or a folder.")
     ],
     format: Annotated[
-        str | None, typer.Option("--format", help="Override format detection.")
+        str | None,
+        typer.Option("--format", help=f"Override format detection: {_one_of(IMPORT_FORMATS)}."),
     ] = None,
     text_field: Annotated[
         str, typer.Option("--text-field", help="Column holding the text.")
@@ -110,9 +117,7 @@ def export(
     out_path: Annotated[
         Path, typer.Argument(metavar="OUT", help="File (or folder for hf) to write.")
     ],
-    format: Annotated[
-        str, typer.Option("--format", help="jsonl, csv, parquet, hf or labelstudio.")
-    ] = "jsonl",
+    format: Annotated[str, typer.Option("--format", help=f"{_one_of(EXPORT_FORMATS)}.")] = "jsonl",
     only: Annotated[
         str,
         typer.Option("--only", help="human (typed labels), accepted (typed or confirmed) or all."),

@@ -15,6 +15,7 @@ from labelloop.cli._common import err, out, workspace
 from labelloop.cli.server import HostOpt, PortOpt, serve_workspace
 from labelloop.errors import MissingDependency, NotFound
 from labelloop.services.data.importing import ImportOptions
+from labelloop.services.results import ModelKind
 
 __all__ = ["DEMO_PROJECT", "demo", "demo_data_dir", "setup_demo"]
 
@@ -90,7 +91,7 @@ def setup_demo(workspace: object, *, log: object = None) -> str:
         seeds,
         ImportOptions(id_field="id", label_field="label", annotator="demo-seed"),
     )
-    if not any(m.kind != "zero-shot" for m in workspace.models(DEMO_PROJECT)):
+    if not any(m.kind != ModelKind.ZERO_SHOT for m in workspace.models(DEMO_PROJECT)):
         say(f"training a head on {DEMO_SEED_PER_CLASS} labelled examples per topic")
         trained = workspace.train(DEMO_PROJECT)
         if not trained.promoted:

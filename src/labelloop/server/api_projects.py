@@ -8,7 +8,7 @@ import tempfile
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, BackgroundTasks, Depends, File, Form, Request, UploadFile
+from fastapi import APIRouter, BackgroundTasks, Depends, File, Form, Query, Request, UploadFile
 from fastapi.responses import FileResponse
 
 from labelloop.errors import InvalidInput
@@ -23,6 +23,7 @@ from labelloop.server.schemas import (
     UpdateProject,
 )
 from labelloop.services import stats, users
+from labelloop.services.data.formats import FILE_EXPORT_FORMATS
 from labelloop.services.data.importing import ImportOptions
 from labelloop.services.quality import qa
 from labelloop.services.quality.results import QAReport
@@ -174,10 +175,17 @@ def export(
     project: str,
     principal: Admin,
     background: BackgroundTasks,
-    format: Literal["jsonl", "csv", "parquet", "labelstudio"] = "jsonl",
+    format: Annotated[
+        str, Query(max_length=20, json_schema_extra={"enum": list(FILE_EXPORT_FORMATS)})
+    ] = "jsonl",
     only: Literal["all", "human", "accepted"] = "all",
 ) -> FileResponse:
     """Download the project's items and labels, each label with its provenance."""
+    if format not in FILE_EXPORT_FORMATS:  # a folder format (hf) cannot be one download
+        raise InvalidInput(
+            f"unknown download format {format!r}; choose one of {', '.join(FILE_EXPORT_FORMATS)}",
+            field="format",
+        )
     tmp = tempfile.mkdtemp(prefix="labelloop-export-")
     background.add_task(shutil.rmtree, tmp, True)
     ext = {"labelstudio": "json"}.get(format, format)

@@ -7,6 +7,7 @@ import threading
 from collections.abc import Callable
 from typing import Any
 
+from labelloop.services.results import ModelStatus
 from labelloop.services.stats import Dashboard
 
 __all__ = ["PLOTS", "render"]
@@ -49,7 +50,7 @@ def _learning_curve(board: Dashboard) -> Any:
         if f1:
             ax.plot(*zip(*f1, strict=True), marker="s", color=MUTED, label="macro-F1")
         for p in points:
-            style = {"fontweight": "bold"} if p.status == "champion" else {}
+            style = {"fontweight": "bold"} if p.status == ModelStatus.CHAMPION else {}
             ax.annotate(
                 f"v{p.version}",
                 (p.n_labels, p.accuracy),

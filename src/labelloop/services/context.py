@@ -43,6 +43,11 @@ class WorkspaceContext:
         sqlite = self.engine.dialect.name == "sqlite"
         self._local_lock: threading.RLock | None = threading.RLock() if sqlite else None
 
+    @property
+    def media_root(self) -> Path:
+        """``<workspace>/media``: relative media paths of items resolve against it."""
+        return self.path / "media"
+
     def __repr__(self) -> str:
         return f"Workspace({str(self.path)!r})"
 

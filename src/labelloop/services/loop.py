@@ -35,7 +35,7 @@ from labelloop.errors import LabelloopError
 from labelloop.services.models import predicting, registry, training
 from labelloop.services.quality.qa import after_training
 from labelloop.services.results import ModelVersionInfo, PredictResult, TrainResult
-from labelloop.store import repo
+from labelloop.store import ModelKind, repo
 
 if TYPE_CHECKING:
     from labelloop.services.context import WorkspaceContext
@@ -58,7 +58,7 @@ def retrain(
     result = training.train(ws, name, progress=progress)
     if result.promoted and refresh:
         predicting.predict(ws, name)
-    if result.kind != "zero-shot":
+    if result.kind != ModelKind.ZERO_SHOT:
         after_training(ws, name)
     return result
 

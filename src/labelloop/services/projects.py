@@ -10,8 +10,8 @@ from sqlalchemy import func, select
 from labelloop.errors import Conflict, InvalidInput
 from labelloop.schema import LabelSchema, Modality
 from labelloop.services.results import ProjectInfo, ProjectStatus
-from labelloop.store import Project, Suggestion, repo
-from labelloop.tasks import Task, get_task, list_tasks
+from labelloop.store import Project, Source, Suggestion, repo
+from labelloop.tasks import Task, get_task, list_tasks, task_for
 
 if TYPE_CHECKING:
     from labelloop.services.context import WorkspaceContext
@@ -84,6 +84,7 @@ def _info(project: Project) -> ProjectInfo:
         backbone=project.backbone,
         settings=project_settings(project),
         created_at=project.created_at,
+        widget=task_for(schema).widget,
     )
 
 
@@ -284,7 +285,7 @@ def project_status(ws: WorkspaceContext, name: str) -> ProjectStatus:
     with ws.transaction() as session:
         project = repo.get_project(session, name)
         schema = label_schema(project)
-        by_source = {"human": 0, "model_accepted": 0, "auto": 0}
+        by_source: dict[str, int] = dict.fromkeys(Source, 0)
         by_source.update(repo.source_counts(session, project.id))
         counts = dict.fromkeys(schema.labels, 0)
         counts.update(repo.label_counts(session, project.id))

@@ -1,4 +1,9 @@
-"""Typed results that services return and the CLI and server render."""
+"""Typed results that services return and the CLI and server render.
+
+The words their ``source``, ``status`` and ``kind`` fields hold are re-exported here
+(:class:`Source`, :class:`ModelStatus`, :class:`ModelKind`), for the edges, which do not import
+the store.
+"""
 
 from __future__ import annotations
 
@@ -7,11 +12,16 @@ from typing import Any
 
 from pydantic import BaseModel, Field
 
+from labelloop.store.vocabulary import ModelKind, ModelStatus, Source
+
 __all__ = [
     "ExportResult",
     "ImportResult",
+    "ModelKind",
+    "ModelStatus",
     "ProjectInfo",
     "ProjectStatus",
+    "Source",
 ]
 
 
@@ -24,6 +34,7 @@ class ProjectInfo(BaseModel):
     backbone: str
     settings: dict[str, Any]
     created_at: datetime
+    widget: str = Field(description="the web UI widget that answers the task, e.g. 'choices'")
 
 
 class ImportResult(BaseModel):

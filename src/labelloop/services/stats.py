@@ -15,7 +15,7 @@ from sqlalchemy import select
 
 from labelloop.services.projects import label_schema, project_status
 from labelloop.services.results import ProjectStatus
-from labelloop.store import Annotation, ModelVersion, repo
+from labelloop.store import HUMAN_SOURCES, Annotation, ModelStatus, ModelVersion, Source, repo
 
 if TYPE_CHECKING:
     from labelloop.services.context import WorkspaceContext
@@ -29,8 +29,6 @@ __all__ = [
     "champion_version",
     "dashboard",
 ]
-
-HUMAN_SOURCES = ("human", "model_accepted")
 
 
 class CurvePoint(BaseModel):
@@ -132,7 +130,7 @@ def dashboard(ws: WorkspaceContext, name: str, *, max_time_buckets: int = 24) ->
         )
         for v in versions
     ]
-    champion = next((v for v in versions if v.status == "champion"), None)
+    champion = next((v for v in versions if v.status == ModelStatus.CHAMPION), None)
     return Dashboard(
         status=status,
         learning_curve=curve,
@@ -153,7 +151,7 @@ def _acceptance_by_version(answers: list[Any], number: dict[int, int]) -> list[A
     for a in answers:
         if a.model_version_id is not None and a.model_version_id in number:
             c = counts[number[a.model_version_id]]
-            c[0] += a.source == "model_accepted"
+            c[0] += a.source == Source.MODEL_ACCEPTED
             c[1] += 1
     return [
         AcceptanceBucket(bucket=f"v{v}", accepted=c[0], answered=c[1], rate=_rate(*c))
@@ -177,7 +175,7 @@ def _acceptance_by_time(answers: list[Any], max_buckets: int) -> list[Acceptance
     counts: dict[int, list[int]] = defaultdict(lambda: [0, 0])
     for a, t in zip(shown, times, strict=True):
         c = counts[int((t - origin) // width)]
-        c[0] += a.source == "model_accepted"
+        c[0] += a.source == Source.MODEL_ACCEPTED
         c[1] += 1
     return [
         AcceptanceBucket(
@@ -261,6 +259,6 @@ def champion_version(ws: WorkspaceContext, name: str) -> int | None:
         project = repo.get_project(session, name)
         return session.scalar(
             select(ModelVersion.version).where(
-                ModelVersion.project_id == project.id, ModelVersion.status == "champion"
+                ModelVersion.project_id == project.id, ModelVersion.status == ModelStatus.CHAMPION
             )
         )

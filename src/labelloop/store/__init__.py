@@ -18,8 +18,10 @@ from labelloop.store.tables import (
     User,
     utcnow,
 )
+from labelloop.store.vocabulary import HUMAN_SOURCES, ModelKind, ModelStatus, Source
 
 __all__ = [
+    "HUMAN_SOURCES",
     "Annotation",
     "ApiToken",
     "Artifacts",
@@ -29,8 +31,11 @@ __all__ = [
     "Item",
     "Lease",
     "Membership",
+    "ModelKind",
+    "ModelStatus",
     "ModelVersion",
     "Project",
+    "Source",
     "Suggestion",
     "User",
     "analyze",

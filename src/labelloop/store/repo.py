@@ -11,8 +11,10 @@ from sqlalchemy import Integer, String, bindparam, func, insert, select, update
 from sqlalchemy.orm import Session
 
 from labelloop.errors import NotFound
+from labelloop.store.db import in_chunks
 from labelloop.store.raw import Executor
 from labelloop.store.tables import Annotation, Item, ModelVersion, Project, Suggestion, utcnow
+from labelloop.store.vocabulary import ModelStatus
 
 __all__ = [
     "ProjectRef",
@@ -86,8 +88,7 @@ def items_by_hash(session: Session, project_id: int, hashes: Iterable[str]) -> d
     """Map content hash -> item id for those of ``hashes`` already in the project."""
     hashes = list(set(hashes))
     found: dict[str, int] = {}
-    for start in range(0, len(hashes), 900):
-        chunk = hashes[start : start + 900]
+    for chunk in in_chunks(hashes):
         rows = session.execute(
             select(Item.content_hash, Item.id).where(
                 Item.project_id == project_id, Item.content_hash.in_(chunk)
@@ -103,8 +104,7 @@ def items_by_external_id(
     """Map external id -> (item id, content hash) for ids already in the project."""
     ids = list(set(external_ids))
     found: dict[str, tuple[int, str]] = {}
-    for start in range(0, len(ids), 900):
-        chunk = ids[start : start + 900]
+    for chunk in in_chunks(ids):
         rows = session.execute(
             select(Item.external_id, Item.id, Item.content_hash).where(
                 Item.project_id == project_id, Item.external_id.in_(chunk)
@@ -125,8 +125,7 @@ def current_annotations(
         return {a.item_id: a for a in session.scalars(query)}
     ids = list(set(item_ids))
     found: dict[int, Annotation] = {}
-    for start in range(0, len(ids), 900):
-        chunk = ids[start : start + 900]
+    for chunk in in_chunks(ids):
         found.update(
             {a.item_id: a for a in session.scalars(query.where(Annotation.item_id.in_(chunk)))}
         )
@@ -221,7 +220,7 @@ def label_counts(session: Session, project_id: int) -> dict[str, int]:
 def champion(session: Session, project_id: int) -> ModelVersion | None:
     return session.scalar(
         select(ModelVersion).where(
-            ModelVersion.project_id == project_id, ModelVersion.status == "champion"
+            ModelVersion.project_id == project_id, ModelVersion.status == ModelStatus.CHAMPION
         )
     )
 
@@ -231,8 +230,7 @@ def suggestions_for(
 ) -> dict[int, Suggestion]:
     ids = list(set(item_ids))
     found: dict[int, Suggestion] = {}
-    for start in range(0, len(ids), 900):
-        chunk = ids[start : start + 900]
+    for chunk in in_chunks(ids):
         found.update(
             {
                 s.item_id: s

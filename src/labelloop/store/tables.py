@@ -105,7 +105,7 @@ class Annotation(Base):
     item_id: Mapped[int] = mapped_column(ForeignKey("items.id", ondelete="CASCADE"))
     # Label names; NULL marks a retraction (undo) that leaves the item unlabelled.
     value: Mapped[list[Any] | None] = mapped_column(JSON(none_as_null=True))
-    source: Mapped[str] = mapped_column(String(20))  # human | model_accepted | auto
+    source: Mapped[str] = mapped_column(String(20))  # a vocabulary.Source
     annotator: Mapped[str | None] = mapped_column(String(200))
     model_version_id: Mapped[int | None] = mapped_column(
         ForeignKey("model_versions.id", ondelete="SET NULL")
@@ -148,8 +148,8 @@ class ModelVersion(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     project_id: Mapped[int] = mapped_column(ForeignKey("projects.id", ondelete="CASCADE"))
     version: Mapped[int] = mapped_column(Integer)
-    status: Mapped[str] = mapped_column(String(20))  # champion | challenger | retired
-    kind: Mapped[str] = mapped_column(String(20))  # zero-shot | head | finetuned
+    status: Mapped[str] = mapped_column(String(20))  # a vocabulary.ModelStatus
+    kind: Mapped[str] = mapped_column(String(20))  # a vocabulary.ModelKind
     backbone: Mapped[str] = mapped_column(String(100))
     head: Mapped[str] = mapped_column(String(50))
     params: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)

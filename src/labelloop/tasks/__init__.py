@@ -24,6 +24,7 @@ the first :meth:`Task.uncertainty` call.
 
 from labelloop.tasks._base import AnswerShape, Decoded, Task, TaskTags, Where
 from labelloop.tasks._catalog import register_builtin_tasks
+from labelloop.tasks._hashing import file_digest, text_hash
 from labelloop.tasks._registry import (
     get_task,
     list_tasks,
@@ -40,11 +41,13 @@ __all__ = [
     "Task",
     "TaskTags",
     "Where",
+    "file_digest",
     "get_task",
     "list_tasks",
     "register_builtin_tasks",
     "register_task",
     "task_for",
+    "text_hash",
     "unregister_task",
 ]
 

@@ -13,20 +13,24 @@ from labelloop.errors import InvalidInput, NotFound, PermissionDenied
 from labelloop.schema import LabelSchema
 from labelloop.services.annotation.queue import handed, release_lease
 from labelloop.services.annotation.views import is_blind
-from labelloop.services.models.suggestions import set_item_queued, set_queued
 from labelloop.services.projects import label_schema, project_settings
 from labelloop.services.results import SubmitResult
 from labelloop.store import (
+    HUMAN_SOURCES,
     Annotation,
     Item,
     Lease,
+    ModelKind,
     ModelVersion,
     Project,
+    Source,
     Suggestion,
     repo,
     utcnow,
 )
 from labelloop.store.repo import ProjectRef
+from labelloop.store.suggestions import set_item_queued, set_queued
+from labelloop.tasks import task_for
 
 if TYPE_CHECKING:
     from sqlalchemy.orm import Session
@@ -43,24 +47,9 @@ REVIEW_PREFIX = "review-"
 
 
 def check_value(schema: LabelSchema, value: list[str] | tuple[str, ...] | str) -> list[str]:
-    """Validate a label value against the schema and return it as a list of names."""
-    if isinstance(value, str):
-        value = [value]
-    value = [str(v) for v in value]
-    if not value:
-        raise InvalidInput("no label given", field="value")
-    if len(value) > 1 and not schema.multi_label:
-        raise InvalidInput("the project is single-label: give exactly one label", field="value")
-    if len(set(value)) != len(value):
-        raise InvalidInput("a label is given twice", field="value")
-    for label in value:
-        if label not in schema.labels:
-            raise InvalidInput(
-                f"unknown label {label!r}; the project's labels are {', '.join(schema.labels)}",
-                field="value",
-            )
-    # a stable order, whatever order the labels were clicked in
-    return sorted(value, key=schema.labels.index)
+    """Validate an answer with the project's task; returns it normalised (labels in schema
+    order, whatever order they were clicked in)."""
+    return task_for(schema).check_answer(schema, value)
 
 
 _ITEM = select(Item.id, Item.project_id, Item.gold).where(
@@ -203,7 +192,7 @@ def submit(
                                           float(settings["blind_rate"]))  # fmt: skip
         suggested = state.suggested is not None
         accepted = not blind and suggested and list(state.suggested) == labels
-        source = "model_accepted" if accepted else "human"
+        source = Source.MODEL_ACCEPTED if accepted else Source.HUMAN
         model_version_id = state.suggested_by if suggested else None
         # gold answers and answers after an adjudication do not replace the item's label
         current = state.gold is None and (
@@ -306,7 +295,10 @@ def _changes_since_training(project_id: Any, *, limited: bool) -> Select[Any]:
     parameter, or a column of an enclosing query); binds ``up_to`` when ``limited``."""
     last = (
         select(func.max(ModelVersion.created_at))
-        .where(ModelVersion.project_id == project_id, ModelVersion.kind.in_(("head", "finetuned")))
+        .where(
+            ModelVersion.project_id == project_id,
+            ModelVersion.kind.in_((ModelKind.HEAD, ModelKind.FINETUNED)),
+        )
         .scalar_subquery()
     )
     # one range over the (project_id, created_at, source) index, which holds every column the
@@ -314,7 +306,7 @@ def _changes_since_training(project_id: Any, *, limited: bool) -> Select[Any]:
     answers = select(Annotation.id).where(
         Annotation.project_id == project_id,
         Annotation.created_at > func.coalesce(last, _BEFORE_ANY_MODEL),
-        Annotation.source.in_(("human", "model_accepted")),
+        Annotation.source.in_(HUMAN_SOURCES),
     )
     if limited:
         answers = answers.limit(bindparam("up_to", type_=Integer))

@@ -35,7 +35,6 @@ from sqlalchemy import (
 
 from labelloop.errors import InvalidInput, PoolExhausted
 from labelloop.services.annotation.views import VIEW_COLUMNS, views
-from labelloop.services.models.suggestions import QUEUED
 from labelloop.services.projects import project_settings
 from labelloop.services.results import QueueItem
 from labelloop.store import (
@@ -44,12 +43,14 @@ from labelloop.store import (
     Lease,
     ModelVersion,
     Project,
+    Source,
     Suggestion,
     repo,
     utcnow,
 )
 from labelloop.store.raw import Executor
 from labelloop.store.repo import ProjectRef
+from labelloop.store.suggestions import QUEUED
 
 if TYPE_CHECKING:
     from sqlalchemy.orm import Session
@@ -278,7 +279,7 @@ def _n_answerers() -> Any:
             Annotation.item_id == Item.id,
             Annotation.value.is_not(None),
             Annotation.reviewed.is_(False),
-            Annotation.source != "auto",
+            Annotation.source != Source.AUTO,
         )
         .scalar_subquery()
     )
@@ -493,7 +494,7 @@ def _fresh_queries(overlap: int, overlap_rate: float, *, named: bool) -> tuple[A
     # Walk the (project_id, priority) index from the top and stop after n open items: the
     # tie-break on the suggestion's row id keeps the order the index already has, so no sort of
     # the whole pool is needed whatever its size. Labelled items' suggestions lie below 0
-    # (_suggestions.QUEUED), out of the walk's range. The walk meets few rows, so each check
+    # (store.suggestions.QUEUED), out of the walk's range. The walk meets few rows, so each check
     # runs per row: written as `(NOT EXISTS ...) IS TRUE`, PostgreSQL keeps it so, where it would
     # turn each NOT EXISTS into an anti-join and plan the order of five joins on every call
     # (2.6 ms of planning against 0.7, for a 0.2-0.35 ms walk).

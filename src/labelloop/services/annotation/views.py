@@ -16,9 +16,10 @@ from sqlalchemy import Integer, bindparam, select
 
 from labelloop.services.projects import label_schema, project_settings
 from labelloop.services.results import QueueItem, SuggestionView
-from labelloop.store import Item, ModelVersion, Suggestion
+from labelloop.store import Item, ModelStatus, ModelVersion, Suggestion
 from labelloop.store.raw import Executor
 from labelloop.store.repo import ProjectRef
+from labelloop.tasks import task_for
 
 if TYPE_CHECKING:
     from labelloop.services.context import WorkspaceContext
@@ -80,18 +81,13 @@ def live_suggestions(
     if not found.any():
         return {}
     pred_probs = load_model(ws.path / champion.artifact).predict_proba(embeddings[found])
+    decoded = task_for(schema).decode(schema, pred_probs)
     out: dict[int, SuggestionView] = {}
-    for item_id, probs in zip([i for i, f in zip(ids, found, strict=True) if f], pred_probs,
-                              strict=True):  # fmt: skip
-        if schema.multi_label:
-            value = [schema.labels[j] for j in range(len(probs)) if probs[j] >= 0.5]
-            confidence = float(min(abs(p - 0.5) for p in probs) * 2)
-        else:
-            value = [schema.labels[int(probs.argmax())]]
-            confidence = float(probs.max())
+    hits = [i for i, f in zip(ids, found, strict=True) if f]
+    for k, (item_id, probs) in enumerate(zip(hits, pred_probs, strict=True)):
         out[item_id] = SuggestionView(
-            value=value,
-            confidence=confidence,
+            value=decoded.values[k],
+            confidence=float(decoded.confidence[k]),
             model_version=champion.version,
             pred_probs={
                 label: round(float(p), 5) for label, p in zip(schema.labels, probs, strict=False)
@@ -101,7 +97,7 @@ def live_suggestions(
 
 
 _CHAMPION = select(ModelVersion.backbone, ModelVersion.artifact, ModelVersion.version).where(
-    ModelVersion.project_id == _PROJECT, ModelVersion.status == "champion"
+    ModelVersion.project_id == _PROJECT, ModelVersion.status == ModelStatus.CHAMPION
 )
 # one query for the items, their stored suggestions and the suggestions' model versions
 VIEWS_QUERY = (

@@ -9,10 +9,15 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import select
 
 from labelloop.errors import InvalidInput
-from labelloop.services.data.formats import EXPORT_FORMATS, ExportRecord, write_records
+from labelloop.services.data.formats import (
+    EXPORT_FORMATS,
+    FOLDER_EXPORT_FORMATS,
+    ExportRecord,
+    write_records,
+)
 from labelloop.services.projects import label_schema
 from labelloop.services.results import ExportResult
-from labelloop.store import Annotation, Item, ModelVersion, Suggestion, repo
+from labelloop.store import HUMAN_SOURCES, Annotation, Item, ModelVersion, Source, Suggestion, repo
 
 if TYPE_CHECKING:
     from sqlalchemy.orm import Session
@@ -23,7 +28,11 @@ __all__ = ["ONLY", "export_project"]
 
 # Which current labels an export keeps: typed by people; typed or confirmed by people; or every item
 # (unlabelled ones included, with their suggestion).
-ONLY = {"human": ("human",), "accepted": ("human", "model_accepted"), "all": None}
+ONLY: dict[str, tuple[Source, ...] | None] = {
+    "human": (Source.HUMAN,),
+    "accepted": HUMAN_SOURCES,
+    "all": None,
+}
 PAGE = 2000
 
 
@@ -40,7 +49,7 @@ def export_project(
         raise InvalidInput(
             f"unknown --only {only!r}; choose one of {', '.join(ONLY)}", field="only"
         )
-    if out.exists() and out.is_dir() and format != "hf":
+    if out.exists() and out.is_dir() and format not in FOLDER_EXPORT_FORMATS:
         raise InvalidInput("is a folder; give a file name", file=str(out))
     with ws.transaction() as session:
         project = repo.get_project(session, name)
@@ -50,8 +59,7 @@ def export_project(
             records,
             out,
             format=format,
-            label_names=list(schema.labels),
-            multi_label=schema.multi_label,
+            schema=schema,
         )
     return ExportResult(project=name, out=str(out), format=format, rows=rows, only=only)
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import itertools
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
@@ -13,26 +14,29 @@ from sqlalchemy.orm import Session
 
 from labelloop.errors import InvalidInput
 from labelloop.schema import LabelSchema, Modality
-from labelloop.services._hashing import content_hash, file_digest
 from labelloop.services.data.formats import (
     ImportRecord,
     count_rows_hint,
     detect_format,
     read_records,
 )
-from labelloop.services.models.suggestions import set_queued
 from labelloop.services.projects import label_schema
 from labelloop.services.results import ImportResult
 from labelloop.store import (
     Annotation,
     ImportRun,
     Item,
+    ModelKind,
+    ModelStatus,
     ModelVersion,
     Project,
+    Source,
     Suggestion,
     analyze,
     repo,
 )
+from labelloop.store.suggestions import set_queued
+from labelloop.tasks import Where, file_digest, task_for
 
 if TYPE_CHECKING:
     from labelloop.services.context import WorkspaceContext
@@ -40,7 +44,7 @@ if TYPE_CHECKING:
 __all__ = ["ImportOptions", "import_file"]
 
 BATCH = 2000
-SOURCES = ("human", "model_accepted", "auto")
+SOURCES = tuple(Source)
 
 
 @dataclass
@@ -137,7 +141,7 @@ def import_file(
             max_field_bytes=opts.max_field_bytes,
         )
         counts = _Counts()
-        importer = _BatchImporter(session, project, schema, path, opts.label_field)
+        importer = _BatchImporter(session, project, schema, path, opts.label_field, ws.media_root)
         for batch in _batched(records, BATCH):
             importer.add(batch, counts)
             if progress is not None:
@@ -201,12 +205,15 @@ class _BatchImporter:
         schema: LabelSchema,
         path: Path,
         label_field: str | None,
+        media_root: Path,
     ) -> None:
         self.session = session
         self.project = project
         self.schema = schema
+        self.task = task_for(schema)
         self.path = path
         self.root = path if path.is_dir() else path.parent
+        self.media_root = media_root
         self.label_field = label_field or "annotations"
         self.analyzed = False
 
@@ -218,6 +225,7 @@ class _BatchImporter:
             self.analyzed = True
         counts.rows += len(batch)
         hashes = [self._check(record) for record in batch]
+        batch = [self._located(record) for record in batch]
         existing = repo.items_by_hash(self.session, self.project.id, hashes)
         self._check_external_ids(batch, hashes)
 
@@ -280,32 +288,28 @@ class _BatchImporter:
         for prediction in record.predictions:
             self._check_value(prediction.value, record.line)
         try:
-            return content_hash(record.data, root=self.root)
+            return self.task.content_hash(record.data, media_root=self.root)
         except OSError as exc:
             raise InvalidInput(
                 f"cannot read the file: {exc.strerror}", file=file, line=record.line, field="path"
             ) from None
 
     def _check_value(self, value: tuple[str, ...], line: int) -> None:
-        file = str(self.path)
-        if not value:
-            raise InvalidInput("empty label", file=file, line=line, field=self.label_field)
-        if len(value) > 1 and not self.schema.multi_label:
-            raise InvalidInput(
-                f"{len(value)} labels given ({', '.join(value)}) but the project is single-label",
-                file=file,
-                line=line,
-                field=self.label_field,
-            )
-        for label in value:
-            if label not in self.schema.labels:
-                raise InvalidInput(
-                    f"unknown label {label!r}; the project's labels are "
-                    f"{', '.join(self.schema.labels)}",
-                    file=file,
-                    line=line,
-                    field=self.label_field,
-                )
+        self.task.check_answer(
+            self.schema, value, where=Where(file=str(self.path), line=line, field=self.label_field)
+        )
+
+    def _located(self, record: ImportRecord) -> ImportRecord:
+        """The record with its media path as the workspace will read it: relative to the
+        workspace's media root when the file lies inside it (the workspace stays movable with its
+        media folder), absolute otherwise; a path relative to the import folder would dangle."""
+        rel = record.data.get("path")
+        if rel is None or Path(rel).is_absolute():
+            return record
+        full = (self.root / rel).absolute()
+        media_root = self.media_root.absolute()
+        located = full.relative_to(media_root) if full.is_relative_to(media_root) else full
+        return dataclasses.replace(record, data={**record.data, "path": located.as_posix()})
 
     def _check_external_ids(self, batch: list[ImportRecord], hashes: list[str]) -> None:
         ids = [r.external_id for r in batch if r.external_id is not None]
@@ -455,8 +459,8 @@ class _BatchImporter:
         version = ModelVersion(
             project_id=self.project.id,
             version=(latest or 0) + 1,
-            status="retired",
-            kind="imported",
+            status=ModelStatus.RETIRED,
+            kind=ModelKind.IMPORTED,
             backbone="external",
             head=head,
             reason="predictions imported from a file",

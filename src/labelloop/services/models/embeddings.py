@@ -7,12 +7,10 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from labelloop.errors import InvalidInput
-
 if TYPE_CHECKING:
     from labelloop.services.context import WorkspaceContext
 
-__all__ = ["FINETUNED_PREFIX", "embed", "finetuned_dir", "item_input", "register_finetuned"]
+__all__ = ["FINETUNED_PREFIX", "embed", "finetuned_dir", "register_finetuned"]
 
 # Backbones fine-tuned inside a workspace are named "ft-<project id>-<token>"; their files live in
 # <workspace>/artifacts/encoders/<name>, and they are registered on first use in each process.
@@ -53,15 +51,6 @@ def _dim(folder: Any) -> int:
             if key in values:
                 return int(values[key])
     return int(json.loads((folder / "config.json").read_text())["hidden_size"])
-
-
-def item_input(data: dict[str, Any], media_root: str | None = None) -> Any:
-    """What the encoder reads for an item: its text, or the path of its media file."""
-    if "text" in data:
-        return str(data["text"])
-    if "path" in data:
-        return data["path"]
-    raise InvalidInput("item has neither text nor a media path", field="data")
 
 
 def embed(

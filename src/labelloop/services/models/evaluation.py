@@ -4,19 +4,19 @@ from __future__ import annotations
 
 import time
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from labelloop.errors import InvalidInput, LabelloopError
-from labelloop.services._hashing import text_hash
 from labelloop.services.data.formats import read_records
-from labelloop.services.models.embeddings import embed, item_input
+from labelloop.services.models.embeddings import embed
 from labelloop.services.models.registry import champion_model
-from labelloop.services.models.training import _labelled
+from labelloop.services.models.training import training_labels
 from labelloop.services.projects import label_schema
 from labelloop.services.results import BackboneRanking, BackboneScore, EvaluateResult
 from labelloop.store import repo
+from labelloop.tasks import task_for
 
 if TYPE_CHECKING:
     from labelloop.services.context import WorkspaceContext
@@ -46,7 +46,9 @@ def evaluate(
     if schema.multi_label:
         raise InvalidInput("evaluate supports single-label projects", field="project")
     version, model, backbone = champion_model(ws, name)
-    texts: list[str] = []
+    task = task_for(schema)
+    inputs: list[Any] = []
+    hashes: list[str] = []
     labels: list[int] = []
     for record in read_records(path, format=format, text_field=text_field, label_field=label_field):
         if not record.annotations:
@@ -60,17 +62,18 @@ def evaluate(
                 line=record.line,
                 field=label_field,
             )
-        texts.append(str(item_input(record.data)))
+        inputs.append(task.encoder_input(record.data, media_root=path.parent))
+        hashes.append(task.content_hash(record.data, media_root=path.parent))
         labels.append(schema.labels.index(value[0]))
-    if not texts:
+    if not inputs:
         raise InvalidInput("the file has no rows", file=str(path))
-    embeddings = embed(ws, backbone, texts, [text_hash(t) for t in texts])
+    embeddings = embed(ws, backbone, inputs, hashes)
     pred_probs = model.predict_proba(embeddings)
     metrics = classification_metrics(np.array(labels), pred_probs, label_names=list(schema.labels))
     return EvaluateResult(
         accuracy=metrics.accuracy,
         macro_f1=metrics.macro_f1,
-        n=len(texts),
+        n=len(inputs),
         model_version=version,
         per_class={
             c.label: {
@@ -96,7 +99,7 @@ def rank_backbones(ws: WorkspaceContext, name: str, *, seed: int = 0) -> Backbon
     with ws.transaction() as session:
         project = repo.get_project(session, name)
         schema = label_schema(project)
-        labelled = _labelled(session, project, schema)
+        labelled = training_labels(session, project, schema, ws.media_root)
     if schema.multi_label:
         raise InvalidInput("backbone ranking supports single-label projects", field="project")
     n = len(labelled.labels)

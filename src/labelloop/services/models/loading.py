@@ -12,6 +12,7 @@ from typing import Any
 import numpy as np
 
 from labelloop.errors import NotFound
+from labelloop.store import ModelKind
 
 __all__ = ["LoadedModel", "load_model", "save_head_model", "save_zero_shot_model"]
 
@@ -22,13 +23,13 @@ ZERO_SHOT_TEMPERATURE = 0.05
 class LoadedModel:
     """A model version ready to predict: a trained head or a zero-shot label-embedding matcher."""
 
-    kind: str
+    kind: ModelKind
     model: Any = None  # labelloop.learn.TrainedModel for heads
     label_embeddings: np.ndarray | None = None
     temperature: float = ZERO_SHOT_TEMPERATURE
 
     def predict_proba(self, embeddings: np.ndarray) -> np.ndarray:
-        if self.kind == "zero-shot":
+        if self.kind == ModelKind.ZERO_SHOT:
             from labelloop.learn import zero_shot_pred_probs
 
             assert self.label_embeddings is not None
@@ -40,12 +41,14 @@ class LoadedModel:
 
 def save_zero_shot_model(folder: Path, label_embeddings: np.ndarray, temperature: float) -> None:
     np.save(folder / "label_embeddings.npy", label_embeddings.astype(np.float32))
-    (folder / "meta.json").write_text(json.dumps({"kind": "zero-shot", "temperature": temperature}))
+    (folder / "meta.json").write_text(
+        json.dumps({"kind": ModelKind.ZERO_SHOT, "temperature": temperature})
+    )
 
 
 def save_head_model(folder: Path, model: Any) -> None:
     model.save(folder / "model.pkl")
-    (folder / "meta.json").write_text(json.dumps({"kind": "head"}))
+    (folder / "meta.json").write_text(json.dumps({"kind": ModelKind.HEAD}))
 
 
 _CACHE: OrderedDict[str, LoadedModel] = OrderedDict()
@@ -63,16 +66,16 @@ def load_model(folder: Path) -> LoadedModel:
     if not meta_path.exists():
         raise NotFound(f"model files missing at {folder}")
     meta = json.loads(meta_path.read_text())
-    if meta["kind"] == "zero-shot":
+    if meta["kind"] == ModelKind.ZERO_SHOT:
         loaded = LoadedModel(
-            kind="zero-shot",
+            kind=ModelKind.ZERO_SHOT,
             label_embeddings=np.load(folder / "label_embeddings.npy"),
             temperature=float(meta["temperature"]),
         )
     else:
         from labelloop.learn import TrainedModel
 
-        loaded = LoadedModel(kind="head", model=TrainedModel.load(folder / "model.pkl"))
+        loaded = LoadedModel(kind=ModelKind.HEAD, model=TrainedModel.load(folder / "model.pkl"))
     with _LOCK:
         _CACHE[key] = loaded
         while len(_CACHE) > 16:

@@ -15,13 +15,14 @@ from sqlalchemy import func, select
 
 from labelloop.errors import InvalidInput, NotFound
 from labelloop.schema import LabelSchema
-from labelloop.services.models.embeddings import embed, item_input
+from labelloop.services.models.embeddings import embed
 from labelloop.services.models.loading import load_model
 from labelloop.services.models.suggestions import write_suggestions
 from labelloop.services.models.training import unlabelled_items
 from labelloop.services.projects import label_schema, project_settings
 from labelloop.services.results import PredictResult
-from labelloop.store import Annotation, Item, Project, repo
+from labelloop.store import Annotation, Item, ModelKind, Project, repo
+from labelloop.tasks import task_for
 
 if TYPE_CHECKING:
     from labelloop.services.context import WorkspaceContext
@@ -31,13 +32,6 @@ __all__ = ["predict"]
 # How many top items the project's strategy orders itself (diversity strategies cost more per
 # item); the rest of the queue follows by margin uncertainty.
 RANKED_BY_STRATEGY = 100
-# Strategies over single-label probabilities, and their counterpart for independent per-label ones.
-_MULTI_LABEL_STRATEGY = {
-    "margin": "multilabel_uncertainty",
-    "least_confidence": "multilabel_uncertainty",
-    "hybrid": "multilabel_uncertainty",
-    "entropy": "multilabel_entropy",
-}
 
 
 def predict(
@@ -74,7 +68,7 @@ def predict(
                 Annotation.value.is_not(None),
             )
         )
-    if backbone != project.backbone and champion_kind == "head":
+    if backbone != project.backbone and champion_kind == ModelKind.HEAD:
         raise InvalidInput(
             f"the champion was trained on backbone {backbone!r} but the project now uses "
             f"{project.backbone!r}: run train first",
@@ -84,7 +78,9 @@ def predict(
     hashes = [r.content_hash for r in rows]
     cache = ws.embedding_cache()
     before = cache.count(backbone)
-    embeddings = embed(ws, backbone, [item_input(r.data) for r in rows], hashes, progress=progress)
+    task = task_for(schema)
+    inputs = [task.encoder_input(r.data, media_root=ws.media_root) for r in rows]
+    embeddings = embed(ws, backbone, inputs, hashes, progress=progress)
     embedded = cache.count(backbone) - before
     model = load_model(ws.path / artifact)
     pred_probs = model.predict_proba(embeddings) if len(rows) else np.zeros((0, schema.n_labels))
@@ -114,16 +110,14 @@ def _priority(
     seed: int,
 ) -> np.ndarray:
     """Queue priority of each row (higher first): the strategy's own order for the top rows."""
-    from labelloop.active import get_strategy, margin, multilabel_uncertainty
+    from labelloop.active import get_strategy
 
     n = len(pred_probs)
     if n == 0:
         return np.zeros(0)
-    base = multilabel_uncertainty(pred_probs) if schema.multi_label else margin(pred_probs)
-    priority = np.asarray(base, dtype=np.float64)
-    name = "cold_start" if cold else strategy
-    if schema.multi_label:
-        name = _MULTI_LABEL_STRATEGY.get(name, name)
+    task = task_for(schema)
+    priority = np.asarray(task.uncertainty(schema, pred_probs), dtype=np.float64)
+    name = task.strategy_name(schema, "cold_start" if cold else strategy)
     chosen = get_strategy(name).select(
         pred_probs=pred_probs,
         embeddings=embeddings,

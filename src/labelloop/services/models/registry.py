@@ -14,7 +14,7 @@ from sqlalchemy import select, update
 from labelloop.errors import NotFound
 from labelloop.services.models.loading import LoadedModel, load_model
 from labelloop.services.results import ModelVersionInfo
-from labelloop.store import ModelVersion, repo
+from labelloop.store import ModelStatus, ModelVersion, repo
 
 if TYPE_CHECKING:
     from sqlalchemy.orm import Session
@@ -29,12 +29,12 @@ def make_champion(session: Session, project_id: int, row: ModelVersion) -> None:
         update(ModelVersion)
         .where(
             ModelVersion.project_id == project_id,
-            ModelVersion.status == "champion",
+            ModelVersion.status == ModelStatus.CHAMPION,
             ModelVersion.id != row.id,
         )
-        .values(status="retired")
+        .values(status=ModelStatus.RETIRED)
     )
-    row.status = "champion"
+    row.status = ModelStatus.CHAMPION
 
 
 def list_models(ws: WorkspaceContext, name: str) -> list[ModelVersionInfo]:
@@ -92,7 +92,7 @@ def rollback(ws: WorkspaceContext, name: str) -> ModelVersionInfo:
             .where(
                 ModelVersion.project_id == project.id,
                 ModelVersion.version < current.version,
-                ModelVersion.status == "retired",
+                ModelVersion.status == ModelStatus.RETIRED,
                 ModelVersion.artifact.is_not(None),
             )
             .order_by(ModelVersion.version.desc())
@@ -100,9 +100,9 @@ def rollback(ws: WorkspaceContext, name: str) -> ModelVersionInfo:
         )
         if previous is None:
             raise NotFound(f"project {name!r} has no earlier champion to roll back to")
-        current.status = "challenger"
+        current.status = ModelStatus.CHALLENGER
         current.reason = f"rolled back to version {previous.version}"
-        previous.status = "champion"
+        previous.status = ModelStatus.CHAMPION
         version = previous.version
     return next(m for m in list_models(ws, name) if m.version == version)
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -19,7 +20,7 @@ from sqlalchemy import func, select
 
 from labelloop.errors import InvalidInput
 from labelloop.schema import LabelSchema
-from labelloop.services.models.embeddings import embed, item_input
+from labelloop.services.models.embeddings import embed
 from labelloop.services.models.loading import (
     ZERO_SHOT_TEMPERATURE,
     load_model,
@@ -34,7 +35,18 @@ from labelloop.services.projects import (
     project_settings,
 )
 from labelloop.services.results import TrainResult
-from labelloop.store import Annotation, Item, ModelVersion, Project, repo
+from labelloop.store import (
+    HUMAN_SOURCES,
+    Annotation,
+    Item,
+    ModelKind,
+    ModelStatus,
+    ModelVersion,
+    Project,
+    repo,
+)
+from labelloop.store.db import in_chunks
+from labelloop.tasks import task_for
 
 if TYPE_CHECKING:
     from sqlalchemy.orm import Session
@@ -48,7 +60,7 @@ __all__ = [
 
 # Labels a model learns from: typed or confirmed by people. Auto-accepted labels are the model's
 # own output; training on them would only reinforce its mistakes.
-TRAINING_SOURCES = ("human", "model_accepted")
+TRAINING_SOURCES = HUMAN_SOURCES
 
 
 @dataclass(frozen=True)
@@ -74,7 +86,13 @@ def _project_args(project: Project, schema: LabelSchema, n_labels: int, n_items:
 
 
 def _unlabelled_sample(
-    ws: WorkspaceContext, project_id: int, backbone: str, *, limit: int, seed: int
+    ws: WorkspaceContext,
+    project_id: int,
+    backbone: str,
+    schema: LabelSchema,
+    *,
+    limit: int,
+    seed: int,
 ) -> np.ndarray:
     """Embeddings of at most ``limit`` unlabelled items of the project (a seeded sample)."""
     from labelloop.learn.semi import sample_rows
@@ -83,11 +101,13 @@ def _unlabelled_sample(
         ids = np.array(session.scalars(unlabelled_items(project_id, Item.id)).all(), np.int64)
         chosen = ids[sample_rows(len(ids), limit, seed=seed)].tolist()
         rows: list[Any] = []
-        for start in range(0, len(chosen), 900):  # stay under SQLite's bound-parameter limit
+        for chunk in in_chunks(chosen):
             rows += session.execute(
-                select(Item.content_hash, Item.data).where(Item.id.in_(chosen[start : start + 900]))
+                select(Item.content_hash, Item.data).where(Item.id.in_(chunk))
             ).all()
-    return embed(ws, backbone, [item_input(r.data) for r in rows], [r.content_hash for r in rows])
+    task = task_for(schema)
+    inputs = [task.encoder_input(r.data, media_root=ws.media_root) for r in rows]
+    return embed(ws, backbone, inputs, [r.content_hash for r in rows])
 
 
 def unlabelled_items(project_id: int, *columns: Any) -> Any:
@@ -108,7 +128,11 @@ def unlabelled_items(project_id: int, *columns: Any) -> Any:
     )
 
 
-def _labelled(session: Session, project: Project, schema: LabelSchema) -> _Labelled:
+def training_labels(
+    session: Session, project: Project, schema: LabelSchema, media_root: Path
+) -> _Labelled:
+    """The current human (and model-accepted) labels as training targets, in item order; each
+    item's encoder input has its media path resolved against ``media_root``."""
     rows = session.execute(
         select(Annotation.id, Annotation.value, Item.content_hash, Item.data)
         .join(Item, Item.id == Annotation.item_id)
@@ -120,19 +144,12 @@ def _labelled(session: Session, project: Project, schema: LabelSchema) -> _Label
         )
         .order_by(Annotation.item_id)
     ).all()
-    index = {label: i for i, label in enumerate(schema.labels)}
-    labels: np.ndarray
-    if schema.multi_label:
-        labels = np.zeros((len(rows), schema.n_labels), dtype=np.int64)
-        for r, row in enumerate(rows):
-            labels[r, [index[v] for v in row.value]] = 1
-    else:
-        labels = np.array([index[row.value[0]] for row in rows], dtype=np.int64)
+    task = task_for(schema)
     return _Labelled(
         annotation_ids=[row.id for row in rows],
         hashes=[row.content_hash for row in rows],
-        inputs=[item_input(row.data) for row in rows],
-        labels=labels,
+        inputs=[task.encoder_input(row.data, media_root=media_root) for row in rows],
+        labels=task.targets(schema, [row.value for row in rows]),
     )
 
 
@@ -148,7 +165,7 @@ def _zero_shot_label_embeddings(
 ) -> np.ndarray:
     """One embedding per label: the mean of its prompt embeddings (name, phrasing, description)."""
     from labelloop.learn import label_prompts
-    from labelloop.services._hashing import text_hash
+    from labelloop.tasks import text_hash
 
     prompts = label_prompts(schema)
     flat = [p for group in prompts for p in group]
@@ -176,7 +193,7 @@ def train(
     with ws.transaction() as session:
         project = repo.get_project(session, name)
         schema = label_schema(project)
-        labelled = _labelled(session, project, schema)
+        labelled = training_labels(session, project, schema, ws.media_root)
         champion = repo.champion(session, project.id)
         champion_files = (
             _Champion(
@@ -194,17 +211,17 @@ def train(
     if len(labelled.labels) == 0:
         return _record_zero_shot(ws, name, project_id, backbone, schema, start)
 
-    kind = "head"
+    kind = ModelKind.HEAD
     if _wants_finetuning(settings, schema, len(labelled.labels)):
         backbone = _finetune(ws, project_id, backbone, labelled, settings)
-        kind = "finetuned"
+        kind = ModelKind.FINETUNED
     embeddings = embed(ws, backbone, labelled.inputs, labelled.hashes, progress=progress)
     from labelloop.learn import fit_model
 
     init = None
     if (
         champion_files is not None
-        and champion_files.kind in ("head", "finetuned")
+        and champion_files.kind in (ModelKind.HEAD, ModelKind.FINETUNED)
         and champion_files.artifact
         and champion_files.backbone == backbone
     ):
@@ -215,6 +232,7 @@ def train(
             ws,
             project_id,
             backbone,
+            schema,
             limit=max(args.smoothing_reference, args.unlabelled_sample),
             seed=args.seed,
         )
@@ -240,7 +258,7 @@ def train(
         row = ModelVersion(
             project_id=project_id,
             version=version,
-            status="challenger",
+            status=ModelStatus.CHALLENGER,
             kind=kind,
             backbone=backbone,
             head=args.head,
@@ -278,7 +296,7 @@ def _record_zero_shot(
     label_embeddings = _zero_shot_label_embeddings(ws, backbone, schema)
     with ws.transaction() as session:
         champion = repo.champion(session, project_id)
-        if champion is not None and champion.kind != "zero-shot":
+        if champion is not None and champion.kind != ModelKind.ZERO_SHOT:
             raise InvalidInput(
                 "the project has no labels to train on, and its champion is a trained model; "
                 "label some items first",
@@ -292,8 +310,8 @@ def _record_zero_shot(
         row = ModelVersion(
             project_id=project_id,
             version=version,
-            status="challenger",
-            kind="zero-shot",
+            status=ModelStatus.CHALLENGER,
+            kind=ModelKind.ZERO_SHOT,
             backbone=backbone,
             head="label-similarity",
             params={"temperature": ZERO_SHOT_TEMPERATURE},
@@ -308,7 +326,7 @@ def _record_zero_shot(
         make_champion(session, project_id, row)
     return TrainResult(
         model_version=version,
-        kind="zero-shot",
+        kind=ModelKind.ZERO_SHOT,
         promoted=True,
         reason=row.reason or "",
         metrics={"accuracy": None, "macro_f1": None, "ece": None},

@@ -25,7 +25,7 @@ from labelloop.services.quality.results import (
     GroupStats,
     PairKappa,
 )
-from labelloop.store import Annotation, Item, Suggestion
+from labelloop.store import Annotation, Item, Source, Suggestion
 
 if TYPE_CHECKING:
     from sqlalchemy.orm import Session
@@ -53,7 +53,7 @@ def answers(session: Session, project_id: int) -> list[Answer]:
         .where(
             Annotation.project_id == project_id,
             Annotation.reviewed.is_(False),
-            Annotation.source != "auto",
+            Annotation.source != Source.AUTO,
             Annotation.annotator.is_not(None),
         )
         .order_by(Annotation.id)

@@ -33,7 +33,17 @@ from sqlalchemy import delete, exists, insert, select, update
 
 from labelloop.errors import Conflict, InvalidInput, NotFound
 from labelloop.services.projects import label_schema, project_settings
-from labelloop.store import Annotation, Project, Suggestion, repo, utcnow
+from labelloop.store import (
+    HUMAN_SOURCES,
+    Annotation,
+    ModelKind,
+    Project,
+    Source,
+    Suggestion,
+    repo,
+    utcnow,
+)
+from labelloop.store.db import in_chunks
 
 if TYPE_CHECKING:
     from sqlalchemy.orm import Session
@@ -59,8 +69,7 @@ AUTO_ANNOTATOR = "auto-accept"
 MIN_AUDIT = 5  # the audit sample holds at least this many items (or all of them, if fewer)
 DEFAULT_AUDIT_RATE = 0.05
 DEFAULT_TARGET = 0.98
-_HUMAN = ("human", "model_accepted")
-_CHUNK = 900
+_HUMAN = HUMAN_SOURCES
 
 
 class AutoAcceptRefused(Conflict):
@@ -154,7 +163,7 @@ def auto_accept_evidence(
     from labelloop.learn.crossval import can_cross_validate, out_of_fold_logits
     from labelloop.services.models.embeddings import embed
     from labelloop.services.models.loading import load_model
-    from labelloop.services.models.training import _labelled
+    from labelloop.services.models.training import training_labels
 
     with ws.transaction() as session:
         project = repo.get_project(session, name)
@@ -164,18 +173,18 @@ def auto_accept_evidence(
         champion = repo.champion(session, project.id)
         if champion is None or champion.artifact is None:
             raise AutoAcceptRefused(f"project {name!r} has no trained model yet: run train first")
-        if champion.kind == "finetuned":
+        if champion.kind == ModelKind.FINETUNED:
             raise AutoAcceptRefused(
                 f"the champion (version {champion.version}) has a backbone fine-tuned on the same "
                 "labels that would be the evidence, so its out-of-fold predictions are not held "
                 "out; set finetune=false and train a head to auto-accept"
             )
-        if champion.kind != "head":
+        if champion.kind != ModelKind.HEAD:
             raise AutoAcceptRefused(
                 f"the champion (version {champion.version}) is {champion.kind}: train a model on "
                 "human labels first"
             )
-        labelled = _labelled(session, project, schema)
+        labelled = training_labels(session, project, schema, ws.media_root)
         version, version_id = champion.version, champion.id
         artifact, backbone = champion.artifact, champion.backbone
         trained_on = {a: row for row, a in enumerate(champion.label_ids or [])}
@@ -316,8 +325,7 @@ def _write_auto(
 ) -> None:
     """Bulk form of ``repo.add_annotation`` for many unlabelled items (flips retractions)."""
     now = utcnow()
-    for start in range(0, len(accepted), _CHUNK):
-        chunk = accepted[start : start + _CHUNK]
+    for chunk in in_chunks(accepted):
         ids = [i for i, _ in chunk]
         session.execute(
             update(Annotation)
@@ -331,7 +339,7 @@ def _write_auto(
                     "project_id": project_id,
                     "item_id": i,
                     "value": value,
-                    "source": "auto",
+                    "source": Source.AUTO,
                     "annotator": AUTO_ANNOTATOR,
                     "model_version_id": version_id,
                     "is_current": True,
@@ -350,7 +358,7 @@ def _auto_items(session: Session, project_id: int) -> list[int]:
             select(Annotation.item_id)
             .where(
                 Annotation.project_id == project_id,
-                Annotation.source == "auto",
+                Annotation.source == Source.AUTO,
                 Annotation.value.is_not(None),
             )
             .distinct()
@@ -381,22 +389,21 @@ def audit_review_source(session: Session, project_id: int, limit: int) -> list[i
         raise NotFound(f"no project with id {project_id}")
     sample = _sample(project_id, _auto_items(session, project_id), _audit_rate(project))
     current = repo.current_annotations(session, project_id, sample)
-    open_ = [i for i in sample if i in current and current[i].source == "auto"]
+    open_ = [i for i in sample if i in current and current[i].source == Source.AUTO]
     return open_[:limit]
 
 
 def _audit_counts(session: Session, item_ids: list[int]) -> tuple[int, int]:
     """(answered, correct): a human row after the item's last auto row; equal value = correct."""
     history: dict[int, list[Annotation]] = {}
-    for start in range(0, len(item_ids), _CHUNK):
-        chunk = item_ids[start : start + _CHUNK]
+    for chunk in in_chunks(item_ids):
         for a in session.scalars(
             select(Annotation).where(Annotation.item_id.in_(chunk)).order_by(Annotation.id)
         ):
             history.setdefault(a.item_id, []).append(a)
     answered = correct = 0
     for rows in history.values():
-        autos = [k for k, a in enumerate(rows) if a.source == "auto" and a.value is not None]
+        autos = [k for k, a in enumerate(rows) if a.source == Source.AUTO and a.value is not None]
         if not autos:
             continue
         auto = rows[autos[-1]]

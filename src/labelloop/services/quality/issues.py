@@ -23,10 +23,20 @@ import numpy as np
 from sqlalchemy import delete, exists, select
 
 from labelloop.errors import InvalidInput
-from labelloop.services.models.embeddings import embed, item_input
+from labelloop.services.models.embeddings import embed
 from labelloop.services.projects import label_schema
 from labelloop.services.quality.results import ClassErrors, LabelIssues, LabelIssueView
-from labelloop.store import Annotation, Flag, Item, ModelVersion, repo, utcnow
+from labelloop.store import (
+    HUMAN_SOURCES,
+    Annotation,
+    Flag,
+    Item,
+    ModelKind,
+    ModelVersion,
+    repo,
+    utcnow,
+)
+from labelloop.tasks import task_for
 
 if TYPE_CHECKING:
     from sqlalchemy.orm import Session
@@ -49,7 +59,7 @@ DETECTION_METHODS = (
     "rank_by_count", "prune_by_noise_rate", "both", "confident_learning", "low_confidence",
 )  # fmt: skip
 MIN_LABELS = 10
-_TRAINING_SOURCES = ("human", "model_accepted")
+_TRAINING_SOURCES = HUMAN_SOURCES
 
 
 def _cache_path(ws: WorkspaceContext, project_id: int, version: int, method: str) -> Path:
@@ -96,7 +106,7 @@ class _Snapshot:
     reviewed: list[bool]
 
 
-def _snapshot(session: Session, name: str) -> _Snapshot:
+def _snapshot(session: Session, name: str, media_root: Path) -> _Snapshot:
     project = repo.get_project(session, name)
     schema = label_schema(project)
     champion = repo.champion(session, project.id)
@@ -129,7 +139,7 @@ def _snapshot(session: Session, name: str) -> _Snapshot:
         item_ids=[r.item_id for r in rows],
         external_ids=[r.external_id for r in rows],
         hashes=[r.content_hash for r in rows],
-        inputs=[item_input(r.data) for r in rows],
+        inputs=[task_for(schema).encoder_input(r.data, media_root=media_root) for r in rows],
         values=[list(r.value) for r in rows],
         reviewed=[bool(r.reviewed) for r in rows],
     )
@@ -170,8 +180,8 @@ def compute_label_issues(
             field="method",
         )
     with ws.transaction() as session:
-        snap = _snapshot(session, name)
-    if snap.version is None or snap.kind != "head":
+        snap = _snapshot(session, name, ws.media_root)
+    if snap.version is None or snap.kind != ModelKind.HEAD:
         result = _empty(snap, method, "no trained model yet: label-error detection needs one")
     elif snap.multi_label:
         result = _empty(snap, method, "label-error detection covers single-label projects")

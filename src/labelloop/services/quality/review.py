@@ -21,11 +21,11 @@ from pydantic import BaseModel
 from sqlalchemy import func, select
 
 from labelloop.errors import InvalidInput, NotFound
-from labelloop.services.models.suggestions import QUEUED
 from labelloop.services.quality import autoaccept as _autoaccept
 from labelloop.services.quality import issues
 from labelloop.services.results import SubmitResult, SuggestionView
-from labelloop.store import Annotation, Item, ModelVersion, Suggestion, repo
+from labelloop.store import HUMAN_SOURCES, Annotation, Item, ModelVersion, Source, Suggestion, repo
+from labelloop.store.suggestions import QUEUED
 
 if TYPE_CHECKING:
     from sqlalchemy.orm import Session
@@ -83,7 +83,7 @@ def _disagreement(session: Session, project_id: int, limit: int) -> list[int]:
         .where(
             Annotation.project_id == project_id,
             Item.gold.is_(None),  # gold answers are scored against the gold, not adjudicated
-            Annotation.source.in_(("human", "model_accepted")),
+            Annotation.source.in_(HUMAN_SOURCES),
             Annotation.value.is_not(None),
             Annotation.item_id.not_in(_reviewed(session, project_id)),
         )
@@ -99,7 +99,7 @@ def _disagreement(session: Session, project_id: int, limit: int) -> list[int]:
         select(Annotation.item_id, Annotation.annotator, Annotation.value)
         .where(
             Annotation.item_id.in_(ids),
-            Annotation.source.in_(("human", "model_accepted")),
+            Annotation.source.in_(HUMAN_SOURCES),
             Annotation.value.is_not(None),
         )
         .order_by(Annotation.id)
@@ -115,7 +115,7 @@ def _rejected(session: Session, project_id: int, limit: int) -> list[int]:
             .where(
                 Annotation.project_id == project_id,
                 Annotation.is_current.is_(True),
-                Annotation.source == "human",
+                Annotation.source == Source.HUMAN,
                 Annotation.value.is_not(None),
                 Annotation.model_version_id.is_not(None),
                 Annotation.request_id.is_(None) | ~Annotation.request_id.like(f"{REVIEW_PREFIX}%"),

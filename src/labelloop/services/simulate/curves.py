@@ -28,13 +28,17 @@ import numpy as np
 from pydantic import BaseModel
 
 from labelloop.errors import InvalidInput
+from labelloop.schema import TaskType
 from labelloop.services.simulate.run import GoldData, RunConfig, run_simulation
+from labelloop.tasks import get_task
 
 __all__ = ["SimulationConfig", "SimulationSummary", "simulate", "summarise"]
 
 logger = logging.getLogger(__name__)
 
 CEILING_FRACTIONS = (0.95, 0.97, 0.98)
+# the simulator replays labelled text files
+_TASK = get_task(TaskType.TEXT_CLASSIFICATION)
 
 
 @dataclass(frozen=True)
@@ -112,7 +116,6 @@ class SimulationSummary(BaseModel):
 
 def _read_gold(path: Path, text_field: str, label_field: str) -> list[tuple[str, Any, str]]:
     """(content hash, item data, label) per row of a labelled file."""
-    from labelloop.services._hashing import content_hash
     from labelloop.services.data.formats.readers import read_records
 
     rows = []
@@ -121,16 +124,15 @@ def _read_gold(path: Path, text_field: str, label_field: str) -> list[tuple[str,
             raise InvalidInput("row has no label", file=str(path), line=record.line,
                                field=label_field)  # fmt: skip
         label = record.annotations[-1].value[0]
-        rows.append((content_hash(record.data), record.data, label))
+        rows.append((_TASK.content_hash(record.data, media_root=path.parent), record.data, label))
     return rows
 
 
 def _embed(cache: Any, backbone: str, rows: list[tuple[str, Any, str]]) -> np.ndarray:
     from labelloop.backbones import get_encoder
-    from labelloop.services.models.embeddings import item_input
 
-    return np.asarray(cache.embed(get_encoder(backbone), [item_input(d) for _, d, _ in rows],
-                                  [h for h, _, _ in rows]))  # fmt: skip
+    inputs = [_TASK.encoder_input(d) for _, d, _ in rows]
+    return np.asarray(cache.embed(get_encoder(backbone), inputs, [h for h, _, _ in rows]))
 
 
 def _ceiling(pool_x: np.ndarray, pool_y: np.ndarray, gold: GoldData) -> tuple[float, float]:

@@ -29,6 +29,7 @@ from sqlalchemy import select
 from labelloop.errors import PoolExhausted
 from labelloop.services.data.importing import ImportOptions
 from labelloop.services.workspace import Workspace
+from labelloop.store import ModelKind, ModelStatus, Source
 
 __all__ = ["GoldData", "RunConfig", "run_simulation"]
 
@@ -108,7 +109,11 @@ def _fixed_C(ws: Workspace, after: int | None) -> Iterator[Callable[[], None]]:
     def update() -> None:
         if after is None or "C" in frozen:
             return
-        models = [m for m in ws.models(PROJECT) if m.status == "champion" and m.kind == "head"]
+        models = [
+            m
+            for m in ws.models(PROJECT)
+            if m.status == ModelStatus.CHAMPION and m.kind == ModelKind.HEAD
+        ]
         if models and models[0].n_labels >= after:
             from labelloop.services.models.registry import champion_model
 
@@ -167,7 +172,7 @@ def _label_batch(ws: Workspace, annotator: _Annotator, tally: _Tally, phase: str
         tally.add(
             phase,
             had_suggestion=item.suggestion is not None,
-            confirmed=result.source == "model_accepted",
+            confirmed=result.source == Source.MODEL_ACCEPTED,
             noisy=item.item_id in annotator.noisy,
         )
     return len(batch)
@@ -304,14 +309,14 @@ def _run(
 def _auto_accept_round(ws: Workspace, config: RunConfig, truth: dict[int, str]) -> dict[str, Any]:
     from labelloop.services.quality.autoaccept import AutoAcceptRefused, auto_accept
 
-    before = {i for i, (s, _) in _current(ws).items() if s == "auto"}
+    before = {i for i, (s, _) in _current(ws).items() if s == Source.AUTO}
     try:
         result = auto_accept(ws, PROJECT, target_precision=config.target_precision,
                              confidence=config.confidence)  # fmt: skip
     except AutoAcceptRefused as exc:
         return {"refused": exc.reason, "n_accepted": 0, "coverage": 0.0, "precision": None}
     now = _current(ws)
-    new = [i for i, (s, _) in now.items() if s == "auto" and i not in before]
+    new = [i for i, (s, _) in now.items() if s == Source.AUTO and i not in before]
     right = sum(now[i][1] == [truth[i]] for i in new)
     return {
         "refused": None,
@@ -361,28 +366,28 @@ def _end_to_end(
         progress("review")
     final = _current(ws)
     n = len(truth)
-    counts = {"model_accepted": 0, "human": 0, "auto": 0}
-    correct = {"model_accepted": 0, "human": 0, "auto": 0}
+    counts: dict[str, int] = dict.fromkeys(Source, 0)
+    correct: dict[str, int] = dict.fromkeys(Source, 0)
     for i, (source, value) in final.items():
         counts[source] = counts.get(source, 0) + 1
         correct[source] = correct.get(source, 0) + int(value == [truth[i]])
     review = tally.phase.get("review", {"submits": 0, "confirmed": 0, "typed": 0})
-    auto_right = correct["auto"]
+    auto_right = correct[Source.AUTO]
     return {
         "auto_accept": first,
         "end_to_end": {
             "rounds": len(rounds),
             "labelled": len(final),
             "unlabelled_left": n - len(final),
-            "confirmations": counts["model_accepted"],
-            "typed": counts["human"],
+            "confirmations": counts[Source.MODEL_ACCEPTED],
+            "typed": counts[Source.HUMAN],
             "corrections": review["typed"],
-            "auto_accepted": counts["auto"],
-            "confirmed_share": counts["model_accepted"] / n,
-            "typed_share": counts["human"] / n,
-            "auto_share": counts["auto"] / n,
-            "auto_precision": auto_right / counts["auto"] if counts["auto"] else None,
-            "human_actions": counts["model_accepted"] + counts["human"],
+            "auto_accepted": counts[Source.AUTO],
+            "confirmed_share": counts[Source.MODEL_ACCEPTED] / n,
+            "typed_share": counts[Source.HUMAN] / n,
+            "auto_share": counts[Source.AUTO] / n,
+            "auto_precision": auto_right / counts[Source.AUTO] if counts[Source.AUTO] else None,
+            "human_actions": counts[Source.MODEL_ACCEPTED] + counts[Source.HUMAN],
             "pool_label_accuracy": sum(correct.values()) / n,
             "auto_rounds": [r for r in rounds if r.get("refused") is None],
             "seconds": time.perf_counter() - start,

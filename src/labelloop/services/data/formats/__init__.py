@@ -25,6 +25,8 @@ from labelloop.services.data.formats.records import (
 )
 from labelloop.services.data.formats.writers import (
     EXPORT_FORMATS,
+    FILE_EXPORT_FORMATS,
+    FOLDER_EXPORT_FORMATS,
     MULTI_LABEL_SEPARATOR,
     label_studio_config,
     write_records,
@@ -32,6 +34,8 @@ from labelloop.services.data.formats.writers import (
 
 __all__ = [
     "EXPORT_FORMATS",
+    "FILE_EXPORT_FORMATS",
+    "FOLDER_EXPORT_FORMATS",
     "IMPORT_FORMATS",
     "MULTI_LABEL_SEPARATOR",
     "ExportRecord",

@@ -15,6 +15,7 @@ from labelloop.services.data.formats.records import (
     ImportedPrediction,
     ImportRecord,
 )
+from labelloop.store import Source
 
 #: Keys a labelloop export adds next to the item's data; consumed (not kept in meta) on re-import
 #: of a file that has a ``content_hash`` column/key, i.e. one labelloop wrote.
@@ -139,7 +140,7 @@ def parse_label(value: Any, opts: ReadOptions, line: int, field: str) -> tuple[s
 
 def parse_source(value: Any, opts: ReadOptions, line: int, field: str = "source") -> str:
     if value is None or value == "":
-        return "human"
+        return Source.HUMAN
     if value not in ANNOTATION_SOURCES:
         raise opts.error(
             f"unknown source {value!r}; expected one of {', '.join(ANNOTATION_SOURCES)}",

@@ -19,17 +19,14 @@ __all__ = ["write_hf"]
 
 
 def _features(datasets: Any, data_cols: list[str], ctx: ExportContext) -> Any:
-    Value, ClassLabel = datasets.Value, datasets.ClassLabel
-    # ``List`` is the datasets>=4 name; ``Sequence`` works on older versions.
-    sequence = getattr(datasets, "List", None) or datasets.Sequence
-    label = ClassLabel(names=list(ctx.label_names))
+    Value = datasets.Value
     return datasets.Features(
         {
             "id": Value("string"),
             "item_id": Value("int64"),
             **{c: Value("string") for c in data_cols},
             "meta": Value("string"),
-            "label": sequence(label) if ctx.multi_label else label,
+            "label": ctx.task.hf_feature(ctx.schema, datasets),
             "source": Value("string"),
             "annotator": Value("string"),
             "model_version": Value("string"),

@@ -3,56 +3,33 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
-from xml.sax.saxutils import quoteattr
 
+from labelloop.schema import LabelSchema
 from labelloop.services.data.formats._atomic import atomic_file
 from labelloop.services.data.formats._rows import ExportContext, provenance, suggestion
 from labelloop.services.data.formats.records import ExportRecord
+from labelloop.tasks import task_for
 
-__all__ = ["FROM_NAME", "label_studio_config", "write_labelstudio"]
+__all__ = ["label_studio_config", "write_labelstudio"]
 
-#: ``name`` of the ``<Choices>`` control the exported results refer to.
-FROM_NAME = "label"
 _MEDIA_TAGS = {"image": "Image", "audio": "Audio"}
 
 
-def label_studio_config(
-    label_names: Sequence[str], *, multi_label: bool, text_field: str = "text", media: str = "text"
-) -> str:
+def label_studio_config(schema: LabelSchema, *, text_field: str = "text") -> str:
     """The Label Studio labelling config that matches an export (paste it into the project).
 
-    Args:
-        label_names: The project's labels.
-        multi_label: ``choice="multiple"`` instead of ``"single"``.
-        text_field: Task data key of the text.
-        media: ``text``, ``image`` or ``audio``.
+    Written by the project's task (:meth:`labelloop.tasks.Task.label_studio_config`): a
+    ``<Choices>`` control for classification over a ``<Text>``, ``<Image>`` or ``<Audio>`` object.
 
     Example:
-        >>> label_studio_config(["A"], multi_label=False)[:40]
+        >>> schema = LabelSchema(task="text-classification", labels=["A", "B"])
+        >>> label_studio_config(schema)[:40]
         '<View><Text name="text" value="$text"/><'
     """
-    key = text_field if media == "text" else media
-    tag = _MEDIA_TAGS.get(media, "Text")
-    choices = "".join(f"<Choice value={quoteattr(n)}/>" for n in label_names)
-    mode = "multiple" if multi_label else "single"
-    return (
-        f'<View><{tag} name="{key}" value="${key}"/>'
-        f'<Choices name="{FROM_NAME}" toName="{key}" choice="{mode}">{choices}</Choices></View>'
-    )
-
-
-def _result(value: Sequence[str], to_name: str) -> list[dict[str, Any]]:
-    return [
-        {
-            "from_name": FROM_NAME,
-            "to_name": to_name,
-            "type": "choices",
-            "value": {"choices": list(value)},
-        }
-    ]
+    return task_for(schema).label_studio_config(schema, data_key=text_field)
 
 
 def _task(rec: ExportRecord, ctx: ExportContext) -> dict[str, Any]:
@@ -78,7 +55,7 @@ def _task(rec: ExportRecord, ctx: ExportContext) -> dict[str, Any]:
     prov = provenance(rec)
     if rec.label is not None and prov is not None:
         annotation: dict[str, Any] = {
-            "result": _result(rec.label, to_name),
+            "result": ctx.task.label_studio_result(ctx.schema, rec.label, to_name=to_name),
             "was_cancelled": False,
             "ground_truth": False,
             "created_at": prov["created_at"],
@@ -97,7 +74,7 @@ def _task(rec: ExportRecord, ctx: ExportContext) -> dict[str, Any]:
         scores = [probs[v] for v in sug["value"] if v in probs]
         task["predictions"].append(
             {
-                "result": _result(sug["value"], to_name),
+                "result": ctx.task.label_studio_result(ctx.schema, sug["value"], to_name=to_name),
                 "score": max(scores) if scores else None,
                 "model_version": sug["model_version"],
             }

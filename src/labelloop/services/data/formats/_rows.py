@@ -9,7 +9,9 @@ from datetime import datetime
 from typing import Any
 
 from labelloop.errors import InvalidInput
+from labelloop.schema import LabelSchema
 from labelloop.services.data.formats.records import ANNOTATION_SOURCES, ExportRecord
+from labelloop.tasks import Task, task_for
 
 __all__ = ["MULTI_LABEL_SEPARATOR", "PROVENANCE_KEYS", "ExportContext", "iso", "json_row"]
 
@@ -29,11 +31,23 @@ def iso(value: Any) -> str | None:
 
 @dataclass(frozen=True)
 class ExportContext:
-    """Options shared by the writers, checked once."""
+    """Options shared by the writers, checked once: the project's label schema (whose task
+    encodes labels for Label Studio and Hugging Face) and the text column's name."""
 
-    label_names: tuple[str, ...]
-    multi_label: bool
+    schema: LabelSchema
     text_field: str
+
+    @property
+    def label_names(self) -> tuple[str, ...]:
+        return self.schema.labels
+
+    @property
+    def multi_label(self) -> bool:
+        return self.schema.multi_label
+
+    @property
+    def task(self) -> Task:
+        return task_for(self.schema)
 
     def check(self, rec: ExportRecord) -> None:
         """Raise :class:`InvalidInput` if the record's labels do not fit the schema."""

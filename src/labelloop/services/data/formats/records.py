@@ -11,6 +11,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from labelloop.store import Source
+
 __all__ = [
     "ANNOTATION_SOURCES",
     "ExportRecord",
@@ -19,7 +21,7 @@ __all__ = [
     "ImportedPrediction",
 ]
 
-ANNOTATION_SOURCES = ("human", "model_accepted", "auto")
+ANNOTATION_SOURCES = tuple(Source)
 
 
 @dataclass(frozen=True)
@@ -34,13 +36,13 @@ class ImportedAnnotation:
         seconds: Seconds the annotator spent, if the file says.
 
     Example:
-        >>> ImportedAnnotation(("Sports",), "alice").source
-        'human'
+        >>> ImportedAnnotation(("Sports",), "alice").source == "human"
+        True
     """
 
     value: tuple[str, ...]
     annotator: str | None
-    source: str = "human"
+    source: str = Source.HUMAN
     created_at: datetime | None = None
     seconds: float | None = None
 

@@ -11,11 +11,12 @@ from __future__ import annotations
 import csv
 import itertools
 import json
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
 from labelloop.errors import InvalidInput
+from labelloop.schema import LabelSchema
 from labelloop.services.data.formats._atomic import atomic_file
 from labelloop.services.data.formats._export_hf import write_hf
 from labelloop.services.data.formats._export_ls import label_studio_config, write_labelstudio
@@ -29,9 +30,22 @@ from labelloop.services.data.formats._rows import (
 )
 from labelloop.services.data.formats.records import ExportRecord
 
-__all__ = ["EXPORT_FORMATS", "MULTI_LABEL_SEPARATOR", "label_studio_config", "write_records"]
+__all__ = [
+    "EXPORT_FORMATS",
+    "FILE_EXPORT_FORMATS",
+    "FOLDER_EXPORT_FORMATS",
+    "MULTI_LABEL_SEPARATOR",
+    "label_studio_config",
+    "write_records",
+]
 
 EXPORT_FORMATS = ("jsonl", "csv", "parquet", "hf", "labelstudio")
+"""Every format :func:`write_records` writes: the one list the CLI, the REST API and their error
+messages derive theirs from."""
+FOLDER_EXPORT_FORMATS = ("hf",)
+"""The formats of :data:`EXPORT_FORMATS` that write a folder rather than one file."""
+FILE_EXPORT_FORMATS = tuple(f for f in EXPORT_FORMATS if f not in FOLDER_EXPORT_FORMATS)
+"""The formats that write one file (what the REST API can send as a download)."""
 PARQUET_BATCH_ROWS = 8192
 
 
@@ -40,8 +54,7 @@ def write_records(
     out: Path,
     *,
     format: str,
-    label_names: Sequence[str],
-    multi_label: bool,
+    schema: LabelSchema,
     text_field: str = "text",
 ) -> int:
     """Write records to ``out`` in one of :data:`EXPORT_FORMATS`.
@@ -51,8 +64,8 @@ def write_records(
         out: Target file (``hf``: target folder). Replaced only when the export succeeds.
         format: ``jsonl``, ``csv``, ``parquet``, ``hf`` (Hugging Face ``datasets`` folder) or
             ``labelstudio`` (Label Studio JSON tasks).
-        label_names: The project's labels in schema order (``hf``: the ``ClassLabel`` names).
-        multi_label: Whether an item may carry several labels.
+        schema: The project's label schema; its task encodes the labels (``hf``: the
+            ``ClassLabel`` feature, ``labelstudio``: the choices result).
         text_field: Name of the text column/key in the output.
 
     Returns:
@@ -60,12 +73,12 @@ def write_records(
 
     Raises:
         InvalidInput: Unknown format, missing target folder, or a record whose label is not in
-            ``label_names`` (nothing is written then).
+            the schema (nothing is written then).
         MissingDependency: ``hf`` without the ``datasets`` package.
 
     Example:
-        >>> write_records(records, Path("out.jsonl"), format="jsonl",
-        ...               label_names=["World", "Sports"], multi_label=False)  # doctest: +SKIP
+        >>> schema = LabelSchema(task="text-classification", labels=["World", "Sports"])
+        >>> write_records(records, Path("a.jsonl"), format="jsonl", schema=schema)  # doctest: +SKIP
         1000
     """
     if format not in EXPORT_FORMATS:
@@ -74,8 +87,8 @@ def write_records(
             field="format",
         )
     out = Path(out)
-    ctx = ExportContext(tuple(label_names), multi_label, text_field)
-    if multi_label and format == "csv":
+    ctx = ExportContext(schema, text_field)
+    if schema.multi_label and format == "csv":
         bad = [n for n in ctx.label_names if MULTI_LABEL_SEPARATOR in n]
         if bad:
             raise InvalidInput(
