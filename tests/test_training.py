@@ -54,6 +54,17 @@ def test_train_promotes_first_model_and_refreshes_suggestions(workspace, tmp_pat
     assert [m.status for m in models] == ["champion"]
 
 
+def test_a_fixed_C_replaces_the_cross_validated_search(sqlite_workspace, tmp_path):
+    ws = _project(sqlite_workspace, tmp_path, n=60, labelled=45)
+    searched = ws.train("p")
+    fixed = ws.train("p", C=0.125)
+    params = {m.version: m.params for m in ws.models("p")}
+    assert params[fixed.model_version]["C"] == 0.125
+    assert params[searched.model_version]["C"] != 0.125  # the grid holds no 0.125
+    with pytest.raises(InvalidInput, match="positive"):
+        ws.train("p", C=-1.0)
+
+
 def test_second_predict_embeds_nothing_new(sqlite_workspace, tmp_path):
     ws = _project(sqlite_workspace, tmp_path, n=40, labelled=12)
     ws.train("p")

@@ -48,14 +48,20 @@ Progress = Callable[[int], None]
 
 
 def retrain(
-    ws: WorkspaceContext, name: str, *, progress: Progress | None = None, refresh: bool = True
+    ws: WorkspaceContext,
+    name: str,
+    *,
+    progress: Progress | None = None,
+    refresh: bool = True,
+    C: float | None = None,
 ) -> TrainResult:
     """Train a new model version; when it is promoted, refresh the suggestions from it; then
     re-run label-error detection (not after a zero-shot start, which has no labels to check).
 
-    ``refresh=False`` leaves the suggestions as they are (the retrain worker's ``predict=False``).
+    ``refresh=False`` leaves the suggestions as they are (the retrain worker's ``predict=False``);
+    ``C`` fixes the head's regularisation strength instead of cross-validating it.
     """
-    result = training.train(ws, name, progress=progress)
+    result = training.train(ws, name, progress=progress, C=C)
     if result.promoted and refresh:
         predicting.predict(ws, name)
     if result.kind != ModelKind.ZERO_SHOT:

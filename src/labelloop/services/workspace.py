@@ -127,10 +127,16 @@ class Workspace(WorkspaceContext):
         return exporting.export_project(self, name, Path(out), format=format, only=only)
 
     # -- the model ------------------------------------------------------------------------------
-    def train(self, name: str, *, progress: Progress | None = None) -> TrainResult:
+    def train(
+        self, name: str, *, progress: Progress | None = None, C: float | None = None
+    ) -> TrainResult:
         """Train a model version on the current labels, promote it if it beats the champion,
-        refresh the suggestions when it does, and re-run label-error detection."""
-        return loop.retrain(self, name, progress=progress)
+        refresh the suggestions when it does, and re-run label-error detection.
+
+        ``C`` fixes the logistic head's inverse regularisation strength instead of choosing it by
+        cross-validation (faster; the simulator freezes the champion's ``C`` this way).
+        """
+        return loop.retrain(self, name, progress=progress, C=C)
 
     def predict(self, name: str, *, progress: Progress | None = None) -> PredictResult:
         """Refresh the suggestions of every unlabelled item and re-rank the queue."""

@@ -184,6 +184,7 @@ def train(
     name: str,
     *,
     progress: Callable[[int], None] | None = None,
+    C: float | None = None,
 ) -> TrainResult:
     """Train a new model version on the project's current labels (zero-shot when there are none).
 
@@ -205,6 +206,8 @@ def train(
         project_id, backbone = project.id, project.backbone
         n_items = session.scalar(select(func.count(Item.id)).where(Item.project_id == project.id))
         args = _project_args(project, schema, len(labelled.labels), n_items or 0)
+        if C is not None:  # a fixed regularisation strength instead of the cross-validated grid
+            args = args.replace(C=C)
         settings = project_settings(project)
 
     start = time.perf_counter()

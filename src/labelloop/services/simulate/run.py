@@ -16,18 +16,17 @@ from __future__ import annotations
 import logging
 import shutil
 import time
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
-from unittest import mock
 
 import numpy as np
 from sqlalchemy import select
 
 from labelloop.errors import PoolExhausted
 from labelloop.services.data.importing import ImportOptions
+from labelloop.services.models.registry import champion_model
 from labelloop.services.workspace import Workspace
 from labelloop.store import ModelKind, ModelStatus, Source
 
@@ -90,44 +89,32 @@ class _Tally:
         self.noisy += int(noisy)
 
 
-@contextmanager
-def _fixed_C(ws: Workspace, after: int | None) -> Iterator[Callable[[], None]]:
+class _FrozenC:
     """Once ``after`` labels exist, reuse the champion's cross-validated ``C`` instead of
-    searching the grid every round (the search dominates retraining time on CPU).
+    searching the grid every round (the search dominates retraining time on CPU): the value to
+    pass as ``Workspace.train(C=...)``, and :meth:`update` to call after each training."""
 
-    Yields a callback to call after each training; it freezes ``C`` when due.
-    """
-    from labelloop.services.models import training
+    def __init__(self, ws: Workspace, after: int | None) -> None:
+        self.ws = ws
+        self.after = after
+        self.C: float | None = None
 
-    frozen: dict[str, float] = {}
-    original = training._project_args
-
-    def project_args(project: Any, *rest: Any) -> Any:
-        args = original(project, *rest)
-        return args.replace(C=frozen["C"]) if "C" in frozen else args
-
-    def update() -> None:
-        if after is None or "C" in frozen:
+    def update(self) -> None:
+        if self.after is None or self.C is not None:
             return
         models = [
             m
-            for m in ws.models(PROJECT)
+            for m in self.ws.models(PROJECT)
             if m.status == ModelStatus.CHAMPION and m.kind == ModelKind.HEAD
         ]
-        if models and models[0].n_labels >= after:
-            from labelloop.services.models.registry import champion_model
-
-            _, loaded, _ = champion_model(ws, PROJECT)
+        if models and models[0].n_labels >= self.after:
+            _, loaded, _ = champion_model(self.ws, PROJECT)
             if loaded.model is not None and loaded.model.C is not None:
-                frozen["C"] = float(loaded.model.C)
-
-    with mock.patch.object(training, "_project_args", project_args):
-        yield update
+                self.C = float(loaded.model.C)
 
 
 def _eval_point(ws: Workspace, gold: GoldData, n_labels: int) -> dict[str, Any]:
     from labelloop.learn import classification_metrics
-    from labelloop.services.models.registry import champion_model
 
     version, model, _ = champion_model(ws, PROJECT)
     pred_probs = model.predict_proba(gold.eval_embeddings)
@@ -218,8 +205,9 @@ def run_simulation(
     ws = open_workspace(folder / "workspace")
     ws._cache = cache  # every run shares one embedding cache: each text is encoded once
     try:
-        with _fixed_C(ws, config.fixed_C_after) as freeze:
-            return _run(ws, config, gold, freeze, progress or (lambda _: None))
+        return _run(
+            ws, config, gold, _FrozenC(ws, config.fixed_C_after), progress or (lambda _: None)
+        )
     finally:
         ws.close()
         if not keep_workspace:
@@ -230,7 +218,7 @@ def _run(
     ws: Workspace,
     config: RunConfig,
     gold: GoldData,
-    freeze: Callable[[], None],
+    frozen: _FrozenC,
     progress: Callable[[str], None],
 ) -> dict[str, Any]:
     # the project's seed drives the strategy's draws (random order, k-means starts), mixed with
@@ -257,8 +245,8 @@ def _run(
             tally.add("initial", had_suggestion=False, confirmed=False,
                       noisy=int(item_id) in annotator.noisy)  # fmt: skip
             n_labels += 1
-    ws.train(PROJECT)
-    freeze()
+    ws.train(PROJECT, C=frozen.C)
+    frozen.update()
     curve = [_eval_point(ws, gold, n_labels)]
     train_seconds = []
     while n_labels < config.budget:
@@ -268,9 +256,9 @@ def _run(
             break
         n_labels += done
         t0 = time.perf_counter()
-        ws.train(PROJECT)
+        ws.train(PROJECT, C=frozen.C)
         train_seconds.append(time.perf_counter() - t0)
-        freeze()
+        frozen.update()
         curve.append(_eval_point(ws, gold, n_labels))
         logger.info(
             "%s seed %d: %d labels, accuracy %.4f, round %.1fs",
@@ -298,7 +286,7 @@ def _run(
         "mean_round_seconds": float(np.mean(train_seconds)) if train_seconds else None,
     }
     if config.end_to_end:
-        record.update(_end_to_end(ws, config, truth, annotator, tally, progress))
+        record.update(_end_to_end(ws, config, truth, annotator, tally, frozen, progress))
     else:  # still measure what auto-accept would take right after the budget
         record["auto_accept"] = _auto_accept_round(ws, config, truth)
     record["noisy_answers"] = tally.noisy
@@ -336,6 +324,7 @@ def _end_to_end(
     truth: dict[int, str],
     annotator: _Annotator,
     tally: _Tally,
+    frozen: _FrozenC,
     progress: Callable[[str], None],
 ) -> dict[str, Any]:
     start = time.perf_counter()
@@ -354,7 +343,7 @@ def _end_to_end(
             break
         if len(truth) - len(_current(ws)) == 0:
             break
-        ws.train(PROJECT)
+        ws.train(PROJECT, C=frozen.C)
         rounds.append(_auto_accept_round(ws, config, truth))
         logger.info(
             "%s seed %d: review round, %d left, auto %s",
