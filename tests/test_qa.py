@@ -245,6 +245,31 @@ def test_resolve_matching_the_suggestion_dismisses_the_flag(sqlite_workspace, tm
     assert [f.status for f in qa.list_flags(ws, "p", status=None)] == ["dismissed"]
 
 
+def test_a_failed_resolve_leaves_neither_the_label_nor_closed_flags(
+    sqlite_workspace, tmp_path, monkeypatch
+):
+    from labelloop.services.quality import issues
+
+    ws = sqlite_workspace
+    truth = _project(ws, tmp_path, n=10, settings={"gold_rate": 0.0})
+    item = ws.next_items("p", n=1, annotator="alice")[0]
+    ws.submit("p", item.item_id, truth[item.item_id], annotator="alice")
+    qa.flag(ws, "p", item.item_id, "not sure", annotator="alice")
+
+    def fail(flag):  # closing the flags fails after the reviewer's answer was written
+        raise RuntimeError("the flags could not be closed")
+
+    monkeypatch.setattr(issues, "is_detector_flag", fail)
+    with pytest.raises(RuntimeError, match="flags"):
+        qa.resolve(ws, "p", item.item_id, _wrong(truth[item.item_id]), reviewer="rita")
+    monkeypatch.undo()
+    assert [f.status for f in qa.list_flags(ws, "p", status=None)] == ["open"]
+    with ws.transaction() as session:
+        rows = session.scalars(select(Annotation).where(Annotation.item_id == item.item_id)).all()
+        assert [(a.annotator, a.is_current) for a in rows] == [("alice", True)]
+    assert item.item_id in {c.item_id for c in qa.review_candidates(ws, "p")}
+
+
 def test_gold_items_stay_out_of_review(sqlite_workspace, tmp_path):
     ws = sqlite_workspace
     truth = _project(ws, tmp_path, n=12)

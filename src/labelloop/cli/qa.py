@@ -151,7 +151,7 @@ def review(
     as_json: JsonOpt = False,
 ) -> None:
     """Items to review (disagreement, label_issue, flag, audit) with every answer."""
-    from labelloop.services.quality.qa import review_candidates
+    from labelloop.services.quality.review import review_candidates
 
     result = review_candidates(workspace(ctx), name, limit=limit)
 
@@ -176,7 +176,7 @@ def resolve_cmd(
     as_json: JsonOpt = False,
 ) -> None:
     """Adjudicate an item: the label becomes its training label and closes its flags."""
-    from labelloop.services.quality.qa import resolve
+    from labelloop.services.quality.adjudication import resolve
 
     labels = [v.strip() for v in value.split(",") if v.strip()]
     result = resolve(workspace(ctx), name, item_id, labels, reviewer=reviewer)

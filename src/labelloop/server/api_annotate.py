@@ -14,7 +14,7 @@ from labelloop.server.api_projects import ERRORS
 from labelloop.server.deps import ProjectRole
 from labelloop.server.schemas import NextBatch, Resolve, SubmitAnnotation, SubmitResponse
 from labelloop.services import users
-from labelloop.services.quality import review
+from labelloop.services.quality import adjudication, review
 from labelloop.services.quality.review import ReviewCandidate, SuggestionRow
 from labelloop.services.users import Principal
 
@@ -142,8 +142,9 @@ def review_list(
     source: Annotated[list[str] | None, Query(max_length=20)] = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
 ) -> list[ReviewCandidate]:
-    """Items to review: annotators disagree, the suggestion was rejected, or an audit sample of
-    auto-accepted labels; each with all its answers."""
+    """Items to review: annotators disagree, the suggestion was rejected, an audit sample of
+    auto-accepted labels, a label issue or a flag (never a gold item); each with all its answers.
+    The same list as ``labelloop qa review``."""
     return review.review_candidates(_ws(request), project, sources=source, limit=limit)
 
 
@@ -153,7 +154,7 @@ def resolve(
 ) -> SubmitResponse:
     """Settle an item: accept one of its answers or override with another label."""
     _check_item(request, project, item_id, principal)
-    result = review.resolve(
+    result = adjudication.resolve(
         _ws(request), project, item_id, body.value, reviewer=principal.name, seconds=body.seconds
     )
     return SubmitResponse(

@@ -75,9 +75,10 @@ def list_projects(request: Request, principal: Anyone) -> list[ProjectInfo]:
 
 @router.post("/projects", response_model=ProjectInfo, status_code=201, tags=["projects"])
 def create_project(request: Request, body: CreateProject, principal: Superuser) -> ProjectInfo:
-    ws = _ws(request)
-    info = ws.create_project(
+    info = users.create_project_with_admin(
+        _ws(request),
         body.name,
+        admin=principal.name,
         labels=list(body.labels),
         task=body.task,
         multi_label=body.multi_label,
@@ -85,7 +86,6 @@ def create_project(request: Request, body: CreateProject, principal: Superuser) 
         descriptions=body.descriptions,
         settings=body.settings,
     )
-    users.set_member(ws, info.name, principal.name, "admin")
     request.app.state.auth_cache.clear()
     return info
 

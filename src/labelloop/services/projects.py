@@ -14,12 +14,15 @@ from labelloop.store import Project, Source, Suggestion, repo
 from labelloop.tasks import Task, get_task, list_tasks, task_for
 
 if TYPE_CHECKING:
+    from sqlalchemy.orm import Session
+
     from labelloop.services.context import WorkspaceContext
 
 __all__ = [
     "DEFAULT_SETTINGS",
     "SEMI_SUPERVISED_BELOW",
     "SEMI_SUPERVISED_MAX_ITEMS",
+    "add_project",
     "check_backbone",
     "create_project",
     "implemented_task",
@@ -219,6 +222,26 @@ def create_project(
     The task type must be implemented (:func:`implemented_task`) and the backbone of its modality
     (default: the default text backbone, or the first installed one of the modality).
     """
+    with ws.transaction() as session:
+        return add_project(
+            session, name, labels=labels, task=task, multi_label=multi_label, backbone=backbone,
+            descriptions=descriptions, settings=settings,
+        )  # fmt: skip
+
+
+def add_project(
+    session: Session,
+    name: str,
+    *,
+    labels: str | list[str],
+    task: str = "text-classification",
+    multi_label: bool = False,
+    backbone: str | None = None,
+    descriptions: dict[str, str] | None = None,
+    settings: dict[str, Any] | None = None,
+) -> ProjectInfo:
+    """:func:`create_project` in the caller's transaction, for a use-case that writes more in it
+    (:func:`labelloop.services.users.create_project_with_admin`); commits nothing."""
     if not _NAME.match(name):
         raise InvalidInput(
             f"project name {name!r} must be 1-100 letters, digits, '_', '-' or '.', "
@@ -228,19 +251,18 @@ def create_project(
     implemented_task(task)
     schema = LabelSchema.parse(task, labels, multi_label=multi_label, descriptions=descriptions)
     backbone = check_backbone(schema.task, backbone)
-    with ws.transaction() as session:
-        if session.scalar(select(Project.id).where(Project.name == name)) is not None:
-            raise Conflict(f"a project named {name!r} already exists")
-        project = Project(
-            name=name,
-            task=schema.task.value,
-            label_schema=schema.model_dump(mode="json"),
-            backbone=backbone,
-            settings=_check_settings(dict(settings or {})),
-        )
-        session.add(project)
-        session.flush()
-        return _info(project)
+    if session.scalar(select(Project.id).where(Project.name == name)) is not None:
+        raise Conflict(f"a project named {name!r} already exists")
+    project = Project(
+        name=name,
+        task=schema.task.value,
+        label_schema=schema.model_dump(mode="json"),
+        backbone=backbone,
+        settings=_check_settings(dict(settings or {})),
+    )
+    session.add(project)
+    session.flush()
+    return _info(project)
 
 
 def list_projects(ws: WorkspaceContext) -> list[ProjectInfo]:

@@ -25,7 +25,7 @@ import time
 from dataclasses import dataclass, field
 from datetime import timedelta
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
@@ -33,7 +33,9 @@ from pydantic import BaseModel
 from sqlalchemy import delete, func, select
 
 from labelloop.errors import InvalidInput, NotFound, PermissionDenied
+from labelloop.services import projects
 from labelloop.services.annotation.queue import is_handed
+from labelloop.services.results import ProjectInfo
 from labelloop.store import ApiToken, Item, Membership, User, repo, utcnow
 
 if TYPE_CHECKING:
@@ -48,6 +50,7 @@ __all__ = [
     "add_user",
     "authenticate",
     "count_users",
+    "create_project_with_admin",
     "create_session",
     "create_token",
     "csrf_token",
@@ -211,6 +214,32 @@ def set_member(ws: WorkspaceContext, project: str, name: str, role: str) -> User
         _set_member(session, user, project, role)
         session.flush()
         return _info(session, user)
+
+
+def create_project_with_admin(
+    ws: WorkspaceContext,
+    name: str,
+    *,
+    admin: str,
+    labels: str | list[str],
+    task: str = "text-classification",
+    multi_label: bool = False,
+    backbone: str | None = None,
+    descriptions: dict[str, str] | None = None,
+    settings: dict[str, Any] | None = None,
+) -> ProjectInfo:
+    """Create a project (:func:`labelloop.services.projects.create_project`) with existing user
+    ``admin`` as its admin, in one transaction: if either step fails, neither is stored."""
+    with ws.transaction() as session:
+        info = projects.add_project(
+            session, name, labels=labels, task=task, multi_label=multi_label, backbone=backbone,
+            descriptions=descriptions, settings=settings,
+        )  # fmt: skip
+        user = session.scalar(select(User).where(User.name == admin))
+        if user is None:
+            raise NotFound(f"no user named {admin!r}")
+        _set_member(session, user, info.name, "admin")
+        return info
 
 
 def remove_member(ws: WorkspaceContext, project: str, name: str) -> None:

@@ -38,7 +38,7 @@ if TYPE_CHECKING:
     from labelloop.services.context import WorkspaceContext
     from labelloop.store.raw import Executor
 
-__all__ = ["changes_since_training", "check_value", "skip", "submit", "undo"]
+__all__ = ["changes_since_training", "check_value", "skip", "submit", "submit_in", "undo"]
 
 MAX_SECONDS = 24 * 3600.0
 _BEFORE_ANY_MODEL = datetime.min.replace(tzinfo=UTC)
@@ -166,65 +166,86 @@ def submit(
     supersedes the current label always runs, though the read may have seen none: on PostgreSQL
     another transaction may commit one in between.
     """
+    with ws.raw_transaction() as tx:
+        return submit_in(
+            tx, name, item_id, value, annotator=annotator, seconds=seconds,
+            request_id=request_id, reviewed=reviewed, handed_only=handed_only,
+        )  # fmt: skip
+
+
+def submit_in(
+    tx: Executor,
+    name: str,
+    item_id: int,
+    value: list[str] | str,
+    *,
+    annotator: str | None,
+    seconds: float | None = None,
+    request_id: str | None = None,
+    reviewed: bool = False,
+    handed_only: bool = False,
+) -> SubmitResult:
+    """:func:`submit` inside the caller's transaction: ``tx`` is the submit's
+    :class:`~labelloop.store.raw.RawTransaction` or, for a use-case that writes more in the same
+    transaction (a reviewer's adjudication), ``session.connection()``. Nothing is committed."""
     if seconds is not None and not 0 <= seconds <= MAX_SECONDS:
         raise InvalidInput(f"seconds must be between 0 and {MAX_SECONDS:.0f}", field="seconds")
     if request_id is not None and not 0 < len(request_id) <= 100:
         raise InvalidInput("request_id must be 1-100 characters", field="request_id")
-    with ws.raw_transaction() as tx:
-        params = {"name": name, "item_id": item_id, "annotator": annotator or "",
-                  "request_id": request_id, "up_to": _retrain_every_seen.get(name, 1)}  # fmt: skip
-        state = tx.execute(_submit_state(), params).first()
-        if state is None:
-            repo.missing_project(tx, name)
-        project = ProjectRef.of(state)
-        if state.item_id is None:
-            raise NotFound(f"no item {item_id} in project {name!r}")
-        if handed_only and not state.handed:
-            raise PermissionDenied("annotators answer only the items their queue hands them")
-        labels = check_value(label_schema(project), value)
-        if state.earlier_id is not None:
-            earlier = _Answer(state.earlier_id, state.earlier_item_id, state.earlier_value,
-                              state.earlier_source, state.earlier_model_version_id)  # fmt: skip
-            return _result(tx, project, earlier, duplicate=True)
-        reviewed = reviewed or (request_id or "").startswith(REVIEW_PREFIX)
-        settings = project_settings(project)
-        blind = not reviewed and is_blind(project.id, item_id, annotator,
-                                          float(settings["blind_rate"]))  # fmt: skip
-        suggested = state.suggested is not None
-        accepted = not blind and suggested and list(state.suggested) == labels
-        source = Source.MODEL_ACCEPTED if accepted else Source.HUMAN
-        model_version_id = state.suggested_by if suggested else None
-        # gold answers and answers after an adjudication do not replace the item's label
-        current = state.gold is None and (
-            reviewed or state.current_value is None or not state.current_reviewed
-        )
-        annotation_id = repo.add_annotation(
-            tx,
-            project_id=project.id,
-            item_id=item_id,
-            value=labels,
-            source=source,
-            annotator=annotator,
-            model_version_id=model_version_id,
-            seconds=seconds,
-            request_id=request_id,
-            blind=blind,
-            reviewed=reviewed,
-            current=current,
-        )
-        if current and suggested and state.priority >= 0:
-            set_item_queued(tx, item_id, False)
-        release_lease(tx, item_id, annotator)
-        answer = _Answer(annotation_id, item_id, labels, source, model_version_id)
-        every = int(settings["retrain_every"])
-        if every != params["up_to"]:  # the first submit in this process, or the setting changed
-            _retrain_every_seen[name] = every
-            return _result(tx, project, answer)
-        # the answer just stored is one more change since training (it is human, and newer
-        # than any model), so the count read before it, up to `every`, is enough
-        changes = min((state.changes or 0) + 1, every)
-        version = state.suggested_version if suggested else None
-        return _result_of(answer, version, changes, every)
+    params = {"name": name, "item_id": item_id, "annotator": annotator or "",
+              "request_id": request_id, "up_to": _retrain_every_seen.get(name, 1)}  # fmt: skip
+    state = tx.execute(_submit_state(), params).first()
+    if state is None:
+        repo.missing_project(tx, name)
+    project = ProjectRef.of(state)
+    if state.item_id is None:
+        raise NotFound(f"no item {item_id} in project {name!r}")
+    if handed_only and not state.handed:
+        raise PermissionDenied("annotators answer only the items their queue hands them")
+    labels = check_value(label_schema(project), value)
+    if state.earlier_id is not None:
+        earlier = _Answer(state.earlier_id, state.earlier_item_id, state.earlier_value,
+                          state.earlier_source, state.earlier_model_version_id)  # fmt: skip
+        return _result(tx, project, earlier, duplicate=True)
+    reviewed = reviewed or (request_id or "").startswith(REVIEW_PREFIX)
+    settings = project_settings(project)
+    blind = not reviewed and is_blind(project.id, item_id, annotator,
+                                      float(settings["blind_rate"]))  # fmt: skip
+    suggested = state.suggested is not None
+    accepted = not blind and suggested and list(state.suggested) == labels
+    source = Source.MODEL_ACCEPTED if accepted else Source.HUMAN
+    model_version_id = state.suggested_by if suggested else None
+    # gold answers and answers after an adjudication do not replace the item's label
+    current = state.gold is None and (
+        reviewed or state.current_value is None or not state.current_reviewed
+    )
+    annotation_id = repo.add_annotation(
+        tx,
+        project_id=project.id,
+        item_id=item_id,
+        value=labels,
+        source=source,
+        annotator=annotator,
+        model_version_id=model_version_id,
+        seconds=seconds,
+        request_id=request_id,
+        blind=blind,
+        reviewed=reviewed,
+        current=current,
+    )
+    if current and suggested and state.priority >= 0:
+        set_item_queued(tx, item_id, False)
+    release_lease(tx, item_id, annotator)
+    answer = _Answer(annotation_id, item_id, labels, source, model_version_id)
+    every = int(settings["retrain_every"])
+    if every != params["up_to"]:  # the first submit in this process, or the setting changed
+        _retrain_every_seen[name] = every
+        return _result(tx, project, answer)
+    # the answer just stored is one more change since training (it is human, and newer
+    # than any model), so the count read before it, up to `every`, is enough
+    changes = min((state.changes or 0) + 1, every)
+    version = state.suggested_version if suggested else None
+    return _result_of(answer, version, changes, every)
 
 
 def skip(ws: WorkspaceContext, name: str, item_id: int, *, annotator: str) -> None:

@@ -48,6 +48,7 @@ __all__ = [
     "LABEL_ISSUE_PREFIX",
     "compute_label_issues",
     "flag_review_source",
+    "is_detector_flag",
     "label_issue_review_source",
     "read_cached",
 ]
@@ -256,6 +257,11 @@ def _per_class(y: np.ndarray, predicted: np.ndarray, labels: list[str]) -> list[
 
 def _machine_flag() -> Any:
     return Flag.annotator.is_(None) & Flag.reason.like(f"{LABEL_ISSUE_PREFIX}%")
+
+
+def is_detector_flag(flag: Flag) -> bool:
+    """Whether the label-error detector raised ``flag`` (rather than a person)."""
+    return flag.annotator is None and flag.reason.startswith(LABEL_ISSUE_PREFIX)
 
 
 def _sync_flags(session: Session, project_id: int, result: LabelIssues) -> None:

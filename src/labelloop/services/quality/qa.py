@@ -12,8 +12,10 @@ How it fits the loop (docs/qa.md has the full story):
   from each annotator's own latest answer.
 - **Label issues**: :func:`after_training` runs cleanlab over out-of-fold predictions of the
   champion after each retrain; candidates enter the review queue as open flags.
-- **Flags and adjudication**: annotators :func:`flag` a wrong suggestion; reviewers
-  :func:`resolve` an item with a ``reviewed`` annotation, which becomes its training label.
+- **Flags and adjudication**: annotators :func:`flag` a wrong suggestion; reviewers see the
+  :func:`~labelloop.services.quality.review.review_candidates` and
+  :func:`~labelloop.services.quality.adjudication.resolve` an item with a ``reviewed``
+  annotation, which becomes its training label (both re-exported here).
 
 Example:
     >>> from labelloop.services.quality import qa
@@ -27,29 +29,30 @@ from __future__ import annotations
 import csv
 import json
 import logging
-import uuid
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from labelloop.errors import InvalidInput, LabelloopError, NotFound
-from labelloop.services.annotation.annotating import REVIEW_PREFIX, check_value, submit
+from labelloop.services.annotation.annotating import check_value
 from labelloop.services.projects import label_schema, project_settings
 from labelloop.services.quality import answers, issues
+from labelloop.services.quality.adjudication import resolve
+from labelloop.services.quality.autoaccept import audit_report
 from labelloop.services.quality.results import (
     FlagSummary,
     FlagView,
     GoldImportResult,
     LabelIssues,
     QAReport,
+    ReviewReason,
 )
-from labelloop.services.results import SubmitResult
+from labelloop.services.quality.review import review_candidates
 from labelloop.store import Flag, Item, ModelVersion, Suggestion, repo, utcnow
 
 if TYPE_CHECKING:
     from labelloop.services.context import WorkspaceContext
-    from labelloop.services.quality.review import ReviewCandidate
 
 __all__ = [
     "after_training",
@@ -58,7 +61,6 @@ __all__ = [
     "label_issues",
     "list_flags",
     "qa_report",
-    "register_review_sources",
     "resolve",
     "review_candidates",
     "set_gold",
@@ -177,7 +179,7 @@ def import_gold(
 
 # -- flags and adjudication --------------------------------------------------------------------
 def _flag_view(f: Flag, versions: dict[int, int]) -> FlagView:
-    machine = f.annotator is None and f.reason.startswith(issues.LABEL_ISSUE_PREFIX)
+    machine = issues.is_detector_flag(f)
     return FlagView(
         id=f.id,
         item_id=f.item_id,
@@ -186,7 +188,7 @@ def _flag_view(f: Flag, versions: dict[int, int]) -> FlagView:
         suggestion=list(f.suggestion) if f.suggestion is not None else None,
         model_version=versions.get(f.model_version_id) if f.model_version_id else None,
         status=f.status,
-        kind="label_issue" if machine else "flag",
+        kind=ReviewReason.LABEL_ISSUE if machine else ReviewReason.FLAG,
         resolved_by=f.resolved_by,
         created_at=f.created_at,
     )
@@ -260,81 +262,6 @@ def list_flags(
         return [_flag_view(f, versions) for f in rows]
 
 
-def resolve(
-    ws: WorkspaceContext,
-    name: str,
-    item_id: int,
-    value: list[str] | str,
-    *,
-    reviewer: str,
-    seconds: float | None = None,
-) -> SubmitResult:
-    """Adjudicate an item: ``value`` becomes its label as a ``reviewed`` annotation.
-
-    The adjudication is a human label, so the next training run learns from it; later ordinary
-    answers on the item stay in its history without replacing it. Open flags on the item are
-    closed: ``confirmed`` when the reviewer's label differs from the label or suggestion the flag
-    disputed, ``dismissed`` otherwise.
-    """
-    with ws.transaction() as session:
-        project = repo.get_project(session, name)
-        current = repo.current_annotations(session, project.id, [item_id]).get(item_id)
-        given = list(current.value) if current is not None and current.value else None
-    result = submit(
-        ws,
-        name,
-        item_id,
-        value,
-        annotator=reviewer,
-        seconds=seconds,
-        request_id=f"{REVIEW_PREFIX}{uuid.uuid4().hex}",
-        reviewed=True,
-    )
-    with ws.transaction() as session:
-        for f in session.scalars(
-            select(Flag).where(Flag.item_id == item_id, Flag.status == "open")
-        ):
-            machine = f.annotator is None and f.reason.startswith(issues.LABEL_ISSUE_PREFIX)
-            disputed = given if machine else f.suggestion
-            f.status = (
-                "confirmed" if list(result.value or []) != list(disputed or []) else "dismissed"
-            )
-            f.resolved_by = reviewer
-    return result
-
-
-def register_review_sources() -> None:
-    """Add ``label_issue``, ``flag`` and ``audit`` to the review queue's sources (idempotent)."""
-    from labelloop.services.quality import review
-
-    review.register_review_source("label_issue", issues.label_issue_review_source)
-    review.register_review_source("flag", issues.flag_review_source)
-    try:
-        from labelloop.services.quality.autoaccept import audit_review_source
-    except ImportError:  # pragma: no cover - the auto-accept service is optional here
-        return
-    review.register_review_source("audit", audit_review_source)
-
-
-def review_candidates(
-    ws: WorkspaceContext, name: str, *, sources: list[str] | None = None, limit: int = 50
-) -> list[ReviewCandidate]:
-    """Items for a reviewer, each with every answer side by side and its reasons.
-
-    Reasons: ``disagreement`` (annotators differ), ``label_issue`` (the detector), ``flag`` (an
-    annotator reported the suggestion), ``audit``/``audit_auto`` (auto-accepted labels drawn for
-    audit), ``rejected_suggestion``. Gold items are left out: they have a known answer.
-    """
-    from labelloop.services.quality import review
-
-    register_review_sources()
-    candidates = review.review_candidates(ws, name, sources=sources, limit=limit)
-    with ws.transaction() as session:
-        project = repo.get_project(session, name)
-        gold = set(answers.gold_items(session, project.id))
-    return [c for c in candidates if c.item_id not in gold]
-
-
 # -- label issues ------------------------------------------------------------------------------
 def after_training(ws: WorkspaceContext, name: str) -> LabelIssues:
     """Re-run label-error detection (:func:`labelloop.services.loop.retrain` calls it).
@@ -377,8 +304,6 @@ def label_issues(
 
 # -- the report --------------------------------------------------------------------------------
 def _flag_summary(session: Any, project_id: int) -> FlagSummary:
-    from sqlalchemy import func
-
     counts = dict(
         session.execute(
             select(Flag.status, func.count(Flag.id))
@@ -402,11 +327,6 @@ def _flag_summary(session: Any, project_id: int) -> FlagSummary:
 
 
 def _audit(ws: WorkspaceContext, name: str, notes: list[str]) -> dict[str, Any] | None:
-    try:
-        from labelloop.services.quality.autoaccept import audit_report
-    except ImportError:  # pragma: no cover
-        notes.append("auto-accept audit unavailable")
-        return None
     try:
         return audit_report(ws, name).model_dump(mode="json")
     except LabelloopError as exc:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
+from enum import StrEnum
 from typing import Any
 
 from pydantic import BaseModel, Field
@@ -21,7 +22,20 @@ __all__ = [
     "LabelIssues",
     "PairKappa",
     "QAReport",
+    "ReviewReason",
 ]
+
+
+class ReviewReason(StrEnum):
+    """Why an item is on the review queue: each reason is one source of candidates
+    (:data:`labelloop.services.quality.review.REVIEW_SOURCES`)."""
+
+    DISAGREEMENT = "disagreement"  # annotators gave different labels
+    REJECTED_SUGGESTION = "rejected_suggestion"  # a person's label differs from the suggestion
+    AUDIT_AUTO = "audit_auto"  # an auto-accepted label drawn for the audit
+    LABEL_ISSUE = "label_issue"  # the label-error detector doubts the label
+    FLAG = "flag"  # an annotator reported the suggestion as wrong
+    AUDIT = "audit"  # the same audit sample, under its older name (kept for callers)
 
 
 class PairKappa(BaseModel):

@@ -1,29 +1,35 @@
 """The reviewer's list: items worth a second look, with every answer side by side.
 
 Candidates come from *review sources*, each a function ``(session, project_id, limit) -> item
-ids``, registered by name in :data:`REVIEW_SOURCES`: disagreement between annotators, rejected
-suggestions, and an audit sample of auto-accepted labels. Another source (e.g. label-issue
-candidates from :mod:`labelloop.quality`) is one :func:`register_review_source` call.
+ids``, one per :class:`~labelloop.services.quality.results.ReviewReason` in the fixed mapping
+:data:`REVIEW_SOURCES`: disagreement between annotators, rejected suggestions, an audit sample of
+auto-accepted labels, label-issue candidates of the detector and annotators' flags. Another
+source is one entry there (and one reason). Gold items never enter the list.
 
-A reviewer resolves an item by accepting one answer or giving another label; the resolution is an
-ordinary annotation whose ``request_id`` starts with ``review-``, which takes the item off the list.
+A reviewer resolves an item (:func:`labelloop.services.quality.adjudication.resolve`) by accepting
+one answer or giving another label; the resolution is an ordinary annotation whose ``request_id``
+starts with ``review-``, which takes the item off the list.
 """
 
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from datetime import datetime
 from pathlib import Path
+from types import MappingProxyType
 from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel
 from sqlalchemy import func, select
 
 from labelloop.errors import InvalidInput, NotFound
+from labelloop.services.annotation.annotating import REVIEW_PREFIX
+from labelloop.services.quality import answers as _answers
 from labelloop.services.quality import autoaccept as _autoaccept
 from labelloop.services.quality import issues
-from labelloop.services.results import SubmitResult, SuggestionView
+from labelloop.services.quality.results import ReviewReason
+from labelloop.services.results import SuggestionView
 from labelloop.store import HUMAN_SOURCES, Annotation, Item, ModelVersion, Source, Suggestion, repo
 from labelloop.store.suggestions import QUEUED
 
@@ -39,13 +45,10 @@ __all__ = [
     "item_detail",
     "list_suggestions",
     "media_file",
-    "register_review_source",
-    "resolve",
     "review_candidates",
 ]
 
 ReviewSource = Callable[["Session", int, int], list[int]]
-REVIEW_PREFIX = "review-"
 
 
 class Answer(BaseModel):
@@ -61,7 +64,7 @@ class ReviewCandidate(BaseModel):
     item_id: int
     external_id: str | None
     data: dict[str, Any]
-    reasons: list[str]
+    reasons: list[ReviewReason]
     answers: list[Answer]
     suggestion: SuggestionView | None
     current: list[str] | None
@@ -126,46 +129,54 @@ def _rejected(session: Session, project_id: int, limit: int) -> list[int]:
     )
 
 
-REVIEW_SOURCES: dict[str, ReviewSource] = {
-    "disagreement": _disagreement,
-    "rejected_suggestion": _rejected,
-    # the same deterministic sample the auto-accept audit reports on
-    "audit_auto": _autoaccept.audit_review_source,
-    "label_issue": issues.label_issue_review_source,
-    "flag": issues.flag_review_source,
-}
-
-
-def register_review_source(name: str, source: ReviewSource) -> None:
-    """Add a source of review candidates (e.g. ``"label_issue"`` from the QA package)."""
-    REVIEW_SOURCES[name] = source
+# Every source of the review queue, in the order an item's reasons are listed; read-only.
+REVIEW_SOURCES: Mapping[ReviewReason, ReviewSource] = MappingProxyType(
+    {
+        ReviewReason.DISAGREEMENT: _disagreement,
+        ReviewReason.REJECTED_SUGGESTION: _rejected,
+        # the same deterministic sample the auto-accept audit reports on
+        ReviewReason.AUDIT_AUTO: _autoaccept.audit_review_source,
+        ReviewReason.LABEL_ISSUE: issues.label_issue_review_source,
+        ReviewReason.FLAG: issues.flag_review_source,
+        ReviewReason.AUDIT: _autoaccept.audit_review_source,
+    }
+)
 
 
 def review_candidates(
     ws: WorkspaceContext, name: str, *, sources: list[str] | None = None, limit: int = 50
 ) -> list[ReviewCandidate]:
-    """Items to review, each with its reasons and all answers (oldest first)."""
+    """Items for a reviewer, each with its reasons and every answer (oldest first).
+
+    Reasons (``sources`` picks some; default all): ``disagreement`` (annotators differ),
+    ``rejected_suggestion``, ``audit_auto``/``audit`` (auto-accepted labels drawn for audit),
+    ``label_issue`` (the detector), ``flag`` (an annotator reported the suggestion). Gold items
+    are left out: they have a known answer. The server's and the CLI's review list are this.
+    """
     if not 1 <= limit <= 500:
         raise InvalidInput("limit must be between 1 and 500", field="limit")
-    chosen = sources or list(REVIEW_SOURCES)
-    unknown = [s for s in chosen if s not in REVIEW_SOURCES]
+    known = [str(r) for r in REVIEW_SOURCES]
+    unknown = [s for s in sources or () if s not in known]
     if unknown:
         raise InvalidInput(
-            f"unknown review source(s) {', '.join(unknown)}; known: {', '.join(REVIEW_SOURCES)}",
+            f"unknown review source(s) {', '.join(unknown)}; known: {', '.join(known)}",
             field="sources",
         )
+    chosen = [ReviewReason(s) for s in sources] if sources else list(REVIEW_SOURCES)
     with ws.transaction() as session:
         project = repo.get_project(session, name)
-        reasons: dict[int, list[str]] = {}
+        gold = _answers.gold_items(session, project.id)
+        reasons: dict[int, list[ReviewReason]] = {}
         for source in chosen:
             for item_id in REVIEW_SOURCES[source](session, project.id, limit):
-                reasons.setdefault(item_id, []).append(source)
+                if item_id not in gold:
+                    reasons.setdefault(item_id, []).append(source)
         ids = list(reasons)[:limit]
         return _candidates(session, project.id, ids, reasons)
 
 
 def _candidates(
-    session: Session, project_id: int, ids: list[int], reasons: dict[int, list[str]]
+    session: Session, project_id: int, ids: list[int], reasons: dict[int, list[ReviewReason]]
 ) -> list[ReviewCandidate]:
     if not ids:
         return []
@@ -216,24 +227,6 @@ def _candidates(
             )
         )
     return out
-
-
-def resolve(
-    ws: WorkspaceContext,
-    name: str,
-    item_id: int,
-    value: list[str] | str,
-    *,
-    reviewer: str,
-    seconds: float | None = None,
-) -> SubmitResult:
-    """Settle an item: ``value`` (one of the answers or another label) becomes its label.
-
-    Open flags and label issues on the item are closed as confirmed or dismissed on the way.
-    """
-    from labelloop.services.quality.qa import resolve as qa_resolve
-
-    return qa_resolve(ws, name, item_id, value, reviewer=reviewer, seconds=seconds)
 
 
 def media_file(ws: WorkspaceContext, name: str, item_id: int, *, roots: list[Path]) -> Path:

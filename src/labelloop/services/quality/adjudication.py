@@ -1,0 +1,65 @@
+"""A reviewer's adjudication: their label becomes the item's label and closes its open flags.
+
+One use-case, one transaction: the ``reviewed`` annotation (stored by the same code as any
+submit, :func:`labelloop.services.annotation.annotating.submit_in`) and the flags it closes commit
+together or not at all.
+"""
+
+from __future__ import annotations
+
+import uuid
+from typing import TYPE_CHECKING
+
+from sqlalchemy import select
+
+from labelloop.services.annotation.annotating import REVIEW_PREFIX, submit_in
+from labelloop.services.quality import issues
+from labelloop.services.results import SubmitResult
+from labelloop.store import Flag, repo
+
+if TYPE_CHECKING:
+    from labelloop.services.context import WorkspaceContext
+
+__all__ = ["resolve"]
+
+
+def resolve(
+    ws: WorkspaceContext,
+    name: str,
+    item_id: int,
+    value: list[str] | str,
+    *,
+    reviewer: str,
+    seconds: float | None = None,
+) -> SubmitResult:
+    """Adjudicate an item: ``value`` becomes its label as a ``reviewed`` annotation.
+
+    The adjudication is a human label, so the next training run learns from it; later ordinary
+    answers on the item stay in its history without replacing it. Open flags on the item are
+    closed: ``confirmed`` when the reviewer's label differs from the label or suggestion the flag
+    disputed, ``dismissed`` otherwise. One transaction: a failure leaves neither the label nor
+    the closed flags.
+    """
+    with ws.transaction() as session:
+        project = repo.get_project(session, name)
+        current = repo.current_annotations(session, project.id, [item_id]).get(item_id)
+        given = list(current.value) if current is not None and current.value else None
+        result = submit_in(
+            session.connection(),
+            name,
+            item_id,
+            value,
+            annotator=reviewer,
+            seconds=seconds,
+            request_id=f"{REVIEW_PREFIX}{uuid.uuid4().hex}",
+            reviewed=True,
+        )
+        for f in session.scalars(
+            select(Flag).where(Flag.item_id == item_id, Flag.status == "open")
+        ):
+            disputed = given if issues.is_detector_flag(f) else f.suggestion
+            f.status = (
+                "confirmed" if list(result.value or []) != list(disputed or []) else "dismissed"
+            )
+            f.resolved_by = reviewer
+        return result
