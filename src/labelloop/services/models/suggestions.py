@@ -13,7 +13,6 @@ from labelloop.store.suggestions import delete_stale_suggestions, upsert_suggest
 from labelloop.tasks import task_for
 
 if TYPE_CHECKING:
-
     from labelloop.services.context import WorkspaceContext
 
 __all__ = ["SUGGESTION_BATCH", "write_suggestions"]
