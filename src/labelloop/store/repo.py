@@ -14,7 +14,7 @@ from labelloop.errors import NotFound
 from labelloop.store.db import in_chunks
 from labelloop.store.raw import Executor
 from labelloop.store.tables import Annotation, Item, ModelVersion, Project, Suggestion, utcnow
-from labelloop.store.vocabulary import ModelStatus
+from labelloop.store.vocabulary import HUMAN_SOURCES, ModelStatus
 
 __all__ = [
     "ProjectRef",
@@ -242,3 +242,31 @@ def suggestions_for(
             }
         )
     return found
+
+
+def training_label_rows(session: Session, project_id: int) -> list[Any]:
+    """The labels a model learns from, in item order: each item's current answer when it is a
+    label (not a retraction) typed or confirmed by people (:data:`HUMAN_SOURCES`; auto-accepted
+    labels are the model's own output). Rows: ``id`` (the annotation's), ``item_id``, ``value``,
+    ``reviewed``, ``external_id``, ``content_hash``, ``data``."""
+    return list(
+        session.execute(
+            select(
+                Annotation.id,
+                Annotation.item_id,
+                Annotation.value,
+                Annotation.reviewed,
+                Item.external_id,
+                Item.content_hash,
+                Item.data,
+            )
+            .join(Item, Item.id == Annotation.item_id)
+            .where(
+                Annotation.project_id == project_id,
+                Annotation.is_current.is_(True),
+                Annotation.value.is_not(None),
+                Annotation.source.in_(HUMAN_SOURCES),
+            )
+            .order_by(Annotation.item_id)
+        ).all()
+    )

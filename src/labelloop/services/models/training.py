@@ -36,7 +36,6 @@ from labelloop.services.projects import (
 )
 from labelloop.services.results import TrainResult
 from labelloop.store import (
-    HUMAN_SOURCES,
     Annotation,
     Item,
     ModelKind,
@@ -54,13 +53,8 @@ if TYPE_CHECKING:
     from labelloop.services.context import WorkspaceContext
 
 __all__ = [
-    "TRAINING_SOURCES",
     "train",
 ]
-
-# Labels a model learns from: typed or confirmed by people. Auto-accepted labels are the model's
-# own output; training on them would only reinforce its mistakes.
-TRAINING_SOURCES = HUMAN_SOURCES
 
 
 @dataclass(frozen=True)
@@ -133,17 +127,7 @@ def training_labels(
 ) -> _Labelled:
     """The current human (and model-accepted) labels as training targets, in item order; each
     item's encoder input has its media path resolved against ``media_root``."""
-    rows = session.execute(
-        select(Annotation.id, Annotation.value, Item.content_hash, Item.data)
-        .join(Item, Item.id == Annotation.item_id)
-        .where(
-            Annotation.project_id == project.id,
-            Annotation.is_current.is_(True),
-            Annotation.value.is_not(None),
-            Annotation.source.in_(TRAINING_SOURCES),
-        )
-        .order_by(Annotation.item_id)
-    ).all()
+    rows = repo.training_label_rows(session, project.id)
     task = task_for(schema)
     return _Labelled(
         annotation_ids=[row.id for row in rows],

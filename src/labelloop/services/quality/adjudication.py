@@ -13,9 +13,11 @@ from typing import TYPE_CHECKING
 from sqlalchemy import select
 
 from labelloop.services.annotation.annotating import REVIEW_PREFIX, submit_in
+from labelloop.services.projects import label_schema
 from labelloop.services.quality import issues
 from labelloop.services.results import SubmitResult
 from labelloop.store import Flag, repo
+from labelloop.tasks import task_for
 
 if TYPE_CHECKING:
     from labelloop.services.context import WorkspaceContext
@@ -42,6 +44,7 @@ def resolve(
     """
     with ws.transaction() as session:
         project = repo.get_project(session, name)
+        schema = label_schema(project)
         current = repo.current_annotations(session, project.id, [item_id]).get(item_id)
         given = list(current.value) if current is not None and current.value else None
         result = submit_in(
@@ -58,8 +61,7 @@ def resolve(
             select(Flag).where(Flag.item_id == item_id, Flag.status == "open")
         ):
             disputed = given if issues.is_detector_flag(f) else f.suggestion
-            f.status = (
-                "confirmed" if list(result.value or []) != list(disputed or []) else "dismissed"
-            )
+            agrees = task_for(schema).agree(schema, result.value, disputed)
+            f.status = "dismissed" if agrees else "confirmed"
             f.resolved_by = reviewer
         return result

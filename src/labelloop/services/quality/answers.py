@@ -10,9 +10,9 @@ from __future__ import annotations
 
 import itertools
 from collections import defaultdict
-from collections.abc import Hashable
+from collections.abc import Callable, Hashable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import select
 
@@ -26,9 +26,12 @@ from labelloop.services.quality.results import (
     PairKappa,
 )
 from labelloop.store import Annotation, Item, Source, Suggestion
+from labelloop.tasks import task_for
 
 if TYPE_CHECKING:
     from sqlalchemy.orm import Session
+
+    from labelloop.schema import LabelSchema
 
 __all__ = ["Answer", "agreement_summary", "answers", "blind_vs_suggested", "gold_summary"]
 
@@ -139,22 +142,23 @@ def gold_items(session: Session, project_id: int) -> dict[int, tuple[str, ...]]:
 
 
 def gold_summary(
-    session: Session, project_id: int, rows: list[Answer], gold_rate: float
+    session: Session, project_id: int, rows: list[Answer], gold_rate: float, schema: LabelSchema
 ) -> GoldSummary:
     """Per-annotator accuracy on gold items (Wilson 95% intervals) and the model's."""
     gold = gold_items(session, project_id)
     on_gold = [a for a in rows if a.item_id in gold]
     answers_on_gold: dict[Hashable, Hashable] = dict(gold.items())
     scores = gold_accuracy([(a.annotator, a.item_id, a.value) for a in on_gold], answers_on_gold)
+    agree = _agreeing(schema)
     n = len(on_gold)
-    k = sum(a.value == gold[a.item_id] for a in on_gold)
+    k = sum(agree(a.value, gold[a.item_id]) for a in on_gold)
     lo, hi = wilson_interval(k, n) if n else (None, None)
     model_rows = session.execute(
         select(Suggestion.item_id, Suggestion.value).where(
             Suggestion.project_id == project_id, Suggestion.item_id.in_(list(gold) or [-1])
         )
     ).all()
-    model_ok = sum(tuple(v) == gold[i] for i, v in model_rows)
+    model_ok = sum(agree(v, gold[i]) for i, v in model_rows)
     return GoldSummary(
         n_gold_items=len(gold),
         gold_rate=gold_rate,
@@ -178,14 +182,23 @@ def gold_summary(
     )
 
 
+def _agreeing(schema: LabelSchema) -> Callable[[Any, Any], bool]:
+    """Whether two answers agree, by the project's task."""
+    task = task_for(schema)
+    return lambda a, b: task.agree(schema, a, b)
+
+
 def _group(
-    rows: list[Answer], gold: dict[int, tuple[str, ...]], grouped: dict[int, list[Answer]]
+    rows: list[Answer],
+    gold: dict[int, tuple[str, ...]],
+    grouped: dict[int, list[Answer]],
+    agree: Callable[[Any, Any], bool],
 ) -> GroupStats:
     on_gold = [a for a in rows if a.item_id in gold]
-    k = sum(a.value == gold[a.item_id] for a in on_gold)
+    k = sum(agree(a.value, gold[a.item_id]) for a in on_gold)
     lo, hi = wilson_interval(k, len(on_gold)) if on_gold else (None, None)
     pairs = [
-        a.value == b.value
+        agree(a.value, b.value)
         for a in rows
         for b in grouped.get(a.item_id, ())
         if b.annotator != a.annotator
@@ -202,13 +215,14 @@ def _group(
 
 
 def blind_vs_suggested(
-    session: Session, project_id: int, rows: list[Answer], blind_rate: float
+    session: Session, project_id: int, rows: list[Answer], blind_rate: float, schema: LabelSchema
 ) -> BlindVsSuggested:
     """Gold accuracy and agreement with other annotators, for blind versus suggested answers."""
     gold = gold_items(session, project_id)
     grouped = _by_item(rows)
-    blind = _group([a for a in rows if a.blind], gold, grouped)
-    suggested = _group([a for a in rows if not a.blind], gold, grouped)
+    agree = _agreeing(schema)
+    blind = _group([a for a in rows if a.blind], gold, grouped, agree)
+    suggested = _group([a for a in rows if not a.blind], gold, grouped, agree)
     gap = (
         round(suggested.gold_accuracy - blind.gold_accuracy, 4)
         if blind.gold_accuracy is not None and suggested.gold_accuracy is not None

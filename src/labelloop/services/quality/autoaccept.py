@@ -44,10 +44,12 @@ from labelloop.store import (
     utcnow,
 )
 from labelloop.store.db import in_chunks
+from labelloop.tasks import task_for
 
 if TYPE_CHECKING:
     from sqlalchemy.orm import Session
 
+    from labelloop.schema import LabelSchema
     from labelloop.services.context import WorkspaceContext
 
 __all__ = [
@@ -393,8 +395,10 @@ def audit_review_source(session: Session, project_id: int, limit: int) -> list[i
     return open_[:limit]
 
 
-def _audit_counts(session: Session, item_ids: list[int]) -> tuple[int, int]:
-    """(answered, correct): a human row after the item's last auto row; equal value = correct."""
+def _audit_counts(session: Session, item_ids: list[int], schema: LabelSchema) -> tuple[int, int]:
+    """(answered, correct): a human row after the item's last auto row; correct when it agrees
+    with the auto label (the task's :meth:`~labelloop.tasks.Task.agree`)."""
+    task = task_for(schema)
     history: dict[int, list[Annotation]] = {}
     for chunk in in_chunks(item_ids):
         for a in session.scalars(
@@ -410,7 +414,7 @@ def _audit_counts(session: Session, item_ids: list[int]) -> tuple[int, int]:
         later = [a for a in rows[autos[-1] + 1 :] if a.source in _HUMAN and a.value is not None]
         if later:
             answered += 1
-            correct += int(list(later[0].value or []) == list(auto.value or []))
+            correct += int(task.agree(schema, later[0].value, auto.value))
     return answered, correct
 
 
@@ -442,7 +446,7 @@ def audit_report(
             raise InvalidInput("target_precision must lie in (0, 1)", field="target_precision")
         autos = _auto_items(session, project.id)
         sample = _sample(project.id, autos, _audit_rate(project))
-        answered, correct = _audit_counts(session, sample)
+        answered, correct = _audit_counts(session, sample, label_schema(project))
         audit = audit_precision(correct, answered, confidence=confidence)
         was_paused = _is_paused(project)
         pause_now = not was_paused and should_pause(audit, target)

@@ -27,10 +27,8 @@ from labelloop.services.models.embeddings import embed
 from labelloop.services.projects import label_schema
 from labelloop.services.quality.results import ClassErrors, LabelIssues, LabelIssueView
 from labelloop.store import (
-    HUMAN_SOURCES,
     Annotation,
     Flag,
-    Item,
     ModelKind,
     ModelVersion,
     repo,
@@ -60,7 +58,6 @@ DETECTION_METHODS = (
     "rank_by_count", "prune_by_noise_rate", "both", "confident_learning", "low_confidence",
 )  # fmt: skip
 MIN_LABELS = 10
-_TRAINING_SOURCES = HUMAN_SOURCES
 
 
 def _cache_path(ws: WorkspaceContext, project_id: int, version: int, method: str) -> Path:
@@ -111,24 +108,7 @@ def _snapshot(session: Session, name: str, media_root: Path) -> _Snapshot:
     project = repo.get_project(session, name)
     schema = label_schema(project)
     champion = repo.champion(session, project.id)
-    rows = session.execute(
-        select(
-            Annotation.item_id,
-            Annotation.value,
-            Annotation.reviewed,
-            Item.external_id,
-            Item.content_hash,
-            Item.data,
-        )
-        .join(Item, Item.id == Annotation.item_id)
-        .where(
-            Annotation.project_id == project.id,
-            Annotation.is_current.is_(True),
-            Annotation.value.is_not(None),
-            Annotation.source.in_(_TRAINING_SOURCES),
-        )
-        .order_by(Annotation.item_id)
-    ).all()
+    rows = repo.training_label_rows(session, project.id)
     return _Snapshot(
         project_id=project.id,
         labels=list(schema.labels),

@@ -350,17 +350,20 @@ def qa_report(ws: WorkspaceContext, name: str, *, issues: int = REPORT_ISSUES) -
     with ws.transaction() as session:
         project = repo.get_project(session, name)
         settings = project_settings(project)
+        schema = label_schema(project)
         rows = answers.answers(session, project.id)
         report = QAReport(
             project=name,
-            agreement=answers.agreement_summary(rows, list(label_schema(project).labels)),
-            gold=answers.gold_summary(session, project.id, rows, float(settings["gold_rate"])),
+            agreement=answers.agreement_summary(rows, list(schema.labels)),
+            gold=answers.gold_summary(
+                session, project.id, rows, float(settings["gold_rate"]), schema
+            ),
             label_issues=found.issues[:issues],
             label_issues_model_version=found.model_version,
             per_class_errors=found.per_class_errors,
             auto_accept_audit=audit,
             blind_vs_suggested=answers.blind_vs_suggested(
-                session, project.id, rows, float(settings["blind_rate"])
+                session, project.id, rows, float(settings["blind_rate"]), schema
             ),
             flags=_flag_summary(session, project.id),
             notes=notes,

@@ -25,13 +25,24 @@ from sqlalchemy import func, select
 
 from labelloop.errors import InvalidInput, NotFound
 from labelloop.services.annotation.annotating import REVIEW_PREFIX
+from labelloop.services.projects import label_schema
 from labelloop.services.quality import answers as _answers
 from labelloop.services.quality import autoaccept as _autoaccept
 from labelloop.services.quality import issues
 from labelloop.services.quality.results import ReviewReason
 from labelloop.services.results import SuggestionView
-from labelloop.store import HUMAN_SOURCES, Annotation, Item, ModelVersion, Source, Suggestion, repo
+from labelloop.store import (
+    HUMAN_SOURCES,
+    Annotation,
+    Item,
+    ModelVersion,
+    Project,
+    Source,
+    Suggestion,
+    repo,
+)
 from labelloop.store.suggestions import QUEUED
+from labelloop.tasks import task_for
 
 if TYPE_CHECKING:
     from sqlalchemy.orm import Session
@@ -108,7 +119,15 @@ def _disagreement(session: Session, project_id: int, limit: int) -> list[int]:
         .order_by(Annotation.id)
     ):
         latest[item_id][who] = tuple(value)
-    return [i for i in ids if len(set(latest[i].values())) > 1][:limit]
+    project = session.get(Project, project_id)
+    assert project is not None
+    schema = label_schema(project)
+    task = task_for(schema)
+
+    def disputed(answers: list[tuple[str, ...]]) -> bool:
+        return any(not task.agree(schema, answers[0], other) for other in answers[1:])
+
+    return [i for i in ids if disputed(list(latest[i].values()))][:limit]
 
 
 def _rejected(session: Session, project_id: int, limit: int) -> list[int]:
