@@ -117,7 +117,7 @@ def get_media(request: Request, project: str, item_id: ItemId, principal: Member
     """The item's image or audio file (only from the workspace's media folders)."""
     _check_item(request, project, item_id, principal)
     ws = _ws(request)
-    roots = [ws.path / "media", *(Path(r) for r in request.app.state.settings.media_roots)]
+    roots = [ws.media_root, *(Path(r) for r in request.app.state.settings.media_roots)]
     path = review.media_file(ws, project, item_id, roots=roots)
     return FileResponse(path, headers={"Content-Disposition": "inline"})
 
