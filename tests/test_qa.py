@@ -278,3 +278,37 @@ def test_gold_items_stay_out_of_review(sqlite_workspace, tmp_path):
     ws.submit("p", item, truth[item], annotator="alice")
     ws.submit("p", item, _wrong(truth[item]), annotator="bob")
     assert item not in {c.item_id for c in qa.review_candidates(ws, "p")}
+
+
+def test_the_workspace_api_runs_the_review_loop(sqlite_workspace, tmp_path):
+    ws = sqlite_workspace
+    truth = _project(ws, tmp_path, n=30)
+    item = sorted(truth)[0]
+    ws.submit("p", item, truth[item], annotator="alice")
+    ws.submit("p", item, _wrong(truth[item]), annotator="bob")
+    flagged = sorted(truth)[1]
+    ws.flag("p", flagged, "the suggestion is off", annotator="carol")
+    queue = {c.item_id: c for c in ws.review_candidates("p")}
+    assert "disagreement" in queue[item].reasons and "flag" in queue[flagged].reasons
+    settled = ws.resolve("p", item, truth[item], reviewer="rita")
+    assert settled.value == [truth[item]]
+    assert item not in {c.item_id for c in ws.review_candidates("p")}
+    assert ws.label_issues("p").model_version is not None
+
+
+def test_workspace_methods_are_typed_without_catch_all_keywords():
+    import inspect
+
+    from labelloop.services.workspace import Workspace
+
+    public = [
+        m for n, m in inspect.getmembers(Workspace, inspect.isfunction) if not n.startswith("_")
+    ]
+    assert len(public) > 20
+    for method in public:
+        sig = inspect.signature(method)
+        assert sig.return_annotation is not inspect.Signature.empty, method.__name__
+        for p in sig.parameters.values():
+            assert p.kind is not p.VAR_KEYWORD, f"{method.__name__}(**{p.name})"
+            assert p.name == "self" or p.annotation is not p.empty, f"{method.__name__}({p.name})"
+        assert method.__doc__, method.__name__

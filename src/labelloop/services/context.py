@@ -58,6 +58,7 @@ class WorkspaceContext:
         self.close()
 
     def close(self) -> None:
+        """Release the database connections (the workspace's files stay as they are)."""
         self.engine.dispose()
 
     def embedding_cache(self) -> Any:

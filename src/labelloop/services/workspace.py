@@ -25,7 +25,8 @@ from labelloop.services.annotation import annotating, queue
 from labelloop.services.context import WorkspaceContext
 from labelloop.services.data import exporting, importing
 from labelloop.services.models import evaluation, registry
-from labelloop.services.quality import qa
+from labelloop.services.quality import adjudication, autoaccept, qa, review
+from labelloop.services.quality.results import FlagView, LabelIssues
 from labelloop.services.results import (
     BackboneRanking,
     EvaluateResult,
@@ -211,6 +212,59 @@ class Workspace(WorkspaceContext):
     def qa_report(self, name: str, *, issues: int = qa.REPORT_ISSUES) -> qa.QAReport:
         """Agreement, gold accuracy, label-error candidates, the auto-accept audit and flags."""
         return qa.qa_report(self, name, issues=issues)
+
+    def label_issues(
+        self, name: str, *, method: str = "rank_by_count", refresh: bool = False
+    ) -> LabelIssues:
+        """Likely label errors for the champion (cleanlab over out-of-fold probabilities)."""
+        return qa.label_issues(self, name, method=method, refresh=refresh)
+
+    def flag(self, name: str, item_id: int, reason: str, *, annotator: str) -> FlagView:
+        """Report the item's suggestion as wrong; the item joins the review queue."""
+        return qa.flag(self, name, item_id, reason, annotator=annotator)
+
+    def review_candidates(
+        self, name: str, *, sources: list[str] | None = None, limit: int = 50
+    ) -> list[review.ReviewCandidate]:
+        """Items for a reviewer with their reasons and every answer (gold items left out)."""
+        return review.review_candidates(self, name, sources=sources, limit=limit)
+
+    def resolve(
+        self,
+        name: str,
+        item_id: int,
+        value: list[str] | str,
+        *,
+        reviewer: str,
+        seconds: float | None = None,
+    ) -> SubmitResult:
+        """Adjudicate an item: ``value`` becomes its label; its open flags are settled."""
+        return adjudication.resolve(self, name, item_id, value, reviewer=reviewer, seconds=seconds)
+
+    def auto_accept(
+        self,
+        name: str,
+        *,
+        target_precision: float = autoaccept.DEFAULT_TARGET,
+        confidence: float = 0.95,
+        dry_run: bool = False,
+        min_evidence: int = 50,
+    ) -> autoaccept.AutoAcceptResult:
+        """Label every suggestion confident enough to meet ``target_precision`` (a lower bound
+        at ``confidence``); refused (:class:`~labelloop.services.quality.autoaccept.
+        AutoAcceptRefused`) without enough held-out evidence."""
+        return autoaccept.auto_accept(
+            self, name, target_precision=target_precision, confidence=confidence,
+            dry_run=dry_run, min_evidence=min_evidence,
+        )  # fmt: skip
+
+    def audit(
+        self, name: str, *, target_precision: float | None = None, confidence: float = 0.95
+    ) -> autoaccept.AuditReport:
+        """Precision of auto-accepted labels as measured by later human answers."""
+        return autoaccept.audit_report(
+            self, name, target_precision=target_precision, confidence=confidence
+        )
 
 
 def open_workspace(

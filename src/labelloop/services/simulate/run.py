@@ -295,12 +295,13 @@ def _run(
 
 
 def _auto_accept_round(ws: Workspace, config: RunConfig, truth: dict[int, str]) -> dict[str, Any]:
-    from labelloop.services.quality.autoaccept import AutoAcceptRefused, auto_accept
+    from labelloop.services.quality.autoaccept import AutoAcceptRefused
 
     before = {i for i, (s, _) in _current(ws).items() if s == Source.AUTO}
     try:
-        result = auto_accept(ws, PROJECT, target_precision=config.target_precision,
-                             confidence=config.confidence)  # fmt: skip
+        result = ws.auto_accept(
+            PROJECT, target_precision=config.target_precision, confidence=config.confidence
+        )
     except AutoAcceptRefused as exc:
         return {"refused": exc.reason, "n_accepted": 0, "coverage": 0.0, "precision": None}
     now = _current(ws)
