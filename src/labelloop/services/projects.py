@@ -5,12 +5,11 @@ from __future__ import annotations
 import re
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import func, select
-
 from labelloop.errors import Conflict, InvalidInput
 from labelloop.schema import LabelSchema, Modality
 from labelloop.services.results import ProjectInfo, ProjectStatus
-from labelloop.store import Project, Source, Suggestion, repo
+from labelloop.store import Project, Source, repo
+from labelloop.store.queries import projects as queries
 from labelloop.tasks import Task, get_task, list_tasks, task_for
 
 if TYPE_CHECKING:
@@ -251,7 +250,7 @@ def add_project(
     implemented_task(task)
     schema = LabelSchema.parse(task, labels, multi_label=multi_label, descriptions=descriptions)
     backbone = check_backbone(schema.task, backbone)
-    if session.scalar(select(Project.id).where(Project.name == name)) is not None:
+    if queries.project_id_named(session, name) is not None:
         raise Conflict(f"a project named {name!r} already exists")
     project = Project(
         name=name,
@@ -312,9 +311,7 @@ def project_status(ws: WorkspaceContext, name: str) -> ProjectStatus:
         counts = dict.fromkeys(schema.labels, 0)
         counts.update(repo.label_counts(session, project.id))
         champion = repo.champion(session, project.id)
-        n_suggestions = session.scalar(
-            select(func.count(Suggestion.id)).where(Suggestion.project_id == project.id)
-        )
+        n_suggestions = queries.count_suggestions(session, project.id)
         return ProjectStatus(
             project=project.name,
             task=project.task,
@@ -324,5 +321,5 @@ def project_status(ws: WorkspaceContext, name: str) -> ProjectStatus:
             by_source=by_source,
             label_counts=counts,
             champion=champion.version if champion else None,
-            suggestions=n_suggestions or 0,
+            suggestions=n_suggestions,
         )

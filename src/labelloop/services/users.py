@@ -30,15 +30,18 @@ from typing import TYPE_CHECKING, Any
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
 from pydantic import BaseModel
-from sqlalchemy import delete, func, select
 
 from labelloop.errors import InvalidInput, NotFound, PermissionDenied
 from labelloop.services import projects
 from labelloop.services.annotation.queue import is_handed
 from labelloop.services.results import ProjectInfo
-from labelloop.store import ApiToken, Item, Membership, User, repo, utcnow
+from labelloop.store import ApiToken, Membership, User, repo, utcnow
+from labelloop.store.queries import projects as project_queries
+from labelloop.store.queries import users as queries
 
 if TYPE_CHECKING:
+    from sqlalchemy.orm import Session
+
     from labelloop.services.context import WorkspaceContext
 
 __all__ = [
@@ -130,26 +133,18 @@ def _sha256(text: str) -> str:
     return hashlib.sha256(text.encode()).hexdigest()
 
 
-def _roles(session: object, user_id: int) -> dict[str, str]:
-    from labelloop.store import Project
-
-    rows = session.execute(  # type: ignore[attr-defined]
-        select(Project.name, Membership.role)
-        .join(Membership, Membership.project_id == Project.id)
-        .where(Membership.user_id == user_id)
-    )
-    return {name: role for name, role in rows}
-
-
-def _info(session: object, user: User) -> UserInfo:
+def _info(session: Session, user: User) -> UserInfo:
     return UserInfo(
-        id=user.id, name=user.name, is_superuser=user.is_superuser, roles=_roles(session, user.id)
+        id=user.id,
+        name=user.name,
+        is_superuser=user.is_superuser,
+        roles=queries.roles(session, user.id),
     )
 
 
 def count_users(ws: WorkspaceContext) -> int:
     with ws.transaction() as session:
-        return session.scalar(select(func.count(User.id))) or 0
+        return queries.count_users(session)
 
 
 def add_user(
@@ -174,8 +169,8 @@ def add_user(
             f"password must be at least {_PASSWORD_MIN} characters", field="password"
         )
     with ws.transaction() as session:
-        first = (session.scalar(select(func.count(User.id))) or 0) == 0
-        user = session.scalar(select(User).where(User.name == name))
+        first = queries.count_users(session) == 0
+        user = queries.user_named(session, name)
         if user is None:
             user = User(name=name, is_superuser=False)
             session.add(user)
@@ -193,13 +188,11 @@ def add_user(
         return _info(session, user)
 
 
-def _set_member(session: object, user: User, project: str, role: str) -> None:
-    p = repo.get_project(session, project)  # type: ignore[arg-type]
-    member = session.scalar(  # type: ignore[attr-defined]
-        select(Membership).where(Membership.user_id == user.id, Membership.project_id == p.id)
-    )
+def _set_member(session: Session, user: User, project: str, role: str) -> None:
+    p = repo.get_project(session, project)
+    member = queries.membership(session, user.id, p.id)
     if member is None:
-        session.add(Membership(user_id=user.id, project_id=p.id, role=role))  # type: ignore[attr-defined]
+        session.add(Membership(user_id=user.id, project_id=p.id, role=role))
     else:
         member.role = role
 
@@ -208,7 +201,7 @@ def set_member(ws: WorkspaceContext, project: str, name: str, role: str) -> User
     """Give existing user ``name`` ``role`` in ``project``."""
     _check_role(role)
     with ws.transaction() as session:
-        user = session.scalar(select(User).where(User.name == name))
+        user = queries.user_named(session, name)
         if user is None:
             raise NotFound(f"no user named {name!r}")
         _set_member(session, user, project, role)
@@ -235,7 +228,7 @@ def create_project_with_admin(
             session, name, labels=labels, task=task, multi_label=multi_label, backbone=backbone,
             descriptions=descriptions, settings=settings,
         )  # fmt: skip
-        user = session.scalar(select(User).where(User.name == admin))
+        user = queries.user_named(session, admin)
         if user is None:
             raise NotFound(f"no user named {admin!r}")
         _set_member(session, user, info.name, "admin")
@@ -245,13 +238,10 @@ def create_project_with_admin(
 def remove_member(ws: WorkspaceContext, project: str, name: str) -> None:
     with ws.transaction() as session:
         p = repo.get_project(session, project)
-        user = session.scalar(select(User).where(User.name == name))
+        user = queries.user_named(session, name)
         if user is None:
             raise NotFound(f"no user named {name!r}")
-        gone = session.execute(
-            delete(Membership).where(Membership.user_id == user.id, Membership.project_id == p.id)
-        )
-        if not gone.rowcount:  # type: ignore[attr-defined]
+        if not queries.delete_membership(session, user.id, p.id):
             raise NotFound(f"{name!r} is not a member of {project!r}")
 
 
@@ -259,19 +249,13 @@ def list_members(ws: WorkspaceContext, project: str) -> dict[str, str]:
     """Map user name -> role for the members of ``project``."""
     with ws.transaction() as session:
         p = repo.get_project(session, project)
-        rows = session.execute(
-            select(User.name, Membership.role)
-            .join(Membership, Membership.user_id == User.id)
-            .where(Membership.project_id == p.id)
-            .order_by(User.name)
-        )
-        return {n: r for n, r in rows}
+        return queries.members(session, p.id)
 
 
 def authenticate(ws: WorkspaceContext, name: str, password: str) -> UserInfo | None:
     """The user if ``password`` is theirs, else None (in about the same time either way)."""
     with ws.transaction() as session:
-        user = session.scalar(select(User).where(User.name == name[:_NAME_MAX]))
+        user = queries.user_named(session, name[:_NAME_MAX])
         stored = user.password_hash if user is not None and user.password_hash else _dummy_hash()
         try:
             _hasher.verify(stored, password)
@@ -288,7 +272,7 @@ def create_token(ws: WorkspaceContext, name: str) -> str:
     """A new API token for user ``name``; only its sha256 is stored, so show it once."""
     token = "llt_" + secrets.token_urlsafe(32)
     with ws.transaction() as session:
-        user = session.scalar(select(User).where(User.name == name))
+        user = queries.user_named(session, name)
         if user is None:
             raise NotFound(f"no user named {name!r}; create one with: labelloop user add {name}")
         session.add(ApiToken(user_id=user.id, token_hash=_sha256(token)))
@@ -305,18 +289,14 @@ def create_session(ws: WorkspaceContext, user_id: int) -> str:
 
 def delete_session(ws: WorkspaceContext, token: str) -> None:
     with ws.transaction() as session:
-        session.execute(delete(ApiToken).where(ApiToken.token_hash == _sha256("session:" + token)))
+        queries.delete_token(session, _sha256("session:" + token))
 
 
 def _principal(
     ws: WorkspaceContext, token_hash: str, via: str, max_age: float | None
 ) -> Principal | None:
     with ws.transaction() as session:
-        row = session.execute(
-            select(User, ApiToken.created_at)
-            .join(ApiToken, ApiToken.user_id == User.id)
-            .where(ApiToken.token_hash == token_hash)
-        ).first()
+        row = queries.user_with_token(session, token_hash)
         if row is None:
             return None
         user, created = row
@@ -326,13 +306,13 @@ def _principal(
 
                 created = created.replace(tzinfo=UTC)
             if utcnow() - created > timedelta(seconds=max_age):
-                session.execute(delete(ApiToken).where(ApiToken.token_hash == token_hash))
+                queries.delete_token(session, token_hash)
                 return None
         return Principal(
             user_id=user.id,
             name=user.name,
             is_superuser=user.is_superuser,
-            roles=_roles(session, user.id),
+            roles=queries.roles(session, user.id),
             via=via,
         )
 
@@ -355,15 +335,14 @@ def item_in_project(ws: WorkspaceContext, project: str, item_id: int) -> bool:
     """Whether ``item_id`` belongs to ``project`` (:class:`NotFound` if the project does not)."""
     with ws.transaction() as session:
         p = repo.get_project(session, project)
-        found = session.scalar(select(Item.project_id).where(Item.id == item_id))
-        return found == p.id
+        return project_queries.item_project_id(session, item_id) == p.id
 
 
 def may_answer(ws: WorkspaceContext, project: str, item_id: int, annotator: str) -> bool:
     """An annotator may answer an item handed to them (a lease) or one they answered before."""
     with ws.transaction() as session:
         p = repo.get_project(session, project)
-        if session.scalar(select(Item.project_id).where(Item.id == item_id)) != p.id:
+        if project_queries.item_project_id(session, item_id) != p.id:
             raise NotFound(f"no item {item_id} in project {project!r}")
         return is_handed(session, item_id, annotator)
 
