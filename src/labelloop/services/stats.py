@@ -11,11 +11,12 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel, Field
-from sqlalchemy import select
 
 from labelloop.services.projects import label_schema, project_status
 from labelloop.services.results import ProjectStatus
-from labelloop.store import HUMAN_SOURCES, Annotation, ModelStatus, ModelVersion, Source, repo
+from labelloop.store import ModelStatus, ModelVersion, Source, repo
+from labelloop.store.queries import models as model_queries
+from labelloop.store.queries import stats as queries
 
 if TYPE_CHECKING:
     from labelloop.services.context import WorkspaceContext
@@ -92,30 +93,8 @@ def dashboard(ws: WorkspaceContext, name: str, *, max_time_buckets: int = 24) ->
     status = project_status(ws, name)
     with ws.transaction() as session:
         project = repo.get_project(session, name)
-        versions = list(
-            session.scalars(
-                select(ModelVersion)
-                .where(ModelVersion.project_id == project.id)
-                .order_by(ModelVersion.version)
-            )
-        )
-        answers: list[Any] = session.execute(
-            select(
-                Annotation.item_id,
-                Annotation.annotator,
-                Annotation.value,
-                Annotation.source,
-                Annotation.model_version_id,
-                Annotation.seconds,
-                Annotation.created_at,
-            )
-            .where(
-                Annotation.project_id == project.id,
-                Annotation.source.in_(HUMAN_SOURCES),
-                Annotation.value.is_not(None),
-            )
-            .order_by(Annotation.id)
-        ).all()  # type: ignore[assignment]
+        versions = list(model_queries.versions(session, project.id))
+        answers = queries.human_answers(session, project.id)
         labels = list(label_schema(project).labels)
     number = {v.id: v.version for v in versions}
     curve = [
@@ -257,8 +236,4 @@ def champion_version(ws: WorkspaceContext, name: str) -> int | None:
     """The champion's version number (a cheap query, for the UI's poll)."""
     with ws.transaction() as session:
         project = repo.get_project(session, name)
-        return session.scalar(
-            select(ModelVersion.version).where(
-                ModelVersion.project_id == project.id, ModelVersion.status == ModelStatus.CHAMPION
-            )
-        )
+        return model_queries.champion_number(session, project.id)

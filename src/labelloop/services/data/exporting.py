@@ -6,8 +6,6 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import select
-
 from labelloop.errors import InvalidInput
 from labelloop.services.data.formats import (
     EXPORT_FORMATS,
@@ -17,7 +15,9 @@ from labelloop.services.data.formats import (
 )
 from labelloop.services.projects import label_schema
 from labelloop.services.results import ExportResult
-from labelloop.store import HUMAN_SOURCES, Annotation, Item, ModelVersion, Source, Suggestion, repo
+from labelloop.store import HUMAN_SOURCES, Annotation, Source, repo
+from labelloop.store.queries import exporting as queries
+from labelloop.store.queries import models as model_queries
 
 if TYPE_CHECKING:
     from sqlalchemy.orm import Session
@@ -67,37 +67,16 @@ def export_project(
 def _records(
     session: Session, project_id: int, sources: tuple[str, ...] | None, labels: tuple[str, ...]
 ) -> Iterator[ExportRecord]:
-    versions = {
-        vid: number
-        for vid, number in session.execute(
-            select(ModelVersion.id, ModelVersion.version).where(
-                ModelVersion.project_id == project_id
-            )
-        )
-    }
+    versions = model_queries.version_numbers(session, project_id)
     last_id = 0
     while True:
-        items = session.scalars(
-            select(Item)
-            .where(Item.project_id == project_id, Item.id > last_id)
-            .order_by(Item.id)
-            .limit(PAGE)
-        ).all()
+        items = queries.items_after(session, project_id, last_id, PAGE)
         if not items:
             return
         last_id = items[-1].id
         ids = [item.id for item in items]
-        history: dict[int, list[Annotation]] = {}
-        for annotation in session.scalars(
-            select(Annotation)
-            .where(Annotation.item_id.in_(ids))
-            .order_by(Annotation.item_id, Annotation.id)
-        ):
-            history.setdefault(annotation.item_id, []).append(annotation)
-        suggestions = {
-            s.item_id: s
-            for s in session.scalars(select(Suggestion).where(Suggestion.item_id.in_(ids)))
-        }
+        history = queries.history(session, ids)
+        suggestions = queries.suggestions(session, ids)
         for item in items:
             rows = history.get(item.id, [])
             current = next((a for a in reversed(rows) if a.is_current), None)

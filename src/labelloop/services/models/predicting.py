@@ -11,17 +11,16 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 import numpy as np
-from sqlalchemy import func, select
 
 from labelloop.errors import InvalidInput, NotFound
 from labelloop.schema import LabelSchema
 from labelloop.services.models.embeddings import embed
 from labelloop.services.models.loading import load_model
 from labelloop.services.models.suggestions import write_suggestions
-from labelloop.services.models.training import unlabelled_items
 from labelloop.services.projects import label_schema, project_settings
 from labelloop.services.results import PredictResult
-from labelloop.store import Annotation, Item, ModelKind, Project, repo
+from labelloop.store import ModelKind, Project, repo
+from labelloop.store.queries import models as queries
 from labelloop.tasks import task_for
 
 if TYPE_CHECKING:
@@ -54,20 +53,12 @@ def predict(
         champion = repo.champion(session, project.id)
         if champion is None or champion.artifact is None:
             raise NotFound(f"project {name!r} has no champion model yet: run train first")
-        rows = session.execute(
-            unlabelled_items(project.id, Item.id, Item.content_hash, Item.data)
-        ).all()
+        rows = queries.unlabelled_item_rows(session, project.id)
         champion_id, champion_version, champion_kind = champion.id, champion.version, champion.kind
         artifact, backbone, project_id = champion.artifact, champion.backbone, project.id
         strategy = _strategy_name(project)
         project_seed = project_settings(project)["seed"]
-        n_labelled = session.scalar(
-            select(func.count(Annotation.id)).where(
-                Annotation.project_id == project.id,
-                Annotation.is_current.is_(True),
-                Annotation.value.is_not(None),
-            )
-        )
+        n_labelled = queries.count_current_labels(session, project.id)
     if backbone != project.backbone and champion_kind == ModelKind.HEAD:
         raise InvalidInput(
             f"the champion was trained on backbone {backbone!r} but the project now uses "

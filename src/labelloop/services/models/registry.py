@@ -9,12 +9,11 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from sqlalchemy import select, update
-
 from labelloop.errors import NotFound
 from labelloop.services.models.loading import LoadedModel, load_model
 from labelloop.services.results import ModelVersionInfo
 from labelloop.store import ModelStatus, ModelVersion, repo
+from labelloop.store.queries import models as queries
 
 if TYPE_CHECKING:
     from sqlalchemy.orm import Session
@@ -25,26 +24,14 @@ __all__ = ["champion_model", "list_models", "make_champion", "promote", "rollbac
 
 
 def make_champion(session: Session, project_id: int, row: ModelVersion) -> None:
-    session.execute(
-        update(ModelVersion)
-        .where(
-            ModelVersion.project_id == project_id,
-            ModelVersion.status == ModelStatus.CHAMPION,
-            ModelVersion.id != row.id,
-        )
-        .values(status=ModelStatus.RETIRED)
-    )
+    queries.retire_other_champions(session, project_id, row.id)
     row.status = ModelStatus.CHAMPION
 
 
 def list_models(ws: WorkspaceContext, name: str) -> list[ModelVersionInfo]:
     with ws.transaction() as session:
         project = repo.get_project(session, name)
-        rows = session.scalars(
-            select(ModelVersion)
-            .where(ModelVersion.project_id == project.id)
-            .order_by(ModelVersion.version)
-        ).all()
+        rows = queries.versions(session, project.id)
         return [
             ModelVersionInfo(
                 version=r.version,
@@ -68,11 +55,7 @@ def promote(ws: WorkspaceContext, name: str, version: int) -> ModelVersionInfo:
     """Make ``version`` the champion by hand (the loop then refreshes its suggestions)."""
     with ws.transaction() as session:
         project = repo.get_project(session, name)
-        row = session.scalar(
-            select(ModelVersion).where(
-                ModelVersion.project_id == project.id, ModelVersion.version == version
-            )
-        )
+        row = queries.version(session, project.id, version)
         if row is None or row.artifact is None:
             raise NotFound(f"project {name!r} has no model version {version}")
         make_champion(session, project.id, row)
@@ -87,17 +70,7 @@ def rollback(ws: WorkspaceContext, name: str) -> ModelVersionInfo:
         current = repo.champion(session, project.id)
         if current is None:
             raise NotFound(f"project {name!r} has no champion model to roll back")
-        previous = session.scalar(
-            select(ModelVersion)
-            .where(
-                ModelVersion.project_id == project.id,
-                ModelVersion.version < current.version,
-                ModelVersion.status == ModelStatus.RETIRED,
-                ModelVersion.artifact.is_not(None),
-            )
-            .order_by(ModelVersion.version.desc())
-            .limit(1)
-        )
+        previous = queries.earlier_retired(session, project.id, current.version)
         if previous is None:
             raise NotFound(f"project {name!r} has no earlier champion to roll back to")
         current.status = ModelStatus.CHALLENGER

@@ -16,7 +16,6 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
-from sqlalchemy import func, select
 
 from labelloop.errors import InvalidInput
 from labelloop.schema import LabelSchema
@@ -35,16 +34,8 @@ from labelloop.services.projects import (
     project_settings,
 )
 from labelloop.services.results import TrainResult
-from labelloop.store import (
-    Annotation,
-    Item,
-    ModelKind,
-    ModelStatus,
-    ModelVersion,
-    Project,
-    repo,
-)
-from labelloop.store.db import in_chunks
+from labelloop.store import ModelKind, ModelStatus, ModelVersion, Project, repo
+from labelloop.store.queries import models as queries
 from labelloop.tasks import task_for
 
 if TYPE_CHECKING:
@@ -92,34 +83,12 @@ def _unlabelled_sample(
     from labelloop.learn.semi import sample_rows
 
     with ws.transaction() as session:
-        ids = np.array(session.scalars(unlabelled_items(project_id, Item.id)).all(), np.int64)
+        ids = np.array(queries.unlabelled_item_ids(session, project_id), np.int64)
         chosen = ids[sample_rows(len(ids), limit, seed=seed)].tolist()
-        rows: list[Any] = []
-        for chunk in in_chunks(chosen):
-            rows += session.execute(
-                select(Item.content_hash, Item.data).where(Item.id.in_(chunk))
-            ).all()
+        rows = queries.item_inputs(session, chosen)
     task = task_for(schema)
     inputs = [task.encoder_input(r.data, media_root=ws.media_root) for r in rows]
     return embed(ws, backbone, inputs, [r.content_hash for r in rows])
-
-
-def unlabelled_items(project_id: int, *columns: Any) -> Any:
-    """``SELECT columns`` of the project's items without a current label, by id."""
-    return (
-        select(*columns)
-        .where(
-            Item.project_id == project_id,
-            ~select(Annotation.id)
-            .where(
-                Annotation.item_id == Item.id,
-                Annotation.is_current.is_(True),
-                Annotation.value.is_not(None),
-            )
-            .exists(),
-        )
-        .order_by(Item.id)
-    )
 
 
 def training_labels(
@@ -138,9 +107,7 @@ def training_labels(
 
 
 def _next_version(session: Session, project_id: int) -> int:
-    latest = session.scalar(
-        select(func.max(ModelVersion.version)).where(ModelVersion.project_id == project_id)
-    )
+    latest = queries.latest_number(session, project_id)
     return (latest or 0) + 1
 
 
@@ -188,8 +155,8 @@ def train(
             else None
         )
         project_id, backbone = project.id, project.backbone
-        n_items = session.scalar(select(func.count(Item.id)).where(Item.project_id == project.id))
-        args = _project_args(project, schema, len(labelled.labels), n_items or 0)
+        n_items = repo.count_items(session, project.id)
+        args = _project_args(project, schema, len(labelled.labels), n_items)
         if C is not None:  # a fixed regularisation strength instead of the cross-validated grid
             args = args.replace(C=C)
         settings = project_settings(project)
