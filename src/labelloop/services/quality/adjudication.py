@@ -10,13 +10,12 @@ from __future__ import annotations
 import uuid
 from typing import TYPE_CHECKING
 
-from sqlalchemy import select
-
 from labelloop.services.annotation.annotating import REVIEW_PREFIX, submit_in
 from labelloop.services.projects import label_schema
 from labelloop.services.quality import issues
 from labelloop.services.results import SubmitResult
-from labelloop.store import Flag, repo
+from labelloop.store import repo
+from labelloop.store.queries import quality as queries
 from labelloop.tasks import task_for
 
 if TYPE_CHECKING:
@@ -57,9 +56,7 @@ def resolve(
             request_id=f"{REVIEW_PREFIX}{uuid.uuid4().hex}",
             reviewed=True,
         )
-        for f in session.scalars(
-            select(Flag).where(Flag.item_id == item_id, Flag.status == "open")
-        ):
+        for f in queries.open_flags_on(session, item_id):
             disputed = given if issues.is_detector_flag(f) else f.suggestion
             agrees = task_for(schema).agree(schema, result.value, disputed)
             f.status = "dismissed" if agrees else "confirmed"

@@ -14,8 +14,6 @@ from collections.abc import Callable, Hashable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import select
-
 from labelloop.quality import agreement_report, cohen_kappa, gold_accuracy, wilson_interval
 from labelloop.services.quality.results import (
     AgreementSummary,
@@ -25,7 +23,7 @@ from labelloop.services.quality.results import (
     GroupStats,
     PairKappa,
 )
-from labelloop.store import Annotation, Item, Source, Suggestion
+from labelloop.store.queries import quality as queries
 from labelloop.tasks import task_for
 
 if TYPE_CHECKING:
@@ -51,16 +49,7 @@ class Answer:
 
 def answers(session: Session, project_id: int) -> list[Answer]:
     """Each annotator's latest own answer on each item, in item order."""
-    rows = session.execute(
-        select(Annotation.item_id, Annotation.annotator, Annotation.value, Annotation.blind)
-        .where(
-            Annotation.project_id == project_id,
-            Annotation.reviewed.is_(False),
-            Annotation.source != Source.AUTO,
-            Annotation.annotator.is_not(None),
-        )
-        .order_by(Annotation.id)
-    )
+    rows = queries.answer_rows(session, project_id)
     latest: dict[tuple[int, str], tuple[list[str] | None, bool]] = {}
     for item_id, annotator, value, blind in rows:
         latest[(item_id, annotator)] = (value, bool(blind))
@@ -134,18 +123,11 @@ def _round(x: float | None) -> float | None:
     return None if x is None or x != x else round(float(x), 4)
 
 
-def gold_items(session: Session, project_id: int) -> dict[int, tuple[str, ...]]:
-    rows = session.execute(
-        select(Item.id, Item.gold).where(Item.project_id == project_id, Item.gold.is_not(None))
-    )
-    return {i: tuple(g) for i, g in rows}
-
-
 def gold_summary(
     session: Session, project_id: int, rows: list[Answer], gold_rate: float, schema: LabelSchema
 ) -> GoldSummary:
     """Per-annotator accuracy on gold items (Wilson 95% intervals) and the model's."""
-    gold = gold_items(session, project_id)
+    gold = queries.gold_items(session, project_id)
     on_gold = [a for a in rows if a.item_id in gold]
     answers_on_gold: dict[Hashable, Hashable] = dict(gold.items())
     scores = gold_accuracy([(a.annotator, a.item_id, a.value) for a in on_gold], answers_on_gold)
@@ -153,11 +135,7 @@ def gold_summary(
     n = len(on_gold)
     k = sum(agree(a.value, gold[a.item_id]) for a in on_gold)
     lo, hi = wilson_interval(k, n) if n else (None, None)
-    model_rows = session.execute(
-        select(Suggestion.item_id, Suggestion.value).where(
-            Suggestion.project_id == project_id, Suggestion.item_id.in_(list(gold) or [-1])
-        )
-    ).all()
+    model_rows = queries.suggestion_values(session, project_id, list(gold))
     model_ok = sum(agree(v, gold[i]) for i, v in model_rows)
     return GoldSummary(
         n_gold_items=len(gold),
@@ -218,7 +196,7 @@ def blind_vs_suggested(
     session: Session, project_id: int, rows: list[Answer], blind_rate: float, schema: LabelSchema
 ) -> BlindVsSuggested:
     """Gold accuracy and agreement with other annotators, for blind versus suggested answers."""
-    gold = gold_items(session, project_id)
+    gold = queries.gold_items(session, project_id)
     grouped = _by_item(rows)
     agree = _agreeing(schema)
     blind = _group([a for a in rows if a.blind], gold, grouped, agree)

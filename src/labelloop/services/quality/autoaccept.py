@@ -29,21 +29,19 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 from pydantic import BaseModel, Field
-from sqlalchemy import delete, exists, insert, select, update
 
 from labelloop.errors import Conflict, InvalidInput, NotFound
 from labelloop.services.projects import label_schema, project_settings
 from labelloop.store import (
     HUMAN_SOURCES,
-    Annotation,
     ModelKind,
     Project,
     Source,
-    Suggestion,
     repo,
     utcnow,
 )
 from labelloop.store.db import in_chunks
+from labelloop.store.queries import quality as queries
 from labelloop.tasks import task_for
 
 if TYPE_CHECKING:
@@ -228,20 +226,7 @@ def auto_accept_evidence(
 def _unlabelled_suggestions(
     session: Session, project_id: int, version_id: int
 ) -> list[tuple[int, list[str], float]]:
-    labelled = exists().where(
-        Annotation.item_id == Suggestion.item_id,
-        Annotation.is_current.is_(True),
-        Annotation.value.is_not(None),
-    )
-    rows = session.execute(
-        select(Suggestion.item_id, Suggestion.value, Suggestion.confidence)
-        .where(
-            Suggestion.project_id == project_id,
-            Suggestion.model_version_id == version_id,
-            ~labelled,
-        )
-        .order_by(Suggestion.item_id)
-    ).all()
+    rows = queries.unlabelled_suggestions(session, project_id, version_id)
     return [(r.item_id, list(r.value), float(r.confidence)) for r in rows]
 
 
@@ -329,43 +314,16 @@ def _write_auto(
     now = utcnow()
     for chunk in in_chunks(accepted):
         ids = [i for i, _ in chunk]
-        session.execute(
-            update(Annotation)
-            .where(Annotation.item_id.in_(ids), Annotation.is_current.is_(True))
-            .values(is_current=False)
-        )
-        session.execute(
-            insert(Annotation),
-            [
-                {
-                    "project_id": project_id,
-                    "item_id": i,
-                    "value": value,
-                    "source": Source.AUTO,
-                    "annotator": AUTO_ANNOTATOR,
-                    "model_version_id": version_id,
-                    "is_current": True,
-                    "created_at": now,
-                }
-                for i, value in chunk
-            ],
+        queries.retire_current(session, ids)
+        queries.insert_auto_annotations(
+            session, project_id, version_id, chunk, annotator=AUTO_ANNOTATOR, now=now
         )
         # labelled items keep no suggestion (as after predict)
-        session.execute(delete(Suggestion).where(Suggestion.item_id.in_(ids)))
+        queries.delete_suggestions(session, ids)
 
 
 def _auto_items(session: Session, project_id: int) -> list[int]:
-    return list(
-        session.scalars(
-            select(Annotation.item_id)
-            .where(
-                Annotation.project_id == project_id,
-                Annotation.source == Source.AUTO,
-                Annotation.value.is_not(None),
-            )
-            .distinct()
-        )
-    )
+    return queries.auto_item_ids(session, project_id)
 
 
 def audit_sample(ws: WorkspaceContext, name: str) -> list[int]:
@@ -399,12 +357,7 @@ def _audit_counts(session: Session, item_ids: list[int], schema: LabelSchema) ->
     """(answered, correct): a human row after the item's last auto row; correct when it agrees
     with the auto label (the task's :meth:`~labelloop.tasks.Task.agree`)."""
     task = task_for(schema)
-    history: dict[int, list[Annotation]] = {}
-    for chunk in in_chunks(item_ids):
-        for a in session.scalars(
-            select(Annotation).where(Annotation.item_id.in_(chunk)).order_by(Annotation.id)
-        ):
-            history.setdefault(a.item_id, []).append(a)
+    history = queries.annotation_histories(session, item_ids)
     answered = correct = 0
     for rows in history.values():
         autos = [k for k, a in enumerate(rows) if a.source == Source.AUTO and a.value is not None]

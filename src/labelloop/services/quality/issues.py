@@ -20,20 +20,18 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
-from sqlalchemy import delete, exists, select
 
 from labelloop.errors import InvalidInput
 from labelloop.services.models.embeddings import embed
 from labelloop.services.projects import label_schema
 from labelloop.services.quality.results import ClassErrors, LabelIssues, LabelIssueView
 from labelloop.store import (
-    Annotation,
     Flag,
     ModelKind,
-    ModelVersion,
     repo,
     utcnow,
 )
+from labelloop.store.queries import quality as queries
 from labelloop.tasks import task_for
 
 if TYPE_CHECKING:
@@ -235,10 +233,6 @@ def _per_class(y: np.ndarray, predicted: np.ndarray, labels: list[str]) -> list[
     return sorted(out, key=lambda c: (-c.disagree_rate, c.label))
 
 
-def _machine_flag() -> Any:
-    return Flag.annotator.is_(None) & Flag.reason.like(f"{LABEL_ISSUE_PREFIX}%")
-
-
 def is_detector_flag(flag: Flag) -> bool:
     """Whether the label-error detector raised ``flag`` (rather than a person)."""
     return flag.annotator is None and flag.reason.startswith(LABEL_ISSUE_PREFIX)
@@ -246,23 +240,12 @@ def is_detector_flag(flag: Flag) -> bool:
 
 def _sync_flags(session: Session, project_id: int, result: LabelIssues) -> None:
     """Open detector flags mirror the latest detection: stale ones go, new ones come."""
-    version_id = session.scalar(
-        select(ModelVersion.id).where(
-            ModelVersion.project_id == project_id, ModelVersion.version == result.model_version
-        )
-    )
+    version_id = queries.version_id(session, project_id, result.model_version)
     wanted = {i.item_id: i for i in result.issues}
-    existing = {
-        f.item_id: f
-        for f in session.scalars(
-            select(Flag).where(
-                Flag.project_id == project_id, Flag.status == "open", _machine_flag()
-            )
-        )
-    }
+    existing = queries.open_detector_flags(session, project_id, prefix=LABEL_ISSUE_PREFIX)
     stale = [f.id for item_id, f in existing.items() if item_id not in wanted]
     if stale:
-        session.execute(delete(Flag).where(Flag.id.in_(stale)))
+        queries.delete_flags(session, stale)
     for issue in result.issues:  # most suspicious first, so flag ids follow the ranking
         reason = (
             f"{LABEL_ISSUE_PREFIX} labelled {'|'.join(issue.given)}, the model suggests "
@@ -291,34 +274,12 @@ def _sync_flags(session: Session, project_id: int, result: LabelIssues) -> None:
     session.flush()
 
 
-def _unresolved() -> Any:
-    """Open flags whose item has no adjudication since the flag was raised."""
-    return (Flag.status == "open") & ~exists().where(
-        Annotation.item_id == Flag.item_id,
-        Annotation.is_current.is_(True),
-        Annotation.reviewed.is_(True),
-        Annotation.created_at >= Flag.created_at,
-    )
-
-
 def label_issue_review_source(session: Session, project_id: int, limit: int) -> list[int]:
     """Review source ``label_issue``: detector candidates, most suspicious first."""
-    return list(
-        session.scalars(
-            select(Flag.item_id)
-            .where(Flag.project_id == project_id, _machine_flag(), _unresolved())
-            .order_by(Flag.id)
-            .limit(limit)
-        )
-    )
+    return queries.detector_flag_item_ids(session, project_id, limit, prefix=LABEL_ISSUE_PREFIX)
 
 
 def flag_review_source(session: Session, project_id: int, limit: int) -> list[int]:
     """Review source ``flag``: suggestions annotators reported as wrong, oldest first."""
-    rows = session.scalars(
-        select(Flag.item_id)
-        .where(Flag.project_id == project_id, ~_machine_flag(), _unresolved())
-        .order_by(Flag.id)
-        .limit(limit * 2)
-    )
+    rows = queries.people_flag_item_ids(session, project_id, limit * 2, prefix=LABEL_ISSUE_PREFIX)
     return list(dict.fromkeys(rows))[:limit]

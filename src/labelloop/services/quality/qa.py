@@ -32,8 +32,6 @@ import logging
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import func, select
-
 from labelloop.errors import InvalidInput, LabelloopError, NotFound
 from labelloop.services.annotation.annotating import check_value
 from labelloop.services.projects import label_schema, project_settings
@@ -49,7 +47,9 @@ from labelloop.services.quality.results import (
     ReviewReason,
 )
 from labelloop.services.quality.review import review_candidates
-from labelloop.store import Flag, Item, ModelVersion, Suggestion, repo, utcnow
+from labelloop.store import Flag, Item, repo, utcnow
+from labelloop.store.queries import models as model_queries
+from labelloop.store.queries import quality as queries
 
 if TYPE_CHECKING:
     from labelloop.services.context import WorkspaceContext
@@ -212,15 +212,11 @@ def flag(ws: WorkspaceContext, name: str, item_id: int, reason: str, *, annotato
         item = session.get(Item, item_id)
         if item is None or item.project_id != project.id:
             raise NotFound(f"no item {item_id} in project {name!r}")
-        versions = _versions(session, project.id)
-        earlier = session.scalar(
-            select(Flag).where(
-                Flag.item_id == item.id, Flag.annotator == annotator, Flag.status == "open"
-            )
-        )
+        versions = model_queries.version_numbers(session, project.id)
+        earlier = queries.open_flag(session, item.id, annotator)
         if earlier is not None:
             return _flag_view(earlier, versions)
-        suggestion = session.scalar(select(Suggestion).where(Suggestion.item_id == item.id))
+        suggestion = queries.suggestion_of(session, item.id)
         row = Flag(
             project_id=project.id,
             item_id=item.id,
@@ -236,16 +232,6 @@ def flag(ws: WorkspaceContext, name: str, item_id: int, reason: str, *, annotato
         return _flag_view(row, versions)
 
 
-def _versions(session: Any, project_id: int) -> dict[int, int]:
-    return dict(
-        session.execute(
-            select(ModelVersion.id, ModelVersion.version).where(
-                ModelVersion.project_id == project_id
-            )
-        ).all()
-    )
-
-
 def list_flags(
     ws: WorkspaceContext, name: str, *, status: str | None = "open", limit: int = 100
 ) -> list[FlagView]:
@@ -254,11 +240,8 @@ def list_flags(
         raise InvalidInput("status must be open, confirmed or dismissed", field="status")
     with ws.transaction() as session:
         project = repo.get_project(session, name)
-        query = select(Flag).where(Flag.project_id == project.id)
-        if status is not None:
-            query = query.where(Flag.status == status)
-        rows = session.scalars(query.order_by(Flag.id.desc()).limit(limit)).all()
-        versions = _versions(session, project.id)
+        rows = queries.flags(session, project.id, status, limit)
+        versions = model_queries.version_numbers(session, project.id)
         return [_flag_view(f, versions) for f in rows]
 
 
@@ -304,20 +287,9 @@ def label_issues(
 
 # -- the report --------------------------------------------------------------------------------
 def _flag_summary(session: Any, project_id: int) -> FlagSummary:
-    counts = dict(
-        session.execute(
-            select(Flag.status, func.count(Flag.id))
-            .where(Flag.project_id == project_id, Flag.annotator.is_not(None))
-            .group_by(Flag.status)
-        ).all()
-    )
-    versions = _versions(session, project_id)
-    recent = session.scalars(
-        select(Flag)
-        .where(Flag.project_id == project_id, Flag.status == "open", Flag.annotator.is_not(None))
-        .order_by(Flag.id.desc())
-        .limit(20)
-    ).all()
+    counts = queries.flag_counts(session, project_id)
+    versions = model_queries.version_numbers(session, project_id)
+    recent = queries.recent_open_flags(session, project_id, 20)
     return FlagSummary(
         open=counts.get("open", 0),
         confirmed=counts.get("confirmed", 0),

@@ -21,27 +21,17 @@ from types import MappingProxyType
 from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel
-from sqlalchemy import func, select
 
 from labelloop.errors import InvalidInput, NotFound
 from labelloop.services.annotation.annotating import REVIEW_PREFIX
 from labelloop.services.projects import label_schema
-from labelloop.services.quality import answers as _answers
 from labelloop.services.quality import autoaccept as _autoaccept
 from labelloop.services.quality import issues
 from labelloop.services.quality.results import ReviewReason
 from labelloop.services.results import SuggestionView
-from labelloop.store import (
-    HUMAN_SOURCES,
-    Annotation,
-    Item,
-    ModelVersion,
-    Project,
-    Source,
-    Suggestion,
-    repo,
-)
-from labelloop.store.suggestions import QUEUED
+from labelloop.store import Item, Project, repo
+from labelloop.store.queries import models as model_queries
+from labelloop.store.queries import quality as queries
 from labelloop.tasks import task_for
 
 if TYPE_CHECKING:
@@ -81,43 +71,14 @@ class ReviewCandidate(BaseModel):
     current: list[str] | None
 
 
-def _reviewed(session: Session, project_id: int) -> Any:
-    """Items whose current label is a reviewer's resolution."""
-    return select(Annotation.item_id).where(
-        Annotation.project_id == project_id,
-        Annotation.is_current.is_(True),
-        Annotation.request_id.like(f"{REVIEW_PREFIX}%"),
-    )
-
-
 def _disagreement(session: Session, project_id: int, limit: int) -> list[int]:
-    multi = (
-        select(Annotation.item_id)
-        .join(Item, Item.id == Annotation.item_id)
-        .where(
-            Annotation.project_id == project_id,
-            Item.gold.is_(None),  # gold answers are scored against the gold, not adjudicated
-            Annotation.source.in_(HUMAN_SOURCES),
-            Annotation.value.is_not(None),
-            Annotation.item_id.not_in(_reviewed(session, project_id)),
-        )
-        .group_by(Annotation.item_id)
-        .having(func.count(func.distinct(Annotation.annotator)) > 1)
-        .limit(limit * 4)
+    ids = queries.multi_annotator_item_ids(
+        session, project_id, limit * 4, review_prefix=REVIEW_PREFIX
     )
-    ids = list(session.scalars(multi))
     if not ids:
         return []
     latest: dict[int, dict[str | None, tuple[str, ...]]] = defaultdict(dict)
-    for item_id, who, value in session.execute(
-        select(Annotation.item_id, Annotation.annotator, Annotation.value)
-        .where(
-            Annotation.item_id.in_(ids),
-            Annotation.source.in_(HUMAN_SOURCES),
-            Annotation.value.is_not(None),
-        )
-        .order_by(Annotation.id)
-    ):
+    for item_id, who, value in queries.human_answer_rows(session, ids):
         latest[item_id][who] = tuple(value)
     project = session.get(Project, project_id)
     assert project is not None
@@ -131,21 +92,7 @@ def _disagreement(session: Session, project_id: int, limit: int) -> list[int]:
 
 
 def _rejected(session: Session, project_id: int, limit: int) -> list[int]:
-    return list(
-        session.scalars(
-            select(Annotation.item_id)
-            .where(
-                Annotation.project_id == project_id,
-                Annotation.is_current.is_(True),
-                Annotation.source == Source.HUMAN,
-                Annotation.value.is_not(None),
-                Annotation.model_version_id.is_not(None),
-                Annotation.request_id.is_(None) | ~Annotation.request_id.like(f"{REVIEW_PREFIX}%"),
-            )
-            .order_by(Annotation.id.desc())
-            .limit(limit)
-        )
-    )
+    return queries.rejected_item_ids(session, project_id, limit, review_prefix=REVIEW_PREFIX)
 
 
 # Every source of the review queue, in the order an item's reasons are listed; read-only.
@@ -184,7 +131,7 @@ def review_candidates(
     chosen = [ReviewReason(s) for s in sources] if sources else list(REVIEW_SOURCES)
     with ws.transaction() as session:
         project = repo.get_project(session, name)
-        gold = _answers.gold_items(session, project.id)
+        gold = queries.gold_items(session, project.id)
         reasons: dict[int, list[ReviewReason]] = {}
         for source in chosen:
             for item_id in REVIEW_SOURCES[source](session, project.id, limit):
@@ -199,13 +146,9 @@ def _candidates(
 ) -> list[ReviewCandidate]:
     if not ids:
         return []
-    items = {i.id: i for i in session.scalars(select(Item).where(Item.id.in_(ids)))}
+    items = queries.items_by_id(session, ids)
     answers: dict[int, list[Answer]] = defaultdict(list)
-    for a in session.scalars(
-        select(Annotation)
-        .where(Annotation.item_id.in_(ids), Annotation.value.is_not(None))
-        .order_by(Annotation.id)
-    ):
+    for a in queries.answered_annotations(session, ids):
         answers[a.item_id].append(
             Answer(
                 annotator=a.annotator,
@@ -217,13 +160,7 @@ def _candidates(
             )
         )
     suggestions = repo.suggestions_for(session, project_id, ids)
-    versions = dict(
-        session.execute(
-            select(ModelVersion.id, ModelVersion.version).where(
-                ModelVersion.project_id == project_id
-            )
-        ).all()
-    )
+    versions = model_queries.version_numbers(session, project_id)
     out = []
     for i in ids:
         s = suggestions.get(i)
@@ -298,14 +235,7 @@ def list_suggestions(
         raise InvalidInput("limit must be 1-500 and offset >= 0", field="limit")
     with ws.transaction() as session:
         project = repo.get_project(session, name)
-        rows = session.execute(
-            select(Suggestion, ModelVersion.version)
-            .join(ModelVersion, ModelVersion.id == Suggestion.model_version_id)
-            .where(Suggestion.project_id == project.id, QUEUED)
-            .order_by(Suggestion.priority.desc(), Suggestion.item_id)
-            .offset(offset)
-            .limit(limit)
-        ).all()
+        rows = queries.queued_suggestions(session, project.id, offset, limit)
         return [
             SuggestionRow(
                 item_id=s.item_id,

@@ -11,6 +11,7 @@ commits: the caller owns the transaction. Queries that several contexts share li
   and prediction read.
 - :mod:`~labelloop.store.queries.stats`: what the dashboard reads.
 - :mod:`~labelloop.store.queries.exporting`: the pages an export walks.
+- :mod:`~labelloop.store.queries.quality`: answers, gold, flags, the review list and auto-accept.
 
 By design the statements of the per-request hot path (``services/annotation/queue.py``,
 ``annotating.py``, ``views.py``) are not here: they are built once at import, beside the use-case
