@@ -24,8 +24,10 @@ if TYPE_CHECKING:
 __all__ = [
     "QUEUED",
     "delete_stale_suggestions",
+    "picked_item_ids",
     "set_item_queued",
     "set_queued",
+    "suggestion_of",
     "upsert_suggestions",
 ]
 
@@ -35,6 +37,22 @@ __all__ = [
 # review still shows what the model had suggested. The map is its own inverse, so an undo puts
 # the item back in its old place.
 QUEUED = Suggestion.priority >= 0.0
+
+
+def suggestion_of(session: Session, item_id: int) -> Suggestion | None:
+    """The item's suggestion, or None."""
+    return session.scalar(select(Suggestion).where(Suggestion.item_id == item_id))
+
+
+def picked_item_ids(session: Session, project_id: int, above: float) -> list[int]:
+    """Items whose suggestion has a priority above ``above`` (a strategy's picks)."""
+    return list(
+        session.scalars(
+            select(Suggestion.item_id).where(
+                Suggestion.project_id == project_id, Suggestion.priority > above
+            )
+        )
+    )
 
 
 def set_queued(session: Session, item_ids: int | Sequence[int], queued: bool) -> None:

@@ -5,11 +5,13 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
-from sqlalchemy import select
 
 from labelloop.schema import LabelSchema
-from labelloop.store import Suggestion
-from labelloop.store.suggestions import delete_stale_suggestions, upsert_suggestions
+from labelloop.store.suggestions import (
+    delete_stale_suggestions,
+    picked_item_ids,
+    upsert_suggestions,
+)
 from labelloop.tasks import task_for
 
 if TYPE_CHECKING:
@@ -54,11 +56,7 @@ def write_suggestions(
         chosen = {int(i) for i in order[start : start + SUGGESTION_BATCH]}
         with ws.transaction() as session:
             if start == 0:
-                old_picks = session.scalars(
-                    select(Suggestion.item_id).where(
-                        Suggestion.project_id == project_id, Suggestion.priority > _PICKED_ABOVE
-                    )
-                )
+                old_picks = picked_item_ids(session, project_id, _PICKED_ABOVE)
                 chosen.update(index[i] for i in old_picks if i in index)
             upsert_suggestions(session, [rows[i] for i in sorted(chosen)])
     with ws.transaction() as session:

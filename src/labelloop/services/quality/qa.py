@@ -50,6 +50,7 @@ from labelloop.services.quality.review import review_candidates
 from labelloop.store import Flag, Item, repo, utcnow
 from labelloop.store.queries import models as model_queries
 from labelloop.store.queries import quality as queries
+from labelloop.store.suggestions import suggestion_of
 
 if TYPE_CHECKING:
     from labelloop.services.context import WorkspaceContext
@@ -216,7 +217,7 @@ def flag(ws: WorkspaceContext, name: str, item_id: int, reason: str, *, annotato
         earlier = queries.open_flag(session, item.id, annotator)
         if earlier is not None:
             return _flag_view(earlier, versions)
-        suggestion = queries.suggestion_of(session, item.id)
+        suggestion = suggestion_of(session, item.id)
         row = Flag(
             project_id=project.id,
             item_id=item.id,

@@ -43,7 +43,6 @@ __all__ = [
     "recent_open_flags",
     "rejected_item_ids",
     "retire_current",
-    "suggestion_of",
     "suggestion_values",
     "unlabelled_suggestions",
     "version_id",
@@ -99,11 +98,6 @@ def open_flag(session: Session, item_id: int, annotator: str) -> Flag | None:
 def open_flags_on(session: Session, item_id: int) -> Sequence[Flag]:
     """Every open flag on the item (people's and the detector's)."""
     return session.scalars(select(Flag).where(Flag.item_id == item_id, Flag.status == "open")).all()
-
-
-def suggestion_of(session: Session, item_id: int) -> Suggestion | None:
-    """The item's suggestion, or None."""
-    return session.scalar(select(Suggestion).where(Suggestion.item_id == item_id))
 
 
 def flags(session: Session, project_id: int, status: str | None, limit: int) -> Sequence[Flag]:
