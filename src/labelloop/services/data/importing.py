@@ -9,7 +9,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import insert, select
 from sqlalchemy.orm import Session
 
 from labelloop.errors import InvalidInput
@@ -35,7 +34,9 @@ from labelloop.store import (
     analyze,
     repo,
 )
-from labelloop.store.suggestions import set_queued
+from labelloop.store.queries import importing as queries
+from labelloop.store.queries import models as model_queries
+from labelloop.store.suggestions import set_queued, suggestion_of
 from labelloop.tasks import Where, file_digest, task_for
 
 if TYPE_CHECKING:
@@ -120,11 +121,7 @@ def import_file(
     with ws.transaction() as session:
         project = repo.get_project(session, name)
         schema = label_schema(project)
-        if fingerprint is not None and session.scalar(
-            select(ImportRun.id).where(
-                ImportRun.project_id == project.id, ImportRun.fingerprint == fingerprint
-            )
-        ):
+        if fingerprint is not None and queries.already_imported(session, project.id, fingerprint):
             return ImportResult(
                 project=name, file=str(path), format=fmt, rows=0, items_added=0,
                 duplicates=0, annotations_added=0, already_imported=True,
@@ -248,7 +245,7 @@ class _BatchImporter:
         if new_rows:
             # A plain executemany, then one lookup of the new ids by hash: INSERT ... RETURNING
             # in parameter order runs one statement per row on SQLite.
-            self.session.connection().execute(insert(Item), new_rows)
+            queries.insert_items(self.session, new_rows)
             existing.update(
                 repo.items_by_hash(
                     self.session, self.project.id, [r["content_hash"] for r in new_rows]
@@ -398,7 +395,7 @@ class _BatchImporter:
         without = [r for r in rows if "created_at" not in r]
         for group in (with_time, without):
             if group:
-                self.session.connection().execute(insert(Annotation), group)
+                queries.insert_annotations(self.session, group)
 
     def _add_predictions(
         self,
@@ -424,7 +421,7 @@ class _BatchImporter:
                     score if label in prediction.value else rest for label in self.schema.labels
                 ]
             item_id = item_ids[digest]
-            old = self.session.scalar(select(Suggestion).where(Suggestion.item_id == item_id))
+            old = suggestion_of(self.session, item_id)
             if old is not None:
                 self.session.delete(old)
                 self.session.flush()
@@ -443,19 +440,10 @@ class _BatchImporter:
     def _imported_model(self, tag: str) -> int:
         """A model version row standing for predictions that came from outside labelloop."""
         head = f"imported:{tag}"[:50]
-        found = self.session.scalar(
-            select(ModelVersion.id).where(
-                ModelVersion.project_id == self.project.id, ModelVersion.head == head
-            )
-        )
+        found = queries.imported_model_id(self.session, self.project.id, head)
         if found is not None:
             return found
-        latest = self.session.scalar(
-            select(ModelVersion.version)
-            .where(ModelVersion.project_id == self.project.id)
-            .order_by(ModelVersion.version.desc())
-            .limit(1)
-        )
+        latest = model_queries.latest_number(self.session, self.project.id)
         version = ModelVersion(
             project_id=self.project.id,
             version=(latest or 0) + 1,
