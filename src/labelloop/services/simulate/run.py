@@ -22,13 +22,13 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from sqlalchemy import select
 
 from labelloop.errors import PoolExhausted
 from labelloop.services.data.importing import ImportOptions
 from labelloop.services.models.registry import champion_model
 from labelloop.services.workspace import Workspace
-from labelloop.store import ModelKind, ModelStatus, Source
+from labelloop.store import ModelKind, ModelStatus, Source, repo
+from labelloop.store.queries import simulate as queries
 
 __all__ = ["GoldData", "RunConfig", "run_simulation"]
 
@@ -166,26 +166,15 @@ def _label_batch(ws: Workspace, annotator: _Annotator, tally: _Tally, phase: str
 
 
 def _items(ws: Workspace) -> dict[int, str]:
-    from labelloop.store import Item, repo
-
     with ws.transaction() as session:
         project = repo.get_project(session, PROJECT)
-        rows = session.execute(
-            select(Item.id, Item.content_hash).where(Item.project_id == project.id)
-        ).all()
-    return {r.id: r.content_hash for r in rows}
+        return queries.content_hashes(session, project.id)
 
 
 def _current(ws: Workspace) -> dict[int, tuple[str, list[str]]]:
-    from labelloop.store import repo
-
     with ws.transaction() as session:
         project = repo.get_project(session, PROJECT)
-        return {
-            i: (a.source, list(a.value))
-            for i, a in repo.current_annotations(session, project.id).items()
-            if a.value is not None
-        }
+        return queries.current_labels(session, project.id)
 
 
 def run_simulation(

@@ -12,6 +12,9 @@ commits: the caller owns the transaction. Queries that several contexts share li
 - :mod:`~labelloop.store.queries.stats`: what the dashboard reads.
 - :mod:`~labelloop.store.queries.exporting`: the pages an export walks.
 - :mod:`~labelloop.store.queries.quality`: answers, gold, flags, the review list and auto-accept.
+- :mod:`~labelloop.store.queries.importing`: a file's import run, bulk inserts of its rows and
+  the model version standing for imported predictions.
+- :mod:`~labelloop.store.queries.simulate`: what the simulator reads back between its steps.
 
 By design the statements of the per-request hot path (``services/annotation/queue.py``,
 ``annotating.py``, ``views.py``) are not here: they are built once at import, beside the use-case
