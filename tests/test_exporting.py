@@ -12,6 +12,7 @@ from hypothesis import strategies as st
 import labelloop
 from factories import labelled_csv, write_csv
 from labelloop.errors import InvalidInput
+from labelloop.services.data.formats import read_records
 from labelloop.services.data.importing import ImportOptions
 
 ROUND_TRIP_FORMATS = ["jsonl", "csv", "parquet", "labelstudio"]
@@ -88,6 +89,31 @@ def test_hf_export_loads_with_datasets(sqlite_workspace, tmp_path: Path):
     dataset = datasets.load_from_disk(str(tmp_path / "hf"))
     assert len(dataset) == 9
     assert dataset.features["label"].names == ["sports", "tech", "politics"]
+
+
+@pytest.mark.parametrize(
+    ("name", "fmt"),
+    [("o.jsonl", "jsonl"), ("o.CSV", "csv"), ("o.parquet", "parquet"), ("o.json", "labelstudio")],
+)
+def test_export_format_follows_the_file_extension(sqlite_workspace, tmp_path: Path, name, fmt):
+    sqlite_workspace.create_project("a", labels="x,y", backbone="fake")
+    rows = [{"id": "1", "text": "hello", "label": "x"}, {"id": "2", "text": "world", "label": "y"}]
+    sqlite_workspace.import_file(
+        "a", write_csv(tmp_path / "in.csv", rows), ImportOptions(id_field="id", label_field="label")
+    )
+    out = tmp_path / name
+    result = sqlite_workspace.export("a", out)
+    assert result.format == fmt
+    records = list(read_records(out, format=fmt, label_field="label"))
+    assert [r.data["text"] for r in records] == ["hello", "world"]
+    assert [r.annotations[0].value for r in records] == [("x",), ("y",)]
+
+
+def test_an_extension_that_names_no_format_is_refused(sqlite_workspace, tmp_path: Path):
+    sqlite_workspace.create_project("a", labels="x,y")
+    with pytest.raises(InvalidInput, match=r"cannot tell the export format from 'o\.txt'"):
+        sqlite_workspace.export("a", tmp_path / "o.txt")
+    assert not (tmp_path / "o.txt").exists()
 
 
 def test_bad_export_options(sqlite_workspace, tmp_path: Path):

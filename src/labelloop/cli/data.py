@@ -117,7 +117,14 @@ def export(
     out_path: Annotated[
         Path, typer.Argument(metavar="OUT", help="File (or folder for hf) to write.")
     ],
-    format: Annotated[str, typer.Option("--format", help=f"{_one_of(EXPORT_FORMATS)}.")] = "jsonl",
+    format: Annotated[
+        str | None,
+        typer.Option(
+            "--format",
+            help=f"{_one_of(EXPORT_FORMATS)}. Default: the one OUT's extension names "
+            "(jsonl, csv, parquet; json means labelstudio)",
+        ),
+    ] = None,
     only: Annotated[
         str,
         typer.Option("--only", help="human (typed labels), accepted (typed or confirmed) or all."),

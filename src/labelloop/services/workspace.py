@@ -121,10 +121,12 @@ class Workspace(WorkspaceContext):
         )
 
     def export(
-        self, name: str, out: str | Path, *, format: str = "jsonl", only: str = "all"
+        self, name: str, out: str | Path, *, format: str | None = None, only: str = "all"
     ) -> ExportResult:
         """Write the project's items, labels and suggestions to ``out`` in one of
-        :data:`~labelloop.services.data.formats.EXPORT_FORMATS` (``only``: all | labelled)."""
+        :data:`~labelloop.services.data.formats.EXPORT_FORMATS`, by default the one the file's
+        extension names (``.jsonl``, ``.csv``, ``.parquet``, ``.json`` for Label Studio);
+        ``only``: all | accepted | human."""
         return exporting.export_project(self, name, Path(out), format=format, only=only)
 
     # -- the model ------------------------------------------------------------------------------

@@ -11,6 +11,7 @@ from labelloop.services.data.formats import (
     EXPORT_FORMATS,
     FOLDER_EXPORT_FORMATS,
     ExportRecord,
+    export_format_for,
     write_records,
 )
 from labelloop.services.projects import label_schema
@@ -37,9 +38,13 @@ PAGE = 2000
 
 
 def export_project(
-    ws: WorkspaceContext, name: str, out: Path, *, format: str = "jsonl", only: str = "all"
+    ws: WorkspaceContext, name: str, out: Path, *, format: str | None = None, only: str = "all"
 ) -> ExportResult:
-    """Write project ``name`` to ``out`` in ``format``; every label carries its provenance."""
+    """Write project ``name`` to ``out`` in ``format`` (default: the one ``out``'s extension
+    names, :func:`~labelloop.services.data.formats.export_format_for`); every label carries its
+    provenance."""
+    if format is None:
+        format = export_format_for(out)
     if format not in EXPORT_FORMATS:
         raise InvalidInput(
             f"unknown export format {format!r}; choose one of {', '.join(EXPORT_FORMATS)}",

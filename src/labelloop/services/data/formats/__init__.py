@@ -28,6 +28,7 @@ from labelloop.services.data.formats.writers import (
     FILE_EXPORT_FORMATS,
     FOLDER_EXPORT_FORMATS,
     MULTI_LABEL_SEPARATOR,
+    export_format_for,
     label_studio_config,
     write_records,
 )
@@ -44,6 +45,7 @@ __all__ = [
     "ImportedPrediction",
     "count_rows_hint",
     "detect_format",
+    "export_format_for",
     "iter_media_files",
     "label_studio_config",
     "read_records",

@@ -35,6 +35,7 @@ __all__ = [
     "FILE_EXPORT_FORMATS",
     "FOLDER_EXPORT_FORMATS",
     "MULTI_LABEL_SEPARATOR",
+    "export_format_for",
     "label_studio_config",
     "write_records",
 ]
@@ -46,7 +47,38 @@ FOLDER_EXPORT_FORMATS = ("hf",)
 """The formats of :data:`EXPORT_FORMATS` that write a folder rather than one file."""
 FILE_EXPORT_FORMATS = tuple(f for f in EXPORT_FORMATS if f not in FOLDER_EXPORT_FORMATS)
 """The formats that write one file (what the REST API can send as a download)."""
+_EXPORT_EXTENSIONS = {
+    ".jsonl": "jsonl",
+    ".ndjson": "jsonl",
+    ".csv": "csv",
+    ".parquet": "parquet",
+    ".json": "labelstudio",  # a JSON list of Label Studio tasks
+}
 PARQUET_BATCH_ROWS = 8192
+
+
+def export_format_for(out: Path) -> str:
+    """The export format ``out``'s extension names (``news.parquet`` -> ``parquet``; a ``.json``
+    file is a Label Studio task list).
+
+    Raises:
+        InvalidInput: the extension names no export format (the message lists them); a folder
+            for ``hf`` needs the format given explicitly.
+
+    Example:
+        >>> export_format_for(Path("labels.parquet"))
+        'parquet'
+    """
+    fmt = _EXPORT_EXTENSIONS.get(Path(out).suffix.lower())
+    if fmt is None:
+        known = ", ".join(f"{ext} ({name})" for ext, name in _EXPORT_EXTENSIONS.items())
+        raise InvalidInput(
+            f"cannot tell the export format from {Path(out).name!r}: name the file {known}, "
+            f"or give the format (one of {', '.join(EXPORT_FORMATS)})",
+            file=str(out),
+            field="format",
+        )
+    return fmt
 
 
 def write_records(
