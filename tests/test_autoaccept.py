@@ -236,8 +236,10 @@ def test_cli_auto_accept_json_dry_run_and_refusal(tmp_path):
     assert payload["n_accepted"] > 0 and payload["model_version"] in versions
     refused = run(tmp_path / "ws", "auto-accept", PROJECT, "--target-precision", "0.999",
                   "--json", check=False)  # fmt: skip
-    assert refused.returncode != 0
-    assert refused.stdout == ""
+    assert refused.returncode == 9  # its own code, not a name clash's (4)
+    answer = json.loads(refused.stdout)  # scripts get JSON on a refusal too
+    assert answer["refused"] is True and answer["project"] == PROJECT
+    assert answer["reason"] and answer["reason"] in refused.stderr
     assert "auto-accept refused" in refused.stderr and len(refused.stderr.strip().splitlines()) == 1
 
 

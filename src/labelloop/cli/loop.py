@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import Annotated
 
@@ -36,10 +37,18 @@ def auto_accept(
     The threshold is the lowest whose precision on out-of-fold human labels has an exact
     binomial lower bound >= the target (Learn-then-Test); with too little evidence it refuses.
     """
-    from labelloop.services.quality.autoaccept import auto_accept as run
+    from labelloop.services.quality.autoaccept import AutoAcceptRefused
 
-    result = run(workspace(ctx), name, target_precision=target_precision, confidence=confidence,
-                 dry_run=dry_run, min_evidence=min_evidence)  # fmt: skip
+    try:
+        result = workspace(ctx).auto_accept(
+            name, target_precision=target_precision, confidence=confidence, dry_run=dry_run,
+            min_evidence=min_evidence,
+        )  # fmt: skip
+    except AutoAcceptRefused as exc:
+        if as_json:  # scripts get a JSON answer on a refusal too; the error line follows
+            refusal = {"project": name, "refused": True, "reason": exc.reason, "dry_run": dry_run}
+            typer.echo(json.dumps(refusal))
+        raise
 
     def render() -> None:
         verb = "would accept" if dry_run else "accepted"

@@ -75,8 +75,11 @@ _HUMAN = HUMAN_SOURCES
 class AutoAcceptRefused(Conflict):
     """Auto-accept declined to run (no champion, zero-shot champion, too little evidence, paused).
 
-    Nothing was written. ``reason`` says why, in words.
+    Nothing was written. ``reason`` says why, in words. HTTP 409 like any conflict; the CLI exits
+    with its own code, 9, so a script can tell a refusal from a name clash (4).
     """
+
+    exit_code = 9
 
     def __init__(self, reason: str) -> None:
         super().__init__(f"auto-accept refused: {reason}")
