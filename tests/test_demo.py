@@ -31,6 +31,7 @@ def test_demo_builds_a_pre_annotated_project_and_its_admin(tmp_path: Path):
     proc = _demo(tmp_path, "--password", "demo-secret-1")
     assert proc.returncode == 0, proc.stderr
     assert proc.stdout.strip().endswith("log in as  admin / demo-secret-1")
+    assert "http://" not in proc.stdout  # --no-serve: no URL that nothing serves
     ws = labelloop.open_workspace(tmp_path)
     try:
         status = ws.status("yahoo-answers")

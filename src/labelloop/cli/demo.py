@@ -125,6 +125,10 @@ def demo(
         f"model v{status.champion}",
         markup=False,
     )
+    if not serve_after:  # nothing listens yet: no URL to open
+        out.print(
+            f"Serve it with  labelloop serve  and log in as  admin / {password}", markup=False
+        )
+        return
     out.print(f"Open http://{host}:{port}/  and log in as  admin / {password}", markup=False)
-    if serve_after:
-        serve_workspace(ws, host, port, retrain=True, max_body=1 << 20, log_level="warning")
+    serve_workspace(ws, host, port, retrain=True, max_body=1 << 20, log_level="warning")
