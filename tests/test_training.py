@@ -330,3 +330,22 @@ def _capture(errors: list[BaseException], function, *args) -> None:
         function(*args)
     except BaseException as exc:
         errors.append(exc)
+
+
+def test_an_uncomparable_model_that_knows_fewer_classes_keeps_the_zero_shot_champion(
+    sqlite_workspace, tmp_path
+):
+    # the README tour: one label of one class must not replace zero-shot suggestions for all three
+    ws = _project(sqlite_workspace, tmp_path, n=60)
+    ws.update_project("p", descriptions={label: " ".join(words) for label, words in TOPICS.items()})
+    zero = ws.predict("p")
+    assert zero.kind == "zero-shot"
+    item = ws.next_items("p", n=1, annotator="me")[0]
+    ws.submit("p", item.item_id, "sports", annotator="me")
+    result = ws.train("p")
+    assert not result.promoted
+    assert "1 of the 3 classes" in result.reason
+    champion = [m for m in ws.models("p") if m.status == "champion"]
+    assert [m.kind for m in champion] == ["zero-shot"]
+    suggested = {it.suggestion.value[0] for it in ws.next_items("p", n=30, annotator="you")}
+    assert len(suggested) > 1  # still more than one class suggested

@@ -304,6 +304,21 @@ def _decide(
     if champion is None or champion.artifact is None:
         return True, "first model of the project"
     if schema.multi_label or model.oof_predictions is None:
+        # no paired comparison: never trade a champion that knows more classes for one that
+        # knows fewer (a head on one Sports label would make every suggestion Sports)
+        learnt = _classes_in(labelled.labels, schema)
+        known = (
+            schema.n_labels
+            if champion.kind == ModelKind.ZERO_SHOT
+            else _classes_in(
+                labelled.labels[[a in champion.label_ids for a in labelled.annotation_ids]], schema
+            )
+        )
+        if learnt < known:
+            return False, (
+                f"kept the champion: too few labels per class for a paired comparison, and the "
+                f"new model has labels of {learnt} of the {known} classes the champion predicts"
+            )
         return True, "promoted: too few labels per class for a paired comparison"
     held_out = np.array([a not in champion.label_ids for a in labelled.annotation_ids])
     if held_out.sum() == 0:
@@ -324,6 +339,15 @@ def _decide(
     challenger_correct = model.oof_predictions[held_out] == truth
     decision = promotion_decision(champion_correct, challenger_correct)
     return bool(decision.promote), decision.reason
+
+
+def _classes_in(labels: np.ndarray, schema: LabelSchema) -> int:
+    """How many classes the training targets ``labels`` (ids, or multi-hot rows) contain."""
+    if len(labels) == 0:
+        return 0
+    if schema.multi_label:
+        return int((np.asarray(labels).sum(axis=0) > 0).sum())
+    return len(np.unique(labels))
 
 
 @dataclass(frozen=True)
