@@ -261,7 +261,7 @@ class _BatchImporter:
     def _check(self, record: ImportRecord) -> str:
         """Validate one record against the project and return its content hash."""
         file = str(self.path)
-        modality = self.schema.modality
+        modality = self.task.tags.modality
         if modality is Modality.TEXT and "text" not in record.data:
             raise InvalidInput(
                 "this text project needs a text field", file=file, line=record.line, field="text"

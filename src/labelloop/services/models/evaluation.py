@@ -115,7 +115,7 @@ def rank_backbones(ws: WorkspaceContext, name: str, *, seed: int = 0) -> Backbon
     y = labelled.labels[keep]
     scores: list[BackboneScore] = []
     for info in installed_backbones():
-        if info.modality.value != schema.modality.value or info.name == "fake":
+        if info.modality != task_for(schema).tags.modality or info.name == "fake":
             continue
         try:
             x = embed(ws, info.name, inputs, hashes)

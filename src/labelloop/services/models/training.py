@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from labelloop.errors import InvalidInput
-from labelloop.schema import LabelSchema
+from labelloop.schema import LabelSchema, Modality
 from labelloop.services.models.embeddings import embed
 from labelloop.services.models.loading import (
     ZERO_SHOT_TEMPERATURE,
@@ -362,7 +362,7 @@ def _wants_finetuning(settings: dict[str, Any], schema: LabelSchema, n_labels: i
     return (
         bool(settings["finetune"])
         and not schema.multi_label
-        and schema.modality.value == "text"
+        and task_for(schema).tags.modality == Modality.TEXT
         and n_labels >= int(settings["finetune_min_labels"])
     )
 
