@@ -6,7 +6,7 @@
 PYTHON ?= python3.11
 VENV ?= .venv
 BIN := $(VENV)/bin
-EXTRAS ?= dev,finetune,hf
+EXTRAS ?= dev,finetune,hf,spans
 
 .PHONY: install system-deps demo test test-fast lint bench clean
 

@@ -34,8 +34,6 @@ def test_duplicate_project_name_is_a_conflict(workspace):
         ({"labels": "A,A"}, "given twice"),
         ({"labels": "A,,B"}, "must not be empty"),
         ({"labels": "A,B", "task": "poetry"}, "task type 'poetry' is not implemented"),
-        # declared in the schema but not implemented yet: refused, naming what works
-        ({"labels": "A,B", "task": "spans"}, "implemented task types: text-classification"),
         # no image backbone installed: the task cannot run here
         ({"labels": "A,B", "task": "image-classification"}, "needs an image backbone"),
         ({"labels": "A,B", "backbone": "nope"}, "unknown backbone 'nope'"),

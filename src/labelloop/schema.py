@@ -59,6 +59,11 @@ class LabelSchema(BaseModel):
     labels: tuple[str, ...]
     multi_label: bool = False
     descriptions: dict[str, str] = Field(default_factory=dict)
+    #: spans only: whether an answer may hold overlapping spans.
+    allow_overlap: bool = False
+    #: spans only: a pre-trained model's entity type -> the project label it suggests (types
+    #: missing here use :func:`labelloop.learn.spans.default_type_map`; ``""`` drops a type).
+    type_map: dict[str, str] = Field(default_factory=dict)
 
     @field_validator("labels", mode="before")
     @classmethod
@@ -87,6 +92,9 @@ class LabelSchema(BaseModel):
         unknown = set(self.descriptions) - seen
         if unknown:
             raise ValueError(f"descriptions name unknown labels: {sorted(unknown)}")
+        mapped = {label for label in self.type_map.values() if label} - seen
+        if mapped:
+            raise ValueError(f"type_map maps onto unknown labels: {sorted(mapped)}")
         return self
 
     @classmethod
@@ -97,6 +105,8 @@ class LabelSchema(BaseModel):
         *,
         multi_label: bool = False,
         descriptions: dict[str, str] | None = None,
+        allow_overlap: bool = False,
+        type_map: dict[str, str] | None = None,
     ) -> LabelSchema:
         """Build a schema from user input, raising :class:`InvalidInput` on any problem."""
         try:
@@ -105,6 +115,8 @@ class LabelSchema(BaseModel):
                 labels=labels,  # type: ignore[arg-type]
                 multi_label=multi_label,
                 descriptions=descriptions or {},
+                allow_overlap=allow_overlap,
+                type_map=type_map or {},
             )
         except ValueError as exc:  # pydantic.ValidationError is a ValueError
             raise InvalidInput(_first_error(exc), field="labels") from None

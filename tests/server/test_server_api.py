@@ -227,8 +227,12 @@ def test_superuser_creates_projects_and_users(client, env):
     )
     assert r.status_code == 201
     assert r.json()["task"] == "text-classification" and r.json()["widget"] == "choices"
-    refused = client.post(
+    spans = client.post(
         "/api/v1/projects", headers=h, json={"name": "delta", "labels": ["a", "b"], "task": "spans"}
+    )
+    assert spans.status_code == 201 and spans.json()["widget"] == "spans"
+    refused = client.post(
+        "/api/v1/projects", headers=h, json={"name": "eps", "labels": ["a", "b"], "task": "tarot"}
     )
     assert refused.status_code == 422 and "implemented task types" in refused.text
     r = client.post(

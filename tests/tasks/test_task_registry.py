@@ -69,13 +69,13 @@ def test_unknown_task_type_lists_the_implemented_ones() -> None:
     assert all(name in message for name in BUILTIN)
 
 
-def test_spans_is_not_implemented_yet() -> None:
-    assert "spans" not in {t.name for t in list_tasks()}
-    with pytest.raises(InvalidInput, match="unknown task type 'spans'"):
-        get_task(TaskType.SPANS)
+def test_spans_is_a_builtin_token_level_task() -> None:
     schema = LabelSchema(task="spans", labels=["PER", "ORG"])
-    with pytest.raises(InvalidInput, match="implemented task types: audio-classification"):
-        task_for(schema)
+    task = task_for(schema)
+    assert task is get_task(TaskType.SPANS)
+    assert task.tags.answer is AnswerShape.SPANS
+    assert task.tags.token_level and not task.tags.multi_label
+    assert task.widget == "spans"
 
 
 def test_register_replace_conflict_unregister(temp_names: list[str]) -> None:

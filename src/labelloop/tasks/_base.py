@@ -97,16 +97,22 @@ class Task(Protocol):
     widget: str
 
     def check_answer(
-        self, schema: LabelSchema, value: str | Sequence[str], *, where: Where | None = None
-    ) -> list[str]:
-        """Validate an answer; return it normalised (label names in schema order)."""
+        self,
+        schema: LabelSchema,
+        value: Any,
+        *,
+        where: Where | None = None,
+        data: Mapping[str, Any] | None = None,
+    ) -> list[Any]:
+        """Validate an answer; return it normalised (label names in schema order, or sorted
+        spans). ``data`` is the item's data, for answers that point into the item (spans)."""
         ...
 
-    def targets(self, schema: LabelSchema, values: Sequence[Sequence[str]]) -> np.ndarray:
+    def targets(self, schema: LabelSchema, values: Sequence[Sequence[Any]]) -> np.ndarray:
         """Training targets of checked answers (their shape depends on the schema)."""
         ...
 
-    def values_from_targets(self, schema: LabelSchema, targets: np.ndarray) -> list[list[str]]:
+    def values_from_targets(self, schema: LabelSchema, targets: np.ndarray) -> list[list[Any]]:
         """The answers that :meth:`targets` encodes (its inverse)."""
         ...
 
@@ -114,7 +120,7 @@ class Task(Protocol):
         """Model outputs ``(n, k)`` as answers with a confidence each."""
         ...
 
-    def agree(self, schema: LabelSchema, a: Sequence[str] | None, b: Sequence[str] | None) -> bool:
+    def agree(self, schema: LabelSchema, a: Sequence[Any] | None, b: Sequence[Any] | None) -> bool:
         """Whether two answers agree; a skip (``None``) agrees with nothing."""
         ...
 
@@ -139,9 +145,14 @@ class Task(Protocol):
         ...
 
     def label_studio_result(
-        self, schema: LabelSchema, value: Sequence[str], *, to_name: str
+        self,
+        schema: LabelSchema,
+        value: Sequence[Any],
+        *,
+        to_name: str,
+        text: str | None = None,
     ) -> list[dict[str, Any]]:
-        """An answer as a Label Studio ``result`` list."""
+        """An answer as a Label Studio ``result`` list (``text``: the item's text, for spans)."""
         ...
 
     def value_from_label_studio(
@@ -150,7 +161,7 @@ class Task(Protocol):
         result: Sequence[Mapping[str, Any]],
         *,
         where: Where | None = None,
-    ) -> list[str] | None:
+    ) -> list[Any] | None:
         """The answer in a Label Studio ``result`` list; ``None`` if it holds none."""
         ...
 

@@ -1,4 +1,4 @@
-"""The built-in task types: classification of text, images and audio.
+"""The built-in task types: classification of text, images and audio, and text spans.
 
 Adding a task type: write a module with a class satisfying :class:`labelloop.tasks.Task` (see
 ``classification.py``), add its name to :class:`labelloop.schema.TaskType`, then add one entry here.
@@ -10,12 +10,14 @@ from labelloop.schema import Modality
 from labelloop.tasks._base import Task
 from labelloop.tasks._registry import list_tasks, register_task
 from labelloop.tasks.classification import ClassificationTask
+from labelloop.tasks.spans import SpansTask
 
 __all__ = ["register_builtin_tasks"]
 
 
 def _builtins() -> tuple[Task, ...]:
-    return tuple(ClassificationTask(m) for m in (Modality.TEXT, Modality.IMAGE, Modality.AUDIO))
+    modalities = (Modality.TEXT, Modality.IMAGE, Modality.AUDIO)
+    return (*(ClassificationTask(m) for m in modalities), SpansTask())
 
 
 def register_builtin_tasks() -> None:

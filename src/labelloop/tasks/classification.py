@@ -68,7 +68,12 @@ class ClassificationTask:
     # -- answers ---------------------------------------------------------------------------------
 
     def check_answer(
-        self, schema: LabelSchema, value: str | Sequence[str], *, where: Where | None = None
+        self,
+        schema: LabelSchema,
+        value: str | Sequence[str],
+        *,
+        where: Where | None = None,
+        data: Mapping[str, Any] | None = None,
     ) -> list[str]:
         """Validate an answer and return its labels in schema order.
 
@@ -77,6 +82,7 @@ class ClassificationTask:
             value: One label name, or a sequence of them (in any order).
             where: Where the answer came from. With a ``file`` (an import), messages use the
                 importer's wording and carry ``file``/``line``/``field``.
+            data: The item's data (unused: a label does not point into the item).
 
         Raises:
             InvalidInput: No label, a label given twice, several labels on a single-label
@@ -259,7 +265,12 @@ class ClassificationTask:
         )
 
     def label_studio_result(
-        self, schema: LabelSchema, value: Sequence[str], *, to_name: str
+        self,
+        schema: LabelSchema,
+        value: Sequence[str],
+        *,
+        to_name: str,
+        text: str | None = None,
     ) -> list[dict[str, Any]]:
         """One ``choices`` region naming the answer's labels."""
         return [
