@@ -9,9 +9,10 @@ from pathlib import Path
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, BackgroundTasks, Depends, File, Form, Query, Request, UploadFile
+from fastapi import Path as Path_
 from fastapi.responses import FileResponse
 
-from labelloop.errors import InvalidInput
+from labelloop.errors import InvalidInput, PermissionDenied
 from labelloop.server.deps import LoggedIn, ProjectRole
 from labelloop.server.schemas import (
     CreateProject,
@@ -28,7 +29,7 @@ from labelloop.services.data.importing import ImportOptions
 from labelloop.services.quality import qa
 from labelloop.services.quality.results import QAReport
 from labelloop.services.results import ExportResult, ImportResult, ProjectInfo, ProjectStatus
-from labelloop.services.users import Principal, UserInfo
+from labelloop.services.users import Principal, TokenInfo, UserInfo
 
 __all__ = ["router"]
 
@@ -57,6 +58,36 @@ def me(request: Request, principal: Anyone) -> Me:
 def create_my_token(request: Request, principal: Anyone) -> TokenCreated:
     """A new API token for the caller (shown once)."""
     return TokenCreated(token=users.create_token(_ws(request), principal.name), user=principal.name)
+
+
+def _owner(principal: Principal, user: str | None) -> str | None:
+    """Whose tokens a call may see: the caller's own; anyone's (``user``, or all) for a
+    superuser."""
+    if principal.is_superuser:
+        return user
+    if user is not None and user != principal.name:
+        raise PermissionDenied("only a superuser may see or revoke another user's tokens")
+    return principal.name
+
+
+@router.get("/tokens", response_model=list[TokenInfo], tags=["users"])
+def list_tokens(
+    request: Request,
+    principal: Anyone,
+    user: Annotated[str | None, Query(max_length=200)] = None,
+) -> list[TokenInfo]:
+    """The caller's API tokens and browser sessions (a superuser: ``user``'s, or everyone's)."""
+    return users.list_tokens(_ws(request), _owner(principal, user))
+
+
+@router.delete("/tokens/{token_id}", response_model=TokenInfo, tags=["users"])
+def revoke_token(
+    request: Request, token_id: Annotated[int, Path_(ge=1, le=2**31 - 1)], principal: Anyone
+) -> TokenInfo:
+    """Revoke an API token or session of the caller's (a superuser: anyone's); it stops working
+    on the next request."""
+    owner = None if principal.is_superuser else principal.name
+    return users.revoke_token(_ws(request), token_id, owner=owner)
 
 
 @router.post("/users", response_model=UserInfo, status_code=201, tags=["users"])

@@ -254,10 +254,13 @@ def create_app(ws: Workspace, settings: ServerSettings | None = None) -> FastAPI
     app.state.ws = ws
     app.state.settings = settings
     app.state.retrainer = retrainer
-    app.state.auth_cache = AuthCache(settings.auth_cache_seconds)
+    app.state.auth_cache = AuthCache()
     app.state.secret = users.secret_key(ws)
     app.state.limiter = users.LoginLimiter(
-        max_failures=settings.login_max_failures, window=settings.login_window_seconds
+        max_failures=settings.login_max_failures,
+        window=settings.login_window_seconds,
+        per_account=settings.login_max_per_account,
+        per_address=settings.login_max_per_address,
     )
     app.state.templates = Jinja2Templates(
         env=jinja2.Environment(

@@ -12,8 +12,8 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import ipaddress
 import threading
-import time
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -31,6 +31,7 @@ __all__ = [
     "LoggedIn",
     "ProjectRole",
     "ServerSettings",
+    "client_address",
     "principal_of",
 ]
 
@@ -56,9 +57,17 @@ class ServerSettings:
     max_body_bytes: int = 1 << 20  # JSON bodies and forms
     max_upload_bytes: int = 200 << 20  # file uploads (import)
     max_field_chars: int = 100_000
-    login_max_failures: int = 5
+    max_meta_bytes: int = 64 << 10  # an item's meta, as JSON (served with every `next`)
+    max_json_depth: int = 64  # nesting of a JSON request body
+    # an uploaded Parquet file's uncompressed size, or a zstd/gzip upload's decompressed size
+    max_decompressed_bytes: int = 1 << 30
+    login_max_failures: int = 5  # per client address and user name
     login_window_seconds: float = 300.0
-    auth_cache_seconds: float = 10.0
+    login_max_per_account: int = 50  # per user name, from any address
+    login_max_per_address: int = 50  # per client address, for any names
+    # addresses or networks (CIDR) of reverse proxies whose X-Forwarded-For is believed; none
+    # by default, so the client's address is the connection's peer
+    trusted_proxies: list[str] = field(default_factory=list)
     secure_cookies: bool | None = None  # None: Secure when the request came over https
     background_retrain: bool = True
     # move what startup built out of the garbage collector's view (see create_app); `serve` sets
@@ -68,29 +77,38 @@ class ServerSettings:
 
 
 class AuthCache:
-    """Token hash -> principal for a few seconds, so most requests skip the database."""
+    """Credential hash -> the principal it was last read as, so most requests skip loading the
+    user and their roles.
 
-    def __init__(self, ttl: float) -> None:
-        self.ttl = ttl
-        self._entries: dict[str, tuple[float, Principal | None]] = {}
+    A cached principal is used only while the user's auth version in the database (read on
+    every request with the credential itself, one indexed lookup) equals the one it was read
+    with: a revoked token or session, a role change or a new password takes effect on the next
+    request, in every process.
+    """
+
+    def __init__(self, max_entries: int = 10_000) -> None:
+        self.max_entries = max_entries
+        self._entries: dict[str, Principal] = {}
         self._lock = threading.Lock()
 
     @staticmethod
     def key(kind: str, token: str) -> str:
         return hashlib.sha256(f"{kind}:{token}".encode()).hexdigest()
 
-    def get(self, key: str) -> tuple[bool, Principal | None]:
+    def get(self, key: str, version: int) -> Principal | None:
         with self._lock:
             hit = self._entries.get(key)
-            if hit is None or time.monotonic() - hit[0] > self.ttl:
-                return False, None
-            return True, hit[1]
+        return hit if hit is not None and hit.auth_version == version else None
 
-    def put(self, key: str, principal: Principal | None) -> None:
+    def put(self, key: str, principal: Principal) -> None:
         with self._lock:
-            if len(self._entries) > 10_000:
+            if len(self._entries) >= self.max_entries:
                 self._entries.clear()
-            self._entries[key] = (time.monotonic(), principal)
+            self._entries[key] = principal
+
+    def drop(self, key: str) -> None:
+        with self._lock:
+            self._entries.pop(key, None)
 
     def clear(self) -> None:
         with self._lock:
@@ -106,14 +124,43 @@ def _lookup(request: Request, kind: str, token: str) -> Principal | None:
     ws: Workspace = request.app.state.ws
     cache: AuthCache = request.app.state.auth_cache
     key = AuthCache.key(kind, token)
-    hit, principal = cache.get(key)
-    if not hit:
+    version = users.credential_version(ws, kind, token)
+    if version is None:
+        cache.drop(key)
+        return None
+    principal = cache.get(key, version)
+    if principal is None:
         if kind == "token":
             principal = users.principal_for_token(ws, token)
         else:
             principal = users.principal_for_session(ws, token)
-        cache.put(key, principal)
+        if principal is not None:
+            cache.put(key, principal)
     return principal
+
+
+def _trusted(address: str, proxies: list[str]) -> bool:
+    try:
+        ip = ipaddress.ip_address(address)
+    except ValueError:
+        return False
+    return any(ip in ipaddress.ip_network(p, strict=False) for p in proxies)
+
+
+def client_address(request: Request) -> str:
+    """The client's address: the connection's peer, or, when the peer is one of
+    ``settings.trusted_proxies``, the last address in ``X-Forwarded-For`` that is not a trusted
+    proxy (the one the nearest proxy saw)."""
+    peer = request.client.host if request.client else "unknown"
+    proxies: list[str] = request.app.state.settings.trusted_proxies
+    if not proxies or not _trusted(peer, proxies):
+        return peer
+    forwarded = ",".join(request.headers.getlist("x-forwarded-for"))
+    hops = [h.strip() for h in forwarded.split(",") if h.strip()]
+    for hop in reversed(hops):
+        if not _trusted(hop, proxies):
+            return hop[:100]
+    return hops[0][:100] if hops else peer
 
 
 def principal_of(request: Request) -> Principal | None:

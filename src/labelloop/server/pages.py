@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import hmac
+import logging
 import secrets
 from typing import Annotated, Any, Literal
+from urllib.parse import urlsplit
 
-from fastapi import APIRouter, Depends, Form, Request
+from fastapi import APIRouter, Depends, Form, Path, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from itsdangerous import BadSignature, URLSafeTimedSerializer
 
 from labelloop.errors import PermissionDenied
 from labelloop.server import plots
@@ -16,6 +19,7 @@ from labelloop.server.deps import (
     SESSION_COOKIE,
     LoggedIn,
     ProjectRole,
+    client_address,
     expected_csrf,
     principal_of,
 )
@@ -25,7 +29,9 @@ from labelloop.services.users import Principal
 
 __all__ = ["router"]
 
+log = logging.getLogger(__name__)
 router = APIRouter(include_in_schema=False)
+LOGIN_FORM_SECONDS = 3600
 
 Anyone = Annotated[Principal, Depends(LoggedIn())]
 Member = Annotated[Principal, Depends(ProjectRole("annotator"))]
@@ -55,26 +61,67 @@ def _safe_next(target: str | None) -> str:
     return target
 
 
-def _client(request: Request) -> str:
-    return request.client.host if request.client else "unknown"
+def _login_cookie(request: Request) -> str:
+    # over https the __Host- prefix: a browser takes it only from this host's own secure
+    # origin, with Path=/ and no Domain (no tossing from a sibling subdomain)
+    return f"__Host-{LOGIN_CSRF_COOKIE}" if _secure(request) else LOGIN_CSRF_COOKIE
+
+
+def _login_signer(request: Request) -> URLSafeTimedSerializer:
+    return URLSafeTimedSerializer(request.app.state.secret, salt="labelloop-login-csrf")
+
+
+def _same_origin(request: Request) -> bool:
+    """Whether a login POST came from this server's own pages.
+
+    Browsers send ``Origin`` (and ``Sec-Fetch-Site``) with every form POST, and a page cannot
+    forge them: a page on another port or subdomain of this host (same-site, so its cookies
+    reach this server) is told apart here, though it can plant any cookie it likes.
+    """
+    site = request.headers.get("sec-fetch-site")
+    if site is not None and site not in ("same-origin", "none"):
+        return False
+    origin = request.headers.get("origin")
+    if origin is None:
+        return True  # not a browser (scripts log in with API tokens anyway)
+    hosts = {request.headers.get("host", "")}
+    if client_address(request) != (request.client.host if request.client else None):
+        hosts.add(request.headers.get("x-forwarded-host", ""))  # behind a trusted proxy
+    return origin != "null" and urlsplit(origin).netloc in hosts - {""}
 
 
 @router.get("/login", response_class=HTMLResponse)
 def login_form(request: Request, next: str = "/") -> Response:
-    token = secrets.token_urlsafe(24)
+    nonce = secrets.token_urlsafe(24)
     no_users = users.count_users(request.app.state.ws) == 0
     response = _render(
-        request, "login.html", login_csrf=token, next=_safe_next(next), no_users=no_users
+        request,
+        "login.html",
+        login_csrf=_login_signer(request).dumps(nonce),
+        next=_safe_next(next),
+        no_users=no_users,
     )
     response.set_cookie(
-        LOGIN_CSRF_COOKIE,
-        token,
+        _login_cookie(request),
+        nonce,
         httponly=True,
         samesite="lax",
         secure=_secure(request),
-        max_age=3600,
+        max_age=LOGIN_FORM_SECONDS,
+        path="/",
     )
     return response
+
+
+def _login_csrf_ok(request: Request, form_token: str) -> bool:
+    """The form's token must be this server's signature of the nonce in this browser's login
+    cookie: a cookie an attacker planted matches no token they can make."""
+    nonce = request.cookies.get(_login_cookie(request), "")
+    try:
+        signed = _login_signer(request).loads(form_token, max_age=LOGIN_FORM_SECONDS)
+    except BadSignature:
+        return False
+    return bool(nonce) and isinstance(signed, str) and hmac.compare_digest(signed, nonce)
 
 
 @router.post("/login", response_class=HTMLResponse)
@@ -86,17 +133,21 @@ def login(
     next: Annotated[str, Form(max_length=2000)] = "/",
 ) -> Response:
     """Check the password and start a session (cookie: HttpOnly, SameSite=Lax, Secure on https)."""
-    cookie = request.cookies.get(LOGIN_CSRF_COOKIE, "")
-    if not cookie or not hmac.compare_digest(cookie, csrf_token):
+    address = client_address(request)
+    if not _same_origin(request):
+        log.warning("login refused: cross-origin form post (address %s)", address)
+        raise PermissionDenied("the login form must be sent from this server's own page")
+    if not _login_csrf_ok(request, csrf_token):
         raise PermissionDenied("the login form expired: reload the page and try again")
     limiter: users.LoginLimiter = request.app.state.limiter
-    wait = limiter.retry_after(_client(request), name)
+    wait = limiter.attempt(address, name)
     if wait > 0:
+        log.warning("login refused: too many attempts (address %s, user %r)", address, name[:100])
         response = _render(
             request,
             "login.html",
             status_code=429,
-            login_csrf=cookie,
+            login_csrf=csrf_token,
             next=_safe_next(next),
             error=f"Too many failed logins. Try again in {int(wait) + 1} seconds.",
         )
@@ -104,17 +155,19 @@ def login(
         return response
     user = users.authenticate(request.app.state.ws, name, password)
     if user is None:
-        limiter.failed(_client(request), name)
+        log.warning("login failed (address %s, user %r)", address, name[:100])
         return _render(
             request,
             "login.html",
             status_code=401,
-            login_csrf=cookie,
+            login_csrf=csrf_token,
             next=_safe_next(next),
             error="Wrong user name or password.",
         )
-    limiter.succeeded(_client(request), name)
-    token = users.create_session(request.app.state.ws, user.id)
+    limiter.succeeded(address, name)
+    log.info("login (address %s, user %r)", address, user.name)
+    agent = request.headers.get("user-agent", "")[:60]
+    token = users.create_session(request.app.state.ws, user.id, label=f"{address} {agent}")
     response = RedirectResponse(_safe_next(next), status_code=303)
     response.set_cookie(
         SESSION_COOKIE,
@@ -124,7 +177,7 @@ def login(
         secure=_secure(request),
         max_age=users.SESSION_SECONDS,
     )
-    response.delete_cookie(LOGIN_CSRF_COOKIE)
+    response.delete_cookie(_login_cookie(request), path="/", secure=_secure(request))
     return response
 
 
@@ -133,10 +186,26 @@ def logout(request: Request, principal: Anyone) -> Response:
     token = request.cookies.get(SESSION_COOKIE)
     if token:
         users.delete_session(request.app.state.ws, token)
-        request.app.state.auth_cache.clear()
     response = RedirectResponse("/login", status_code=303)
     response.delete_cookie(SESSION_COOKIE)
     return response
+
+
+@router.get("/account", response_class=HTMLResponse)
+def account(request: Request, principal: Anyone) -> Response:
+    """The caller's browser sessions and API tokens, each with a button that revokes it."""
+    tokens = users.list_tokens(request.app.state.ws, principal.name)
+    return _render(request, "account.html", tokens=tokens)
+
+
+@router.post("/account/tokens/{token_id}/revoke")
+def revoke(
+    request: Request, token_id: Annotated[int, Path(ge=1, le=2**31 - 1)], principal: Anyone
+) -> Response:
+    users.revoke_token(request.app.state.ws, token_id, owner=principal.name)
+    log.info("user %r revoked token %d", principal.name, token_id)
+    target = "/login" if token_id == principal.token_id else "/account"
+    return RedirectResponse(target, status_code=303)
 
 
 @router.get("/", response_class=HTMLResponse)

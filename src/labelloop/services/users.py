@@ -20,15 +20,17 @@ import hashlib
 import hmac
 import os
 import secrets
-import threading
 import time
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
+from limits import RateLimitItemPerSecond
+from limits.storage import MemoryStorage
+from limits.strategies import MovingWindowRateLimiter
 from pydantic import BaseModel
 
 from labelloop.errors import InvalidInput, NotFound, PermissionDenied
@@ -49,6 +51,7 @@ __all__ = [
     "SESSION_SECONDS",
     "LoginLimiter",
     "Principal",
+    "TokenInfo",
     "UserInfo",
     "add_user",
     "authenticate",
@@ -56,15 +59,19 @@ __all__ = [
     "create_project_with_admin",
     "create_session",
     "create_token",
+    "credential_version",
     "csrf_token",
     "delete_session",
     "item_in_project",
     "list_members",
+    "list_tokens",
     "may_answer",
     "principal_for_session",
     "principal_for_token",
     "remove_member",
     "require_role",
+    "revoke_token",
+    "revoke_tokens",
     "secret_key",
     "set_member",
 ]
@@ -102,6 +109,8 @@ class Principal:
     is_superuser: bool
     roles: dict[str, str] = field(default_factory=dict)  # project name -> role
     via: str = "token"  # token | session
+    auth_version: int = 0  # the user's users.auth_version when this was read
+    token_id: int | None = None  # the api_tokens row the caller authenticated with
 
     def role_in(self, project: str) -> str | None:
         """The user's role in ``project`` (``admin`` for a superuser), or None."""
@@ -174,6 +183,7 @@ def add_user(
         if user is None:
             user = User(name=name, is_superuser=False)
             session.add(user)
+        was_superuser = user.is_superuser
         if password is not None:
             user.password_hash = _hasher.hash(password)
         if superuser is not None:
@@ -181,6 +191,11 @@ def add_user(
         elif first or (role == "admin" and project is None):
             user.is_superuser = True
         session.flush()
+        if password is not None:
+            # a new password ends every session and API token made with the old one
+            queries.delete_tokens(session, user.id)
+        if password is not None or user.is_superuser != was_superuser:
+            queries.bump_auth_version(session, user.id)
         if project is not None:
             if role is None:
                 raise InvalidInput("give --role with --project", field="role")
@@ -195,6 +210,7 @@ def _set_member(session: Session, user: User, project: str, role: str) -> None:
         session.add(Membership(user_id=user.id, project_id=p.id, role=role))
     else:
         member.role = role
+    queries.bump_auth_version(session, user.id)
 
 
 def set_member(ws: WorkspaceContext, project: str, name: str, role: str) -> UserInfo:
@@ -243,6 +259,7 @@ def remove_member(ws: WorkspaceContext, project: str, name: str) -> None:
             raise NotFound(f"no user named {name!r}")
         if not queries.delete_membership(session, user.id, p.id):
             raise NotFound(f"{name!r} is not a member of {project!r}")
+        queries.bump_auth_version(session, user.id)
 
 
 def list_members(ws: WorkspaceContext, project: str) -> dict[str, str]:
@@ -268,28 +285,98 @@ def authenticate(ws: WorkspaceContext, name: str, password: str) -> UserInfo | N
         return _info(session, user)
 
 
-def create_token(ws: WorkspaceContext, name: str) -> str:
-    """A new API token for user ``name``; only its sha256 is stored, so show it once."""
+def create_token(ws: WorkspaceContext, name: str, *, label: str | None = None) -> str:
+    """A new API token for user ``name``; only its sha256 is stored, so show it once.
+
+    ``label`` (up to 100 characters) names the token in :func:`list_tokens`.
+    """
+    if label is not None and (len(label) > 100 or not label.isprintable()):
+        raise InvalidInput("a token label is up to 100 printable characters", field="label")
     token = "llt_" + secrets.token_urlsafe(32)
     with ws.transaction() as session:
         user = queries.user_named(session, name)
         if user is None:
             raise NotFound(f"no user named {name!r}; create one with: labelloop user add {name}")
-        session.add(ApiToken(user_id=user.id, token_hash=_sha256(token)))
+        session.add(ApiToken(user_id=user.id, token_hash=_sha256(token), kind="token", label=label))
     return token
 
 
-def create_session(ws: WorkspaceContext, user_id: int) -> str:
-    """A new browser session token for ``user_id`` (stored hashed, like API tokens)."""
+def create_session(ws: WorkspaceContext, user_id: int, *, label: str | None = None) -> str:
+    """A new browser session token for ``user_id`` (stored hashed, like API tokens);
+    ``label`` says where it came from (the client's address and browser, cut to 100)."""
     token = secrets.token_urlsafe(32)
     with ws.transaction() as session:
-        session.add(ApiToken(user_id=user_id, token_hash=_sha256("session:" + token)))
+        session.add(
+            ApiToken(
+                user_id=user_id,
+                token_hash=_sha256("session:" + token),
+                kind="session",
+                label=label[:100] if label else None,
+            )
+        )
     return token
 
 
 def delete_session(ws: WorkspaceContext, token: str) -> None:
     with ws.transaction() as session:
         queries.delete_token(session, _sha256("session:" + token))
+
+
+class TokenInfo(BaseModel):
+    """One API token or browser session (never the token itself: only its hash is stored)."""
+
+    id: int
+    user: str
+    kind: str  # token | session
+    label: str | None
+    created_at: datetime
+    expires_at: datetime | None  # sessions only
+
+
+def _token_info(row: Any) -> TokenInfo:
+    created = row.created_at if row.created_at.tzinfo else row.created_at.replace(tzinfo=UTC)
+    expires = created + timedelta(seconds=SESSION_SECONDS) if row.kind == "session" else None
+    return TokenInfo(
+        id=row.id, user=row.name, kind=row.kind, label=row.label, created_at=created,
+        expires_at=expires,
+    )  # fmt: skip
+
+
+def list_tokens(ws: WorkspaceContext, name: str | None = None) -> list[TokenInfo]:
+    """The API tokens and browser sessions of user ``name`` (everyone's when None)."""
+    with ws.transaction() as session:
+        user_id = None
+        if name is not None:
+            user = queries.user_named(session, name)
+            if user is None:
+                raise NotFound(f"no user named {name!r}")
+            user_id = user.id
+        return [_token_info(row) for row in queries.tokens(session, user_id)]
+
+
+def revoke_token(ws: WorkspaceContext, token_id: int, *, owner: str | None = None) -> TokenInfo:
+    """Revoke API token or session ``token_id`` (only one of ``owner``'s when given): it stops
+    working on the next request, in every server process."""
+    with ws.transaction() as session:
+        found = [row for row in queries.tokens(session, None) if row.id == token_id]
+        if not found or (owner is not None and found[0].name != owner):
+            raise NotFound(f"no token or session with id {token_id}")
+        user = queries.user_named(session, found[0].name)
+        assert user is not None
+        queries.delete_tokens(session, user.id, token_id=token_id)
+        return _token_info(found[0])
+
+
+def revoke_tokens(ws: WorkspaceContext, name: str, *, kind: str | None = None) -> int:
+    """Revoke every API token and session of user ``name`` (only ``kind``: ``token`` or
+    ``session``, when given); how many were revoked."""
+    if kind not in (None, "token", "session"):
+        raise InvalidInput("kind is token or session", field="kind")
+    with ws.transaction() as session:
+        user = queries.user_named(session, name)
+        if user is None:
+            raise NotFound(f"no user named {name!r}")
+        return queries.delete_tokens(session, user.id, kind=kind)
 
 
 def _principal(
@@ -299,22 +386,44 @@ def _principal(
         row = queries.user_with_token(session, token_hash)
         if row is None:
             return None
-        user, created = row
-        if max_age is not None:
-            if created.tzinfo is None:  # SQLite returns naive UTC datetimes
-                from datetime import UTC
-
-                created = created.replace(tzinfo=UTC)
-            if utcnow() - created > timedelta(seconds=max_age):
-                queries.delete_token(session, token_hash)
-                return None
+        user, created, token_id = row
+        if max_age is not None and _expired(created, max_age):
+            queries.delete_token(session, token_hash)
+            return None
         return Principal(
             user_id=user.id,
             name=user.name,
             is_superuser=user.is_superuser,
             roles=queries.roles(session, user.id),
             via=via,
+            auth_version=user.auth_version,
+            token_id=token_id,
         )
+
+
+def _expired(created: datetime, max_age: float) -> bool:
+    if created.tzinfo is None:  # SQLite returns naive UTC datetimes
+        created = created.replace(tzinfo=UTC)
+    return utcnow() - created > timedelta(seconds=max_age)
+
+
+def credential_version(ws: WorkspaceContext, kind: str, token: str) -> int | None:
+    """The auth version of the user behind a bearer token (``kind="token"``) or session cookie
+    (``kind="session"``); None when it is unknown, revoked or expired.
+
+    One indexed read, cheap enough for every request: a server may keep principals in memory
+    as long as this number has not changed (:attr:`Principal.auth_version`).
+    """
+    if not token or len(token) > 200:
+        return None
+    token_hash = _sha256(token if kind == "token" else "session:" + token)
+    with ws.raw_transaction() as tx:
+        rows = tx.execute(queries.AUTH_STAMP, {"token_hash": token_hash}).all()
+    if not rows:
+        return None
+    if kind == "session" and _expired(rows[0].created_at, SESSION_SECONDS):
+        return None
+    return int(rows[0].auth_version)
 
 
 def principal_for_token(ws: WorkspaceContext, token: str) -> Principal | None:
@@ -370,48 +479,57 @@ def csrf_token(secret: bytes, session_token: str) -> str:
 
 
 class LoginLimiter:
-    """Failed-login counting per client address and per user name (in memory, per process).
+    """Login attempts counted in three moving windows (the ``limits`` library, in memory).
 
-    After ``max_failures`` failures within ``window`` seconds, further attempts for that address
-    or name are refused until the window has passed.
+    Every attempt takes a slot *before* the password is checked, atomically (``limits`` locks
+    each key), so a burst of parallel guesses gets no more than the limit through; a correct
+    password gives the slots of its address and name back. The buckets:
+
+    - address + name: ``max_failures`` per ``window`` (the strict one: a guesser is stopped
+      without locking the real user out from their own address);
+    - name, from any address: ``per_account`` (guessing spread over many addresses);
+    - address, for any name: ``per_address`` (one address spraying names; made-up names only
+      fill this address's own buckets, never another account's).
+
+    Per process: ``labelloop serve`` runs one.
     """
 
-    def __init__(self, *, max_failures: int = 5, window: float = 300.0) -> None:
-        self.max_failures = max_failures
-        self.window = window
-        self._failures: dict[str, list[float]] = {}
-        self._lock = threading.Lock()
+    def __init__(
+        self,
+        *,
+        max_failures: int = 5,
+        window: float = 300.0,
+        per_account: int | None = None,
+        per_address: int | None = None,
+    ) -> None:
+        seconds = max(1, int(window))
+        self._pair = RateLimitItemPerSecond(max_failures, seconds)
+        self._account = RateLimitItemPerSecond(per_account or 10 * max_failures, seconds)
+        self._address = RateLimitItemPerSecond(per_address or 10 * max_failures, seconds)
+        self._limiter = MovingWindowRateLimiter(MemoryStorage())
 
-    def _recent(self, key: str, now: float) -> list[float]:
-        kept = [t for t in self._failures.get(key, []) if now - t < self.window]
-        if kept:
-            self._failures[key] = kept
-        else:
-            self._failures.pop(key, None)
-        return kept
+    def _buckets(self, address: str, name: str) -> list[tuple[Any, tuple[str, ...]]]:
+        name = name[:_NAME_MAX]
+        return [
+            (self._address, ("address", address)),
+            (self._account, ("account", name)),
+            (self._pair, ("pair", address, name)),
+        ]
 
-    def retry_after(self, address: str, name: str) -> float:
-        """Seconds until a login for this address/name is allowed again (0: allowed now)."""
-        now = time.monotonic()
-        with self._lock:
-            waits = []
-            for key in (f"ip:{address}", f"user:{name}"):
-                recent = self._recent(key, now)
-                if len(recent) >= self.max_failures:
-                    waits.append(self.window - (now - recent[-self.max_failures]))
-            return max(waits, default=0.0)
-
-    def failed(self, address: str, name: str) -> None:
-        now = time.monotonic()
-        with self._lock:
-            if len(self._failures) > 100_000:  # bound memory under a flood of made-up names
-                self._failures.clear()
-            for key in (f"ip:{address}", f"user:{name}"):
-                self._failures.setdefault(key, []).append(now)
+    def attempt(self, address: str, name: str) -> float:
+        """Take a slot for one login attempt: 0 when it may go ahead, else the seconds to wait
+        (no slot taken then from the bucket that is full, nor from those after it)."""
+        for item, key in self._buckets(address, name):
+            if not self._limiter.hit(item, *key):
+                reset = self._limiter.get_window_stats(item, *key).reset_time
+                return max(1.0, reset - time.time())
+        return 0.0
 
     def succeeded(self, address: str, name: str) -> None:
-        with self._lock:
-            self._failures.pop(f"user:{name}", None)
+        """The password was right: give back this address's attempts at this name and the
+        name's own (the address's bucket keeps counting: it limits spraying)."""
+        for item, key in self._buckets(address, name)[1:]:
+            self._limiter.clear(item, *key)
 
 
 def require_role(principal: Principal, project: str, role: str) -> None:

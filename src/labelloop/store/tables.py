@@ -207,6 +207,9 @@ class User(Base):
     password_hash: Mapped[str | None] = mapped_column(Text)
     is_superuser: Mapped[bool] = mapped_column(Boolean, default=False)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    # bumped whenever what the user may do changes (roles, superuser flag, password): the server
+    # compares it on every request with the principal it cached
+    auth_version: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
 
 
 class Membership(Base):
@@ -220,12 +223,17 @@ class Membership(Base):
 
 
 class ApiToken(Base):
+    """An API token (``kind="token"``) or a browser session (``kind="session"``), stored hashed."""
+
     __tablename__ = "api_tokens"
+    __table_args__ = (Index("ix_api_tokens_user_id", "user_id"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
     token_hash: Mapped[str] = mapped_column(String(64), unique=True)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    kind: Mapped[str] = mapped_column(String(10), default="token", server_default="token")
+    label: Mapped[str | None] = mapped_column(String(100))
 
 
 class Lease(Base):

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import delete, func, select
+from sqlalchemy import bindparam, delete, func, select, update
 
 from labelloop.store.tables import ApiToken, Membership, Project, User
 
@@ -12,12 +12,16 @@ if TYPE_CHECKING:
     from sqlalchemy.orm import Session
 
 __all__ = [
+    "AUTH_STAMP",
+    "bump_auth_version",
     "count_users",
     "delete_membership",
     "delete_token",
+    "delete_tokens",
     "members",
     "membership",
     "roles",
+    "tokens",
     "user_named",
     "user_with_token",
 ]
@@ -70,9 +74,10 @@ def members(session: Session, project_id: int) -> dict[str, str]:
 
 
 def user_with_token(session: Session, token_hash: str) -> Any:
-    """The row (user, token's ``created_at``) of the token stored as ``token_hash``, or None."""
+    """The row (user, token's ``created_at``, token's id) of the token stored as ``token_hash``,
+    or None."""
     return session.execute(
-        select(User, ApiToken.created_at)
+        select(User, ApiToken.created_at, ApiToken.id)
         .join(ApiToken, ApiToken.user_id == User.id)
         .where(ApiToken.token_hash == token_hash)
     ).first()
@@ -81,3 +86,44 @@ def user_with_token(session: Session, token_hash: str) -> Any:
 def delete_token(session: Session, token_hash: str) -> None:
     """Forget the API or session token stored as ``token_hash``."""
     session.execute(delete(ApiToken).where(ApiToken.token_hash == token_hash))
+
+
+# What every authenticated request reads (one indexed lookup): whether the token still exists,
+# when it was made (sessions expire) and the user's auth version (a cached principal is stale
+# when it changed).
+AUTH_STAMP = (
+    select(User.auth_version, ApiToken.created_at)
+    .join(ApiToken, ApiToken.user_id == User.id)
+    .where(ApiToken.token_hash == bindparam("token_hash"))
+)
+
+
+def bump_auth_version(session: Session, user_id: int) -> None:
+    """Mark what ``user_id`` may do as changed: every cached principal of theirs goes stale."""
+    session.execute(
+        update(User).where(User.id == user_id).values(auth_version=User.auth_version + 1)
+    )
+
+
+def tokens(session: Session, user_id: int | None) -> list[Any]:
+    """Rows (id, user name, kind, label, created_at, token_hash) of the API tokens and sessions
+    of ``user_id`` (every user's when None), oldest first."""
+    query = select(
+        ApiToken.id, User.name, ApiToken.kind, ApiToken.label, ApiToken.created_at,
+        ApiToken.token_hash,
+    ).join(User, User.id == ApiToken.user_id)  # fmt: skip
+    if user_id is not None:
+        query = query.where(ApiToken.user_id == user_id)
+    return list(session.execute(query.order_by(ApiToken.id)))
+
+
+def delete_tokens(
+    session: Session, user_id: int, *, kind: str | None = None, token_id: int | None = None
+) -> int:
+    """Forget tokens of ``user_id`` (only ``kind``, only ``token_id`` when given); how many."""
+    query = delete(ApiToken).where(ApiToken.user_id == user_id)
+    if kind is not None:
+        query = query.where(ApiToken.kind == kind)
+    if token_id is not None:
+        query = query.where(ApiToken.id == token_id)
+    return int(session.execute(query).rowcount)  # type: ignore[attr-defined]
