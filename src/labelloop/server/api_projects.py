@@ -191,6 +191,8 @@ def import_upload(
                 label_field=label_field,
                 id_field=id_field,
                 annotator=principal.name,
+                # an uploaded file may name media only under the server's media roots
+                media_roots=tuple(request.app.state.settings.media_roots),
             ),
         )
 

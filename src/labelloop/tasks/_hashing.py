@@ -6,8 +6,11 @@ they never change: the same text or the same file bytes give the same hex digest
 
 from __future__ import annotations
 
+import errno
 import hashlib
 import json
+import os
+import stat
 import unicodedata
 from collections.abc import Mapping
 from pathlib import Path
@@ -23,9 +26,18 @@ def text_hash(text: str) -> str:
 
 
 def file_digest(path: Path, *, extra: Any = None) -> str:
-    """sha256 of a file's bytes (streamed), optionally mixed with JSON-able ``extra``."""
+    """sha256 of a regular file's bytes (streamed), optionally mixed with JSON-able ``extra``.
+
+    Raises :class:`OSError` for anything else (a device, a FIFO, a folder).
+    """
     digest = hashlib.sha256()
-    with path.open("rb") as f:
+    # O_NONBLOCK: opening a FIFO must not wait for a writer; then only regular files are read
+    # (a device such as /dev/zero never ends)
+    fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
+    if not stat.S_ISREG(os.fstat(fd).st_mode):
+        os.close(fd)
+        raise OSError(errno.EINVAL, "not a regular file", str(path))
+    with os.fdopen(fd, "rb") as f:
         for block in iter(lambda: f.read(1 << 20), b""):
             digest.update(block)
     if extra is not None:

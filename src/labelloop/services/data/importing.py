@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import itertools
+import stat
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -72,6 +73,11 @@ class ImportOptions:
         label_separator: Splits a multi-label cell (``"a|b"``).
         labels_from_subfolders: Folder import: ``class_name/file`` gives the label.
         max_field_bytes: Longest accepted field.
+        max_media_bytes: Largest media file an item may name.
+        media_roots: Folders media files may be read from besides the workspace's media root.
+            ``None`` (a local caller naming a file on disk): the imported file's own folder
+            too. The server passes its configured media roots, so an uploaded file can only
+            name media under them.
     """
 
     format: str | None = None
@@ -82,6 +88,8 @@ class ImportOptions:
     label_separator: str | None = None
     labels_from_subfolders: bool = False
     max_field_bytes: int = 1_000_000
+    max_media_bytes: int = 100 << 20
+    media_roots: tuple[str, ...] | None = None
 
     def _fingerprint(self, fmt: str) -> dict[str, Any]:
         # what makes two imports of the same bytes the same import (max_field_bytes does not)
@@ -138,7 +146,7 @@ def import_file(
             max_field_bytes=opts.max_field_bytes,
         )
         counts = _Counts()
-        importer = _BatchImporter(session, project, schema, path, opts.label_field, ws.media_root)
+        importer = _BatchImporter(session, project, schema, path, opts, ws.media_root)
         for batch in _batched(records, BATCH):
             importer.add(batch, counts)
             if progress is not None:
@@ -201,7 +209,7 @@ class _BatchImporter:
         project: Project,
         schema: LabelSchema,
         path: Path,
-        label_field: str | None,
+        opts: ImportOptions,
         media_root: Path,
     ) -> None:
         self.session = session
@@ -209,9 +217,18 @@ class _BatchImporter:
         self.schema = schema
         self.task = task_for(schema)
         self.path = path
-        self.root = path if path.is_dir() else path.parent
-        self.media_root = media_root
-        self.label_field = label_field or "annotations"
+        root = (path if path.is_dir() else path.parent).resolve()
+        self.media_root = media_root.resolve()
+        extra = (
+            [root] if opts.media_roots is None else [Path(r).resolve() for r in opts.media_roots]
+        )
+        self.allowed = [self.media_root, *extra]
+        # relative media paths resolve against the imported file's folder when media may be
+        # read there, else (an upload in a temporary folder) against the media root
+        inside = any(root.is_relative_to(a) for a in self.allowed)
+        self.root = root if inside else self.media_root
+        self.max_media_bytes = opts.max_media_bytes
+        self.label_field = opts.label_field or "annotations"
         self.analyzed = False
 
     def add(self, batch: list[ImportRecord], counts: _Counts) -> None:
@@ -284,12 +301,42 @@ class _BatchImporter:
                 )
         for prediction in record.predictions:
             self._check_value(prediction.value, record.line)
+        data = record.data
+        if "path" in data:
+            data = {**data, "path": str(self._media_file(record))}
         try:
-            return self.task.content_hash(record.data, media_root=self.root)
+            return self.task.content_hash(data, media_root=None)
         except OSError as exc:
             raise InvalidInput(
                 f"cannot read the file: {exc.strerror}", file=file, line=record.line, field="path"
             ) from None
+
+    def _media_file(self, record: ImportRecord) -> Path:
+        """The media file ``record`` names, resolved (symlinks followed): refused unless it is a
+        regular file of at most ``max_media_bytes`` under one of the allowed folders."""
+
+        def refuse(why: str) -> InvalidInput:
+            return InvalidInput(why, file=str(self.path), line=record.line, field="path")
+
+        given = Path(str(record.data["path"]))
+        try:
+            full = (self.root / given).resolve(strict=True)  # an absolute ``given`` stays itself
+        except (OSError, RuntimeError):
+            raise refuse(f"no such media file: {given}") from None
+        if not any(full.is_relative_to(root) for root in self.allowed):
+            raise refuse(
+                f"media file {given} is outside the media root {self.media_root} "
+                "(paths may not leave it, by '..', an absolute path or a symlink)"
+            )
+        info = full.stat()
+        if not stat.S_ISREG(info.st_mode):
+            raise refuse(f"media file {given} is not a regular file")
+        if info.st_size > self.max_media_bytes:
+            raise refuse(
+                f"media file {given} is {info.st_size} bytes, over the limit of "
+                f"{self.max_media_bytes}"
+            )
+        return full
 
     def _check_value(self, value: tuple[str, ...], line: int) -> None:
         self.task.check_answer(
@@ -300,11 +347,10 @@ class _BatchImporter:
         """The record with its media path as the workspace will read it: relative to the
         workspace's media root when the file lies inside it (the workspace stays movable with its
         media folder), absolute otherwise; a path relative to the import folder would dangle."""
-        rel = record.data.get("path")
-        if rel is None or Path(rel).is_absolute():
+        if record.data.get("path") is None:
             return record
-        full = (self.root / rel).absolute()
-        media_root = self.media_root.absolute()
+        full = self._media_file(record)
+        media_root = self.media_root
         located = full.relative_to(media_root) if full.is_relative_to(media_root) else full
         return dataclasses.replace(record, data={**record.data, "path": located.as_posix()})
 
