@@ -193,6 +193,8 @@ def import_upload(
                 annotator=principal.name,
                 # an uploaded file may name media only under the server's media roots
                 media_roots=tuple(request.app.state.settings.media_roots),
+                max_meta_bytes=request.app.state.settings.max_meta_bytes,
+                max_decompressed_bytes=request.app.state.settings.max_decompressed_bytes,
             ),
         )
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import gc
 import logging
+import re
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -97,10 +98,52 @@ async def _validation_error(request: Request, exc: Exception) -> Response:
     return JSONResponse(error_body(kind, "; ".join(parts) or "invalid request"), status_code=status)
 
 
+_UPLOAD_PATH = re.compile(r"^/api/v1/projects/([^/]+)/import$")
+
+
+def json_depth_over(body: bytes, limit: int) -> bool:
+    """Whether JSON text ``body`` nests arrays/objects deeper than ``limit`` (brackets inside
+    strings do not count). Cheap for the usual body: it needs ``limit`` brackets to be over."""
+    if body.count(b"[") + body.count(b"{") <= limit:
+        return False
+    depth = 0
+    in_string = escaped = False
+    for byte in body:
+        if in_string:
+            if escaped:
+                escaped = False
+            elif byte == 0x5C:  # backslash
+                escaped = True
+            elif byte == 0x22:
+                in_string = False
+        elif byte == 0x22:
+            in_string = True
+        elif byte in (0x5B, 0x7B):
+            depth += 1
+            if depth > limit:
+                return True
+        elif byte in (0x5D, 0x7D):
+            depth -= 1
+    return False
+
+
+async def _too_deep(request: Request, exc: Exception) -> Response:
+    # a structure nested past Python's recursion limit, in a body the depth check let through
+    message = "the request nests too deeply to read"
+    if _wants_html(request):
+        return _html_error(request, 422, message)
+    return JSONResponse(error_body("InvalidInput", message), status_code=422)
+
+
 class BodyLimit:
     """Refuse request bodies over a limit with 413, before a route reads them.
 
-    ``Content-Length`` is checked up front; chunked bodies are counted as they arrive.
+    ``Content-Length`` is checked up front; chunked bodies are counted as they arrive and
+    answered 413 as soon as they pass the limit (the rest is not read). An upload (the import
+    route) is authorized before a byte of its body is read: anonymous callers get 401 and
+    callers who are not the project's admins 404/403, so no one can make the server spool a
+    file to disk without the right to import it. JSON bodies nested deeper than
+    ``max_json_depth`` get 422.
     """
 
     def __init__(self, app: Any, *, settings: ServerSettings) -> None:
@@ -112,11 +155,8 @@ class BodyLimit:
             await self.app(scope, receive, send)
             return
         path: str = scope["path"]
-        limit = (
-            self.settings.max_upload_bytes
-            if path.endswith("/import")
-            else self.settings.max_body_bytes
-        )
+        upload = _UPLOAD_PATH.match(path)
+        limit = self.settings.max_upload_bytes if upload else self.settings.max_body_bytes
         headers = dict(scope.get("headers") or [])
         length = headers.get(b"content-length")
         if length is not None:
@@ -127,29 +167,99 @@ class BodyLimit:
             if too_big:
                 await _send_413(send, limit)
                 return
+        if upload and scope["method"] == "POST":
+            refusal = await _authorize_upload(scope, upload.group(1))
+            if refusal is not None:
+                await _send_error(send, *refusal)
+                return
+        if headers.get(b"content-type", b"").startswith(b"application/json"):
+            body, receive = await _buffered(receive, limit)
+            if body is None:
+                await _send_413(send, limit)
+                return
+            if json_depth_over(body, self.settings.max_json_depth):
+                await _send_error(
+                    send, 422, "InvalidInput",
+                    f"the JSON body nests deeper than {self.settings.max_json_depth} levels",
+                )  # fmt: skip
+                return
         seen = 0
-        started = False
+        started = responded = False
 
         async def counted_receive() -> Any:
-            nonlocal seen
+            nonlocal seen, responded
+            if responded:
+                return {"type": "http.disconnect"}
             message = await receive()
             if message["type"] == "http.request":
                 seen += len(message.get("body", b""))
                 if seen > limit:
-                    raise _TooLarge()
+                    if not started:
+                        await _send_413(send, limit)
+                    responded = True
+                    return {"type": "http.disconnect"}
             return message
 
         async def tracking_send(message: Any) -> None:
             nonlocal started
+            if responded:
+                return  # the 413 went out already
             if message["type"] == "http.response.start":
                 started = True
             await send(message)
 
         try:
             await self.app(scope, counted_receive, tracking_send)
-        except _TooLarge:
-            if not started:
-                await _send_413(send, limit)
+        except Exception:
+            if not responded:
+                raise
+            # the route saw the body end early (a disconnect) after the 413 was sent
+
+
+async def _buffered(receive: Any, limit: int) -> tuple[bytes | None, Any]:
+    """The whole body (None when over ``limit``) and a ``receive`` that replays it."""
+    chunks: list[bytes] = []
+    size = 0
+    while True:
+        message = await receive()
+        if message["type"] != "http.request":
+            break
+        chunk = message.get("body", b"")
+        size += len(chunk)
+        if size > limit:
+            return None, receive
+        chunks.append(chunk)
+        if not message.get("more_body", False):
+            break
+    body = b"".join(chunks)
+    replayed = False
+
+    async def replay() -> Any:
+        nonlocal replayed
+        if not replayed:
+            replayed = True
+            return {"type": "http.request", "body": body, "more_body": False}
+        return await receive()
+
+    return body, replay
+
+
+async def _authorize_upload(scope: Any, project: str) -> tuple[int, str, str] | None:
+    """``(status, type, message)`` refusing an upload to ``project``, or None when the caller
+    may import there (the same rules as the route's ``ProjectRole("admin")``)."""
+    from starlette.concurrency import run_in_threadpool
+
+    from labelloop.server.deps import principal_of
+
+    request = Request(scope)
+    principal = await run_in_threadpool(principal_of, request)
+    if principal is None:
+        return 401, "Unauthenticated", "log in, or send an API token as a bearer"
+    if principal.role_in(project) is None:
+        return 404, "NotFound", f"no project named {project!r}"
+    if not principal.has_role(project, "admin"):
+        return 403, "PermissionDenied", f"this needs the admin role in project {project!r}"
+    return None
 
 
 _PAGE_HEADERS = (
@@ -194,15 +304,19 @@ class _TooLarge(Exception):
 
 
 async def _send_413(send: Any, limit: int) -> None:
+    await _send_error(
+        send, 413, "PayloadTooLarge", f"the request body is over the limit of {limit} bytes"
+    )
+
+
+async def _send_error(send: Any, status: int, kind: str, message: str) -> None:
     import json
 
-    body = json.dumps(
-        error_body("PayloadTooLarge", f"the request body is over the limit of {limit} bytes")
-    ).encode()
+    body = json.dumps(error_body(kind, message)).encode()
     await send(
         {
             "type": "http.response.start",
-            "status": 413,
+            "status": status,
             "headers": [
                 (b"content-type", b"application/json"),
                 (b"content-length", str(len(body)).encode()),
@@ -271,6 +385,7 @@ def create_app(ws: Workspace, settings: ServerSettings | None = None) -> FastAPI
     app.add_exception_handler(HTTPException, _http_error)
     app.add_exception_handler(RequestValidationError, _validation_error)
     app.add_exception_handler(StarletteHTTPException, _http_error)
+    app.add_exception_handler(RecursionError, _too_deep)
 
     app.add_middleware(SecurityHeaders)
     app.add_middleware(BodyLimit, settings=settings)

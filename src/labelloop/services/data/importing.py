@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import itertools
+import json
 import stat
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
@@ -74,6 +75,9 @@ class ImportOptions:
         labels_from_subfolders: Folder import: ``class_name/file`` gives the label.
         max_field_bytes: Longest accepted field.
         max_media_bytes: Largest media file an item may name.
+        max_meta_bytes: Largest ``meta`` of one item, as JSON (it is served with the item).
+        max_decompressed_bytes: Largest uncompressed size of a Parquet file, read from its
+            metadata before any data is (a small compressed file can expand a thousandfold).
         media_roots: Folders media files may be read from besides the workspace's media root.
             ``None`` (a local caller naming a file on disk): the imported file's own folder
             too. The server passes its configured media roots, so an uploaded file can only
@@ -89,6 +93,8 @@ class ImportOptions:
     labels_from_subfolders: bool = False
     max_field_bytes: int = 1_000_000
     max_media_bytes: int = 100 << 20
+    max_meta_bytes: int = 64 << 10
+    max_decompressed_bytes: int = 1 << 30
     media_roots: tuple[str, ...] | None = None
 
     def _fingerprint(self, fmt: str) -> dict[str, Any]:
@@ -124,6 +130,8 @@ def import_file(
     opts = options or ImportOptions()
     fmt = opts.format or detect_format(path)
     fingerprint = file_digest(path, extra=opts._fingerprint(fmt)) if path.is_file() else None
+    if fmt == "parquet":
+        _check_parquet_size(path, opts.max_decompressed_bytes)
     if on_total is not None:
         on_total(count_rows_hint(path))
     with ws.transaction() as session:
@@ -174,6 +182,22 @@ def import_file(
             duplicates=counts.duplicates,
             annotations_added=counts.annotations,
             suggestions_added=counts.suggestions,
+        )
+
+
+def _check_parquet_size(path: Path, limit: int) -> None:
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    try:
+        metadata = pq.ParquetFile(path).metadata
+    except (OSError, pa.ArrowException):
+        return  # not Parquet: the reader reports it, naming the file
+    size = sum(metadata.row_group(i).total_byte_size for i in range(metadata.num_row_groups))
+    if size > limit:
+        raise InvalidInput(
+            f"the Parquet file holds {size} bytes uncompressed, over the limit of {limit}",
+            file=str(path),
         )
 
 
@@ -228,6 +252,7 @@ class _BatchImporter:
         inside = any(root.is_relative_to(a) for a in self.allowed)
         self.root = root if inside else self.media_root
         self.max_media_bytes = opts.max_media_bytes
+        self.max_meta_bytes = opts.max_meta_bytes
         self.label_field = opts.label_field or "annotations"
         self.analyzed = False
 
@@ -301,6 +326,16 @@ class _BatchImporter:
                 )
         for prediction in record.predictions:
             self._check_value(prediction.value, record.line)
+        meta = record.data.get("meta")
+        if meta is not None:
+            size = len(json.dumps(meta, default=str))
+            if size > self.max_meta_bytes:
+                raise InvalidInput(
+                    f"meta is {size} bytes as JSON, over the limit of {self.max_meta_bytes}",
+                    file=file,
+                    line=record.line,
+                    field="meta",
+                )
         data = record.data
         if "path" in data:
             data = {**data, "path": str(self._media_file(record))}
