@@ -64,7 +64,7 @@ def retrain(
     result = training.train(ws, name, progress=progress, C=C)
     if result.promoted and refresh:
         predicting.predict(ws, name)
-    if result.kind != ModelKind.ZERO_SHOT:
+    if result.kind not in (ModelKind.ZERO_SHOT, ModelKind.PRETRAINED):
         after_training(ws, name)
     return result
 

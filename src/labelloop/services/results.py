@@ -72,10 +72,13 @@ class ExportResult(BaseModel):
 
 
 class SuggestionView(BaseModel):
-    value: list[str]
+    value: list[Any] = Field(description="label names, or spans {start, end, label}")
     confidence: float
     model_version: int | None
-    pred_probs: dict[str, float] = Field(default_factory=dict)
+    pred_probs: dict[str, float] = Field(
+        default_factory=dict,
+        description="each label's probability; for spans, each span's ('start:end:label')",
+    )
 
 
 class QueueItem(BaseModel):
@@ -92,7 +95,7 @@ class QueueItem(BaseModel):
 class SubmitResult(BaseModel):
     annotation_id: int
     item_id: int
-    value: list[str] | None
+    value: list[Any] | None
     source: str
     model_version: int | None
     duplicate: bool = Field(default=False, description="the same request was stored before")

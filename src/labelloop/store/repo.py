@@ -205,6 +205,7 @@ def source_counts(session: Session, project_id: int) -> dict[str, int]:
 
 
 def label_counts(session: Session, project_id: int) -> dict[str, int]:
+    """How often each label is in the current answers (a span project counts its spans)."""
     counts: dict[str, int] = {}
     rows = session.execute(
         select(Annotation.value).where(
@@ -212,7 +213,8 @@ def label_counts(session: Session, project_id: int) -> dict[str, int]:
         )
     )
     for (value,) in rows:
-        for label in value or ():
+        for part in value or ():
+            label = part["label"] if isinstance(part, dict) else part
             counts[label] = counts.get(label, 0) + 1
     return counts
 

@@ -55,3 +55,5 @@ class ModelKind(StrEnum):
     """The backbone itself fine-tuned with a head."""
     IMPORTED = "imported"
     """Predictions imported from a file; no artifact behind them."""
+    PRETRAINED = "pretrained"
+    """A pre-trained model used as shipped, its outputs mapped onto the project's labels."""

@@ -31,11 +31,13 @@ __all__ = [
     "Span",
     "SpansTask",
     "bio_tags",
+    "char_spans",
     "from_bio",
     "snap",
     "span_dicts",
     "to_bio",
     "token_offsets",
+    "token_spans",
 ]
 
 #: ``name`` of the ``<Labels>`` control that Label Studio results refer to.
@@ -101,6 +103,34 @@ def snap(offsets: Sequence[tuple[int, int]], start: int, end: int) -> tuple[int,
     if not touched:
         return None
     return offsets[touched[0]][0], offsets[touched[-1]][1]
+
+
+def token_spans(
+    offsets: Sequence[tuple[int, int]], spans: Sequence[Mapping[str, Any]]
+) -> list[tuple[int, int, str]]:
+    """Token-snapped character spans as ``(first_token, end_token, label)``, end exclusive.
+
+    Raises:
+        InvalidInput: A span covers no token.
+
+    Example:
+        >>> token_spans([(0, 5), (6, 15), (16, 18)], [{"start": 0, "end": 15, "label": "PER"}])
+        [(0, 2, 'PER')]
+    """
+    out = []
+    for span in spans:
+        inside = [i for i, (s, e) in enumerate(offsets) if s < span["end"] and e > span["start"]]
+        if not inside:
+            raise InvalidInput(f"span {span['start']}-{span['end']} covers no token")
+        out.append((inside[0], inside[-1] + 1, str(span["label"])))
+    return out
+
+
+def char_spans(
+    offsets: Sequence[tuple[int, int]], spans: Sequence[tuple[int, int, str]]
+) -> list[dict[str, Any]]:
+    """Token spans ``(first_token, end_token, label)`` as sorted character-offset span dicts."""
+    return span_dicts([(offsets[s][0], offsets[e - 1][1], label) for s, e, label in spans])
 
 
 def span_dicts(spans: Sequence[Span]) -> list[dict[str, Any]]:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+from collections.abc import Mapping
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any, NamedTuple
 
@@ -46,10 +47,15 @@ _BEFORE_ANY_MODEL = datetime.min.replace(tzinfo=UTC)
 REVIEW_PREFIX = "review-"
 
 
-def check_value(schema: LabelSchema, value: list[str] | tuple[str, ...] | str) -> list[str]:
+def check_value(
+    schema: LabelSchema, value: Any, *, data: Mapping[str, Any] | None = None
+) -> list[Any]:
     """Validate an answer with the project's task; returns it normalised (labels in schema
-    order, whatever order they were clicked in)."""
-    return task_for(schema).check_answer(schema, value)
+    order, whatever order they were clicked in; spans snapped to the tokens of ``data``)."""
+    return task_for(schema).check_answer(schema, value, data=data)
+
+
+_ITEM_DATA = select(Item.data).where(Item.id == bindparam("item_id", type_=Integer))
 
 
 _ITEM = select(Item.id, Item.project_id, Item.gold).where(
@@ -202,7 +208,11 @@ def submit_in(
         raise NotFound(f"no item {item_id} in project {name!r}")
     if handed_only and not state.handed:
         raise PermissionDenied("annotators answer only the items their queue hands them")
-    labels = check_value(label_schema(project), value)
+    schema = label_schema(project)
+    data = None
+    if task_for(schema).tags.token_level:  # the answer points into the item: check it there
+        data = tx.execute(_ITEM_DATA, {"item_id": item_id}).scalar()
+    labels = check_value(schema, value, data=data)
     if state.earlier_id is not None:
         earlier = _Answer(state.earlier_id, state.earlier_item_id, state.earlier_value,
                           state.earlier_source, state.earlier_model_version_id)  # fmt: skip

@@ -19,9 +19,10 @@ from labelloop.services.results import QueueItem, SuggestionView
 from labelloop.store import Item, ModelStatus, ModelVersion, Suggestion
 from labelloop.store.raw import Executor
 from labelloop.store.repo import ProjectRef
-from labelloop.tasks import task_for
+from labelloop.tasks import AnswerShape, task_for
 
 if TYPE_CHECKING:
+    from labelloop.schema import LabelSchema
     from labelloop.services.context import WorkspaceContext
 
 __all__ = ["VIEWS_QUERY", "VIEW_COLUMNS", "is_blind", "live_suggestions", "views"]
@@ -144,7 +145,7 @@ def views(
                 value=list(row.value),
                 confidence=row.confidence,
                 model_version=row.version,
-                pred_probs=dict(zip(schema.labels, row.pred_probs, strict=False)),
+                pred_probs=_keyed_probs(schema, row.value, row.pred_probs),
             )
         )
         views.append(
@@ -158,3 +159,13 @@ def views(
             )
         )
     return views
+
+
+def _keyed_probs(
+    schema: LabelSchema, value: list[Any], pred_probs: list[float]
+) -> dict[str, float]:
+    """Stored ``pred_probs`` by name: per label, or per span (``"start:end:label"``) for spans."""
+    if task_for(schema).tags.answer is AnswerShape.SPANS:
+        keys = [f"{s['start']}:{s['end']}:{s['label']}" for s in value]
+        return dict(zip(keys, pred_probs, strict=False))
+    return dict(zip(schema.labels, pred_probs, strict=False))

@@ -47,6 +47,10 @@ def predict(
         NotFound: The project has no champion yet (:func:`labelloop.services.loop.predict`
             trains a zero-shot one first).
     """
+    from labelloop.services.models import spans
+
+    if spans.answers_spans(ws, name):
+        return spans.predict(ws, name, progress=progress)
     with ws.transaction() as session:
         project = repo.get_project(session, name)
         schema = label_schema(project)

@@ -17,7 +17,7 @@ from labelloop.tasks import task_for
 if TYPE_CHECKING:
     from labelloop.services.context import WorkspaceContext
 
-__all__ = ["SUGGESTION_BATCH", "write_suggestions"]
+__all__ = ["SUGGESTION_BATCH", "write_suggestion_rows", "write_suggestions"]
 
 # Suggestions are rewritten in short transactions of this many rows, so annotation requests get
 # in between them: on SQLite each transaction holds the only write lock.
@@ -50,6 +50,19 @@ def write_suggestions(
       not the ones this run wrote: an item labelled meanwhile ends as if the label came after.
     """
     rows = _suggestion_rows(project_id, model_version_id, item_ids, pred_probs, priority, schema)
+    write_suggestion_rows(ws, project_id, rows)
+
+
+def write_suggestion_rows(
+    ws: WorkspaceContext, project_id: int, rows: list[dict[str, Any]]
+) -> None:
+    """Replace the suggestions of the rows' items as :func:`write_suggestions` does.
+
+    ``rows`` are ``suggestions`` rows as dicts (``item_id``, ``model_version_id``, ``value``,
+    ``pred_probs``, ``confidence``, ``priority``...), one per unlabelled item: task types whose
+    model speaks answers directly (spans) build them themselves.
+    """
+    priority = np.array([row["priority"] for row in rows], dtype=np.float64)
     index = {row["item_id"]: i for i, row in enumerate(rows)}
     order = np.argsort(-priority, kind="stable")
     for start in range(0, len(rows), SUGGESTION_BATCH):

@@ -140,8 +140,13 @@ def train(
     """Train a new model version on the project's current labels (zero-shot when there are none).
 
     Returns the version, whether it was promoted to champion and why, and its cross-validated
-    metrics (accuracy, macro-F1, expected calibration error).
+    metrics (accuracy, macro-F1, expected calibration error). Span projects train span models
+    (:func:`labelloop.services.models.spans.train`).
     """
+    from labelloop.services.models import spans
+
+    if spans.answers_spans(ws, name):
+        return spans.train(ws, name, progress=progress)
     with ws.transaction() as session:
         project = repo.get_project(session, name)
         schema = label_schema(project)

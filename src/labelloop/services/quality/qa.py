@@ -86,7 +86,8 @@ def set_gold(
         item = session.get(Item, item_id)
         if item is None or item.project_id != project.id:
             raise NotFound(f"no item {item_id} in project {name!r}")
-        item.gold = None if value is None else check_value(label_schema(project), value)
+        schema = label_schema(project)
+        item.gold = None if value is None else check_value(schema, value, data=item.data)
         session.flush()
         return item.gold
 
