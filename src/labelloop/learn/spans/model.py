@@ -14,7 +14,11 @@ spans cannot both reach it). From the marginals follow:
   none of them (an approximation; :class:`SentenceCalibrator` maps it onto observed exact-match
   rates);
 - ``mnlp``: that probability's log divided by the sentence length (Shen et al., 2017);
-- ``token_entropy``: the mean entropy of each token's tag distribution, divided by its maximum.
+- ``token_entropy``: the mean entropy of each token's tag distribution, divided by its maximum;
+- ``token_probs``: each token's class distribution, column 0 "outside any span" (``O``) and
+  column ``1 + j`` the model's ``labels[j]``: P(label) is the summed marginal of the candidate
+  spans of that label covering the token, P(O) the rest (what cleanlab's token-classification
+  label-issue detection reads, :mod:`labelloop.quality.span_issues`).
 """
 
 from __future__ import annotations
@@ -23,7 +27,7 @@ import json
 import math
 import random
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -79,6 +83,9 @@ class SpanPrediction:
         raw_confidence: The same before calibration.
         mnlp: Length-normalised log-probability of the analysis (higher is surer).
         token_entropy: Mean normalised entropy of the tokens' tags, in ``[0, 1]``.
+        token_probs: ``(n_tokens, 1 + n_labels)`` float64 class probabilities of each token,
+            rows summing to 1: column 0 is ``O`` (outside any span), column ``1 + j`` the
+            model's ``labels[j]``; ``None`` from a model that does not give them.
     """
 
     spans: tuple[tuple[int, int, str, float], ...]
@@ -86,6 +93,7 @@ class SpanPrediction:
     raw_confidence: float
     mnlp: float
     token_entropy: float
+    token_probs: np.ndarray | None = field(default=None, compare=False, repr=False)
 
     def span_set(self) -> set[TokenSpan]:
         return {(s, e, label) for s, e, label, _ in self.spans}
@@ -305,6 +313,7 @@ class SpacySpanModel:
             raw_confidence=confidence,
             mnlp=math.log(confidence) / max(n_tokens, 1),
             token_entropy=_token_entropy(n_tokens, marginals, self.labels),
+            token_probs=_token_probs(n_tokens, marginals, self.labels),
         )
 
     # -- files -----------------------------------------------------------------------------------
@@ -387,3 +396,19 @@ def _token_entropy(
     with np.errstate(divide="ignore", invalid="ignore"):
         entropy = -np.nansum(np.where(mass > 0, mass * np.log(mass), 0.0), axis=1)
     return float(entropy.mean() / math.log(mass.shape[1]))
+
+
+def _token_probs(
+    n_tokens: int, marginals: dict[TokenSpan, float], labels: Sequence[str]
+) -> np.ndarray:
+    """``(n_tokens, 1 + len(labels))``: per token, P(O) then P(labels[j]).
+
+    Candidate spans of one analysis never share a token, so the marginals of the spans covering a
+    token add up to at most 1 (beam rounding aside); the clip and renormalisation absorb that.
+    """
+    probs: np.ndarray = np.zeros((n_tokens, 1 + len(labels)))
+    for (s, e, label), p in marginals.items():
+        probs[s:e, 1 + labels.index(label)] += p
+    probs = np.clip(probs, 0.0, 1.0)
+    probs[:, 0] = np.clip(1.0 - probs[:, 1:].sum(axis=1), 0.0, 1.0)
+    return probs / probs.sum(axis=1, keepdims=True)
