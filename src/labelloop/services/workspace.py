@@ -40,6 +40,7 @@ from labelloop.services.results import (
     SubmitResult,
     TrainResult,
 )
+from labelloop.tasks import AnswerValue
 
 __all__ = ["DEFAULT_WORKSPACE", "Workspace", "open_workspace"]
 
@@ -186,7 +187,7 @@ class Workspace(WorkspaceContext):
         self,
         name: str,
         item_id: int,
-        value: list[str] | str,
+        value: AnswerValue,
         *,
         annotator: str | None,
         seconds: float | None = None,
@@ -235,7 +236,7 @@ class Workspace(WorkspaceContext):
         self,
         name: str,
         item_id: int,
-        value: list[str] | str,
+        value: AnswerValue,
         *,
         reviewer: str,
         seconds: float | None = None,

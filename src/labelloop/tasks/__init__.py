@@ -22,7 +22,7 @@ Importing this package is cheap: numpy and the schema only; the active-learning 
 the first :meth:`Task.uncertainty` call.
 """
 
-from labelloop.tasks._base import AnswerShape, Decoded, Task, TaskTags, Where
+from labelloop.tasks._base import AnswerShape, AnswerValue, Decoded, Task, TaskTags, Where
 from labelloop.tasks._catalog import register_builtin_tasks
 from labelloop.tasks._hashing import file_digest, text_hash
 from labelloop.tasks._registry import (
@@ -37,6 +37,7 @@ from labelloop.tasks.spans import SpansTask
 
 __all__ = [
     "AnswerShape",
+    "AnswerValue",
     "ClassificationTask",
     "Decoded",
     "SpansTask",

@@ -12,7 +12,11 @@ import numpy as np
 
 from labelloop.schema import LabelSchema, Modality
 
-__all__ = ["AnswerShape", "Decoded", "Task", "TaskTags", "Where"]
+__all__ = ["AnswerShape", "AnswerValue", "Decoded", "Task", "TaskTags", "Where"]
+
+#: An answer as the edges hand it in: one label, a list of labels, or a list of spans
+#: (``{"start", "end", "label"}``); the project's task checks it.
+AnswerValue = str | list[str] | list[dict[str, Any]]
 
 
 class AnswerShape(StrEnum):

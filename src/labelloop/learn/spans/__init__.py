@@ -21,6 +21,7 @@ from labelloop.learn.spans.select import (
     select_span_model,
     span_f1,
 )
+from labelloop.learn.spans.transformer import TransformerSpanModel
 from labelloop.learn.spans.typemap import ONTONOTES_TYPES, aliases, default_type_map
 
 __all__ = [
@@ -35,6 +36,7 @@ __all__ = [
     "SpanPrediction",
     "SpanSelection",
     "TokenSpan",
+    "TransformerSpanModel",
     "aliases",
     "cross_validate_spans",
     "default_type_map",

@@ -38,7 +38,8 @@ MIN_SENTENCES_FOR_CV = 6
 class SpanModelLike(Protocol):
     """What a span model offers the selection: predictions and a calibrator swap."""
 
-    name: str
+    @property
+    def name(self) -> str: ...
 
     def predict(self, sentences: Sequence[Sentence]) -> list[SpanPrediction]: ...
 

@@ -104,6 +104,6 @@ def aliases(labels: Sequence[str], type_map: Mapping[str, str]) -> dict[str, str
     out: dict[str, str] = {}
     for kind in ONTONOTES_TYPES:
         label = type_map.get(kind)
-        if label in labels and label not in out:
+        if label is not None and label in labels and label not in out:
             out[label] = kind
     return {label: out[label] for label in labels if label in out}

@@ -16,6 +16,7 @@ project strategy's sequence score (MNLP, token entropy or random).
 from __future__ import annotations
 
 import functools
+import json
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -35,13 +36,21 @@ from labelloop.store.queries import models as queries
 from labelloop.tasks.spans import char_spans, token_offsets, token_spans
 
 if TYPE_CHECKING:
-    from labelloop.learn.spans import Sentence, SpacySpanModel, SpanPrediction
+    from labelloop.learn.spans import (
+        Sentence,
+        SpacySpanModel,
+        SpanPrediction,
+        TransformerSpanModel,
+    )
+
+    SpanModel = SpacySpanModel | TransformerSpanModel
     from labelloop.services.context import WorkspaceContext
 
 __all__ = [
     "SPAN_BACKBONE",
     "SPAN_STRATEGIES",
     "answers_spans",
+    "auto_accept_evidence",
     "load_span_model",
     "predict",
     "sequence_priority",
@@ -53,6 +62,9 @@ SPAN_BACKBONE = "spacy-en-sm"
 #: Queue strategies a span project can run (``strategy`` setting, after the task's mapping).
 SPAN_STRATEGIES = ("mnlp", "token_entropy", "random")
 _FOLDS = 3
+#: Out-of-fold evidence kept with a model: per training sentence, the calibrated confidence the
+#: fold model that never saw it gave its spans, and whether they were exactly right.
+_EVIDENCE = "oof_evidence.json"
 
 
 @dataclass(frozen=True)
@@ -88,25 +100,41 @@ def _labelled(rows: Sequence[Any]) -> _Labelled:
 
 
 def candidates(schema: LabelSchema, *, seed: int = 0) -> list[Any]:
-    """The span models a project chooses between, simplest first."""
-    from labelloop.learn.spans import Candidate, SpacySpanModel, SpanArgs
+    """The span models a project chooses between, simplest first.
+
+    The mapped pre-trained recogniser as is; its training resumed on the project's spans; and
+    MiniLM with a token-classification head fine-tuned on them (10 epochs at a learning rate of
+    1e-4, at most :data:`~labelloop.learn.spans.transformer.MAX_STEPS` updates).
+    """
+    from labelloop.learn.spans import Candidate, SpacySpanModel, SpanArgs, TransformerSpanModel
 
     args = SpanArgs(seed=seed)
     base = SpacySpanModel.pretrained(schema.labels, dict(schema.type_map), args=args)
+    transformer_args = SpanArgs(epochs=10, batch_size=8, seed=seed)
+
+    def transformer(sentences: Sequence[Sentence], gold: Sequence[Any]) -> Any:
+        untrained = TransformerSpanModel.untrained(
+            schema.labels, args=transformer_args, learning_rate=1e-4
+        )
+        return untrained.fit(sentences, gold)
+
     return [
         Candidate("spacy-pretrained", lambda sentences, gold: base),
         Candidate("spacy-finetuned", lambda sentences, gold: base.fit(sentences, gold)),
+        Candidate(TransformerSpanModel.name, transformer),
     ]
 
 
 @functools.lru_cache(maxsize=4)
-def _load_cached(folder: str, mtime: float) -> SpacySpanModel:
-    from labelloop.learn.spans import SpacySpanModel
+def _load_cached(folder: str, mtime: float) -> SpanModel:
+    from labelloop.learn.spans import SpacySpanModel, TransformerSpanModel
 
+    if TransformerSpanModel.is_saved_in(Path(folder)):
+        return TransformerSpanModel.load(Path(folder))
     return SpacySpanModel.load(Path(folder))
 
 
-def load_span_model(folder: Path) -> SpacySpanModel:
+def load_span_model(folder: Path) -> SpanModel:
     """A saved span model (a few recent ones stay loaded: spaCy takes a second to load)."""
     meta = folder / "span_model.json"
     if not meta.is_file():
@@ -153,25 +181,50 @@ def train(
         "candidates": {n: s.to_dict() for n, s in selection.scores.items()},
         "n_sentences": len(labelled.sentences),
     }
+    evidence = None
+    if selection.oof is not None:
+        calibrate = selection.model.calibrator
+        evidence = {
+            "annotation_ids": labelled.annotation_ids,
+            "confidence": [calibrate(p.raw_confidence) for p in selection.oof],
+            "correct": [
+                p.span_set() == set(g) for p, g in zip(selection.oof, labelled.gold, strict=True)
+            ],
+        }
     return _record(
-        ws, project_id, selection.model, kind, labelled.annotation_ids, metrics, start, decision
+        ws,
+        project_id,
+        selection.model,
+        kind,
+        labelled.annotation_ids,
+        metrics,
+        start,
+        decision,
+        evidence=evidence,
     )
 
 
 def _record(
     ws: WorkspaceContext,
     project_id: int,
-    model: SpacySpanModel,
+    model: SpanModel,
     kind: str,
     label_ids: list[int],
     metrics: dict[str, Any],
     start: float,
     decision: tuple[bool, str],
+    *,
+    evidence: dict[str, list[Any]] | None = None,
 ) -> TrainResult:
+    def write(folder: Path) -> None:
+        model.save(folder)
+        if evidence is not None:
+            (folder / _EVIDENCE).write_text(json.dumps(evidence), encoding="utf-8")
+
     with ws.transaction() as session:
         version = (queries.latest_number(session, project_id) or 0) + 1
         folder = ws.artifacts.model_dir(project_id, version)
-        ws.artifacts.write_dir_atomically(folder, model.save)
+        ws.artifacts.write_dir_atomically(folder, write)
         row = ModelVersion(
             project_id=project_id,
             version=version,
@@ -280,6 +333,53 @@ def predict(
     return PredictResult(
         model_version=version, kind=kind, items=len(rows), embedded=0, strategy=strategy
     )
+
+
+def auto_accept_evidence(
+    ws: WorkspaceContext, name: str
+) -> tuple[np.ndarray, np.ndarray, int, int]:
+    """Held-out sentence-level evidence for the champion: ``(confidences, correct, version,
+    version_id)``, one entry per current human span answer.
+
+    A sentence the champion trained on contributes its out-of-fold prediction, kept with the
+    model (:data:`_EVIDENCE`); any other, the champion's own prediction, which never saw it. The
+    pre-trained recogniser trained on none, so every labelled sentence is its evidence.
+    ``correct`` holds only when the predicted span set is exactly the human one.
+
+    Raises:
+        NotFound: the project has no champion.
+    """
+    with ws.transaction() as session:
+        project = repo.get_project(session, name)
+        champion = repo.champion(session, project.id)
+        if champion is None or champion.artifact is None:
+            raise NotFound(f"project {name!r} has no model yet: run train first")
+        labelled = _labelled(repo.training_label_rows(session, project.id))
+        version, version_id, artifact = champion.version, champion.id, champion.artifact
+    folder = ws.path / artifact
+    kept: dict[int, tuple[float, bool]] = {}
+    if (folder / _EVIDENCE).is_file():
+        stored = json.loads((folder / _EVIDENCE).read_text(encoding="utf-8"))
+        kept = {
+            int(a): (float(c), bool(ok))
+            for a, c, ok in zip(
+                stored["annotation_ids"], stored["confidence"], stored["correct"], strict=True
+            )
+        }
+    n = len(labelled.annotation_ids)
+    confidences, correct = np.zeros(n), np.zeros(n, dtype=bool)
+    fresh = []
+    for i, annotation_id in enumerate(labelled.annotation_ids):
+        if annotation_id in kept:
+            confidences[i], correct[i] = kept[annotation_id]
+        else:
+            fresh.append(i)
+    if fresh:
+        predictions = load_span_model(folder).predict([labelled.sentences[i] for i in fresh])
+        for i, p in zip(fresh, predictions, strict=True):
+            confidences[i] = p.confidence
+            correct[i] = p.span_set() == set(labelled.gold[i])
+    return confidences, correct, version, version_id
 
 
 def sequence_priority(

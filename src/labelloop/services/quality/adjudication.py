@@ -16,7 +16,7 @@ from labelloop.services.quality import issues
 from labelloop.services.results import SubmitResult
 from labelloop.store import repo
 from labelloop.store.queries import quality as queries
-from labelloop.tasks import task_for
+from labelloop.tasks import AnswerValue, task_for
 
 if TYPE_CHECKING:
     from labelloop.services.context import WorkspaceContext
@@ -28,7 +28,7 @@ def resolve(
     ws: WorkspaceContext,
     name: str,
     item_id: int,
-    value: list[str] | str,
+    value: AnswerValue,
     *,
     reviewer: str,
     seconds: float | None = None,

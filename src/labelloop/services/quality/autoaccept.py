@@ -31,6 +31,7 @@ import numpy as np
 from pydantic import BaseModel, Field
 
 from labelloop.errors import Conflict, InvalidInput, NotFound
+from labelloop.services.models import spans
 from labelloop.services.projects import label_schema, project_settings
 from labelloop.store import (
     HUMAN_SOURCES,
@@ -42,7 +43,7 @@ from labelloop.store import (
 )
 from labelloop.store.db import in_chunks
 from labelloop.store.queries import quality as queries
-from labelloop.tasks import task_for
+from labelloop.tasks import AnswerShape, task_for
 
 if TYPE_CHECKING:
     from sqlalchemy.orm import Session
@@ -160,6 +161,10 @@ def auto_accept_evidence(
     the champion's own prediction, which never saw it either. ``confidences`` are calibrated
     top-class probabilities; ``correct`` says whether the top class equals the human label.
 
+    A span project's evidence is per sentence (:func:`labelloop.services.models.spans.
+    auto_accept_evidence`): its pre-trained recogniser never trained on the labels, so, unlike
+    a zero-shot classifier, it can be auto-accepted from the first labels on.
+
     Raises:
         AutoAcceptRefused: no champion, a zero-shot champion, or a multi-label project.
     """
@@ -173,6 +178,14 @@ def auto_accept_evidence(
         schema = label_schema(project)
         if schema.multi_label:
             raise AutoAcceptRefused("only single-label projects can be auto-accepted")
+        champion = repo.champion(session, project.id)
+        if champion is None or champion.artifact is None:
+            raise AutoAcceptRefused(f"project {name!r} has no trained model yet: run train first")
+        is_spans = task_for(schema).tags.answer is AnswerShape.SPANS
+    if is_spans:  # sentence level: a sentence is right only if its span set is exactly right
+        return spans.auto_accept_evidence(ws, name)
+    with ws.transaction() as session:
+        project = repo.get_project(session, name)
         champion = repo.champion(session, project.id)
         if champion is None or champion.artifact is None:
             raise AutoAcceptRefused(f"project {name!r} has no trained model yet: run train first")
