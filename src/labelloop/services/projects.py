@@ -87,6 +87,7 @@ def _info(project: Project) -> ProjectInfo:
         settings=project_settings(project),
         created_at=project.created_at,
         widget=task_for(schema).widget,
+        allow_overlap=schema.allow_overlap,
     )
 
 

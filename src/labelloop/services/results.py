@@ -35,6 +35,9 @@ class ProjectInfo(BaseModel):
     settings: dict[str, Any]
     created_at: datetime
     widget: str = Field(description="the web UI widget that answers the task, e.g. 'choices'")
+    allow_overlap: bool = Field(
+        default=False, description="spans projects: whether an answer may hold overlapping spans"
+    )
 
 
 class ImportResult(BaseModel):
@@ -89,6 +92,11 @@ class QueueItem(BaseModel):
     lease_expires_at: datetime | None = None
     blind: bool = Field(
         default=False, description="shown without the suggestion (anchoring-bias check)"
+    )
+    tokens: list[tuple[int, int]] | None = Field(
+        default=None,
+        description="spans projects: each token's (start, end) character offsets in data.text; "
+        "answers are snapped to them",
     )
 
 

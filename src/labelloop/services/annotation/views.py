@@ -9,11 +9,14 @@ stored suggestion; theirs is computed from the champion and cached embeddings. A
 from __future__ import annotations
 
 import hashlib
+import logging
+from collections.abc import Mapping
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import Integer, bindparam, select
 
+from labelloop.errors import InvalidInput
 from labelloop.services.projects import label_schema, project_settings
 from labelloop.services.results import QueueItem, SuggestionView
 from labelloop.store import Item, ModelStatus, ModelVersion, Suggestion
@@ -25,7 +28,17 @@ if TYPE_CHECKING:
     from labelloop.schema import LabelSchema
     from labelloop.services.context import WorkspaceContext
 
-__all__ = ["VIEWS_QUERY", "VIEW_COLUMNS", "is_blind", "live_suggestions", "views"]
+__all__ = [
+    "VIEWS_QUERY",
+    "VIEW_COLUMNS",
+    "is_blind",
+    "item_tokens",
+    "keyed_probs",
+    "live_suggestions",
+    "views",
+]
+
+log = logging.getLogger(__name__)
 
 _PROJECT = bindparam("project_id", type_=Integer)
 
@@ -145,7 +158,7 @@ def views(
                 value=list(row.value),
                 confidence=row.confidence,
                 model_version=row.version,
-                pred_probs=_keyed_probs(schema, row.value, row.pred_probs),
+                pred_probs=keyed_probs(schema, row.value, row.pred_probs),
             )
         )
         views.append(
@@ -156,14 +169,28 @@ def views(
                 suggestion=None if blind[item_id] else view,
                 blind=blind[item_id],
                 lease_expires_at=expires,
+                tokens=item_tokens(schema, row.data),
             )
         )
     return views
 
 
-def _keyed_probs(
-    schema: LabelSchema, value: list[Any], pred_probs: list[float]
-) -> dict[str, float]:
+def item_tokens(schema: LabelSchema, data: Mapping[str, Any]) -> list[tuple[int, int]] | None:
+    """The ``(start, end)`` character offsets of the item's tokens in ``data["text"]``, which the
+    web UI selects spans by; ``None`` unless the answers are spans, or when the item's ``tokens``
+    do not match its text (such an item cannot be answered; the UI says so)."""
+    if task_for(schema).tags.answer is not AnswerShape.SPANS:
+        return None
+    from labelloop.tasks.spans import token_offsets
+
+    try:
+        return token_offsets(data)
+    except InvalidInput as exc:
+        log.warning("an item's text cannot be tokenised: %s", exc)
+        return None
+
+
+def keyed_probs(schema: LabelSchema, value: list[Any], pred_probs: list[float]) -> dict[str, float]:
     """Stored ``pred_probs`` by name: per label, or per span (``"start:end:label"``) for spans."""
     if task_for(schema).tags.answer is AnswerShape.SPANS:
         keys = [f"{s['start']}:{s['end']}:{s['label']}" for s in value]

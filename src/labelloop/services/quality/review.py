@@ -20,10 +20,11 @@ from pathlib import Path
 from types import MappingProxyType
 from typing import TYPE_CHECKING, Any
 
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
 from labelloop.errors import InvalidInput, NotFound
 from labelloop.services.annotation.annotating import REVIEW_PREFIX
+from labelloop.services.annotation.views import item_tokens, keyed_probs
 from labelloop.services.projects import label_schema
 from labelloop.services.quality import autoaccept as _autoaccept
 from labelloop.services.quality import issues
@@ -54,7 +55,7 @@ ReviewSource = Callable[["Session", int, int], list[int]]
 
 class Answer(BaseModel):
     annotator: str | None
-    value: list[str] | None
+    value: list[Any] | None = Field(description="label names, or spans {start, end, label}")
     source: str
     current: bool
     reviewed: bool
@@ -68,7 +69,11 @@ class ReviewCandidate(BaseModel):
     reasons: list[ReviewReason]
     answers: list[Answer]
     suggestion: SuggestionView | None
-    current: list[str] | None
+    current: list[Any] | None
+    tokens: list[tuple[int, int]] | None = Field(
+        default=None,
+        description="spans projects: each token's (start, end) character offsets in data.text",
+    )
 
 
 def _disagreement(session: Session, project_id: int, limit: int) -> list[int]:
@@ -138,14 +143,15 @@ def review_candidates(
                 if item_id not in gold:
                     reasons.setdefault(item_id, []).append(source)
         ids = list(reasons)[:limit]
-        return _candidates(session, project.id, ids, reasons)
+        return _candidates(session, project, ids, reasons)
 
 
 def _candidates(
-    session: Session, project_id: int, ids: list[int], reasons: dict[int, list[ReviewReason]]
+    session: Session, project: Project, ids: list[int], reasons: dict[int, list[ReviewReason]]
 ) -> list[ReviewCandidate]:
     if not ids:
         return []
+    project_id, schema = project.id, label_schema(project)
     items = queries.items_by_id(session, ids)
     answers: dict[int, list[Answer]] = defaultdict(list)
     for a in queries.answered_annotations(session, ids):
@@ -178,8 +184,10 @@ def _candidates(
                     value=list(s.value),
                     confidence=s.confidence,
                     model_version=versions.get(s.model_version_id),
+                    pred_probs=keyed_probs(schema, s.value, s.pred_probs),
                 ),
                 current=current,
+                tokens=item_tokens(schema, items[i].data),
             )
         )
     return out
@@ -216,12 +224,12 @@ def item_detail(ws: WorkspaceContext, name: str, item_id: int) -> ReviewCandidat
         item = session.get(Item, item_id)
         if item is None or item.project_id != project.id:
             raise NotFound(f"no item {item_id} in project {name!r}")
-        return _candidates(session, project.id, [item_id], {item_id: []})[0]
+        return _candidates(session, project, [item_id], {item_id: []})[0]
 
 
 class SuggestionRow(BaseModel):
     item_id: int
-    value: list[str]
+    value: list[Any] = Field(description="label names, or spans {start, end, label}")
     confidence: float
     priority: float
     model_version: int | None
