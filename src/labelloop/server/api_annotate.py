@@ -12,7 +12,13 @@ from fastapi.responses import FileResponse
 from labelloop.errors import NotFound, PermissionDenied, PoolExhausted
 from labelloop.server.api_projects import ERRORS
 from labelloop.server.deps import ProjectRole
-from labelloop.server.schemas import NextBatch, Resolve, SubmitAnnotation, SubmitResponse
+from labelloop.server.schemas import (
+    NextBatch,
+    Resolve,
+    SubmitAnnotation,
+    SubmitResponse,
+    answer_value,
+)
 from labelloop.services import users
 from labelloop.services.quality import adjudication, review
 from labelloop.services.quality.review import ReviewCandidate, SuggestionRow
@@ -74,7 +80,7 @@ def submit(
     result = _ws(request).submit(
         project,
         body.item_id,
-        body.value,
+        answer_value(body.value),
         annotator=principal.name,
         seconds=body.seconds,
         request_id=body.request_id,
@@ -155,7 +161,12 @@ def resolve(
     """Settle an item: accept one of its answers or override with another label."""
     _check_item(request, project, item_id, principal)
     result = adjudication.resolve(
-        _ws(request), project, item_id, body.value, reviewer=principal.name, seconds=body.seconds
+        _ws(request),
+        project,
+        item_id,
+        answer_value(body.value),
+        reviewer=principal.name,
+        seconds=body.seconds,
     )
     return SubmitResponse(
         **result.model_dump(), retrain=_retrain(request, project, result.retrain_due)

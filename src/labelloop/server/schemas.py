@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, Field, StringConstraints
+from pydantic import BaseModel, ConfigDict, Discriminator, Field, StringConstraints, Tag
 
 from labelloop.services.loop import TrainingState
 from labelloop.services.results import QueueItem, SubmitResult
+from labelloop.tasks import AnswerValue
 
 __all__ = [
+    "Answer",
     "CreateProject",
     "CreateUser",
     "ErrorBody",
@@ -18,15 +20,63 @@ __all__ = [
     "ModelPoll",
     "NextBatch",
     "Resolve",
+    "SpanValue",
     "SubmitAnnotation",
     "SubmitResponse",
     "TokenCreated",
     "TrainRequested",
     "UpdateProject",
+    "answer_value",
 ]
 
 Label = Annotated[str, StringConstraints(min_length=1, max_length=200)]
 Name = Annotated[str, StringConstraints(min_length=1, max_length=100)]
+#: Most spans one answer may hold (the spans task refuses more).
+MAX_SPANS = 1000
+MAX_OFFSET = 10**9
+
+
+class SpanValue(BaseModel):
+    """One labelled span of a spans answer: ``data.text[start:end]`` are its words (character
+    offsets, end exclusive). The server snaps it to whole tokens and checks it against the item
+    (in range, a project label, no overlap unless the project allows it)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    start: int = Field(ge=0, le=MAX_OFFSET, description="offset of the span's first character")
+    end: int = Field(ge=0, le=MAX_OFFSET, description="offset just past its last character")
+    label: Label
+
+
+def _answer_kind(value: Any) -> str:
+    """Which shape of :data:`Answer` a value is: a list starting with an object is spans."""
+    if isinstance(value, list | tuple):
+        return "spans" if value and isinstance(value[0], dict | SpanValue) else "labels"
+    return "label"
+
+
+#: An answer: one label, a list of labels (multi-label; ``[]`` for a spans item with no span),
+#: or a non-empty list of spans. The project's task type checks it (422 naming what is wrong).
+Answer = Annotated[
+    Annotated[Label, Tag("label")]
+    | Annotated[list[Label], Tag("labels")]
+    | Annotated[list[SpanValue], Tag("spans"), Field(min_length=1, max_length=MAX_SPANS)],
+    Discriminator(_answer_kind),
+]
+ANSWER_DOC = (
+    "one label; a list of labels for multi-label projects; for spans projects a list of "
+    "{start, end, label} character spans ([] when the item has none)"
+)
+
+
+def answer_value(value: str | list[str] | list[SpanValue]) -> AnswerValue:
+    """An :data:`Answer` as the services take it (spans as plain dicts)."""
+    if isinstance(value, str):
+        return value
+    spans = [span.model_dump() for span in value if isinstance(span, SpanValue)]
+    if spans:
+        return spans
+    return [label for label in value if isinstance(label, str)]
 
 
 class ErrorDetail(BaseModel):
@@ -62,7 +112,7 @@ class UpdateProject(BaseModel):
 
 class SubmitAnnotation(BaseModel):
     item_id: int = Field(ge=1, le=2**62)
-    value: Label | list[Label] = Field(description="one label, or a list for multi-label projects")
+    value: Answer = Field(description=ANSWER_DOC)
     seconds: float | None = Field(default=None, ge=0, le=86400, description="time spent")
     request_id: Annotated[str, StringConstraints(min_length=1, max_length=100)] | None = Field(
         default=None, description="a client-chosen key: sending it twice stores one annotation"
@@ -76,7 +126,7 @@ class SubmitResponse(SubmitResult):
 
 
 class Resolve(BaseModel):
-    value: Label | list[Label]
+    value: Answer = Field(description=ANSWER_DOC)
     seconds: float | None = Field(default=None, ge=0, le=86400)
 
 
