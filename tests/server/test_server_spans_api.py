@@ -141,6 +141,19 @@ def test_a_reviewer_settles_a_span_item_with_spans(api):
     assert {row["item_id"] for row in rows.json()} == {api.ids["s2"], api.ids["s3"]}
 
 
+def test_the_annotate_page_loads_the_spans_widget(api):
+    client = api.client
+    page = client.get("/login")
+    token = page.text.split('name="csrf_token" value="')[1].split('"')[0]
+    form = {"name": "ann", "password": "pw-annotator", "csrf_token": token, "next": "/"}
+    assert client.post("/login", data=form, follow_redirects=False).status_code == 303
+    html = client.get("/projects/ner/annotate").text
+    assert 'data-widget="spans"' in html and 'data-overlap="false"' in html
+    assert '<script src="/static/spans.js">' in html and 'id="span-labels"' in html
+    js = client.get("/static/spans.js").text
+    assert "innerHTML" not in js and "insertAdjacentHTML" not in js
+
+
 def test_the_openapi_spec_describes_span_answers(api):
     from jsonschema import Draft202012Validator
 

@@ -1,23 +1,16 @@
-// The annotate view: one item at a time, keyboard first, no page reloads.
+// The annotate view: one item at a time, keyboard first, no page reloads. The answer widget
+// is the task's (the page's data-widget): "choices" below, others from their own script
+// (spans.js). A widget is { show(item), value(), describe(suggestion), render(busy), key(ev) }:
+// value() is the answer to submit, or null while there is none.
 "use strict";
-(() => {
-  const root = document.getElementById("annotate");
-  if (!root) return;
-  const project = encodeURIComponent(root.dataset.project);
-  const multi = root.dataset.multi === "true";
-  const labels = LL.jsonData("label-names") || [];
+
+// The choices widget (classification): one button per label, keys 1-9 and 0.
+LL.widgets.choices = (ctx) => {
+  const { labels, multi } = ctx;
   const $ = (id) => document.getElementById(id);
-
-  let current = null;        // the queue item on screen
-  let buffer = [];           // prefetched queue items
   let selected = new Set();  // labels picked for the current item
-  let shownAt = 0;           // when the current item appeared (ms)
-  let history = [];          // item ids submitted in this page, for undo
-  let busy = false;
-  let champion = undefined;  // champion version when the page loaded
-  let done = 0;
+  let shown = false;
 
-  // label buttons, built once
   const buttons = labels.map((label, i) => {
     const key = i < 9 ? String(i + 1) : i === 9 ? "0" : "";
     const b = LL.el("button", { type: "button", class: "label", "data-label": label },
@@ -27,37 +20,84 @@
     return b;
   });
 
+  function pick(label) {
+    if (!shown) return;
+    if (multi) { selected.has(label) ? selected.delete(label) : selected.add(label); }
+    else { selected = new Set([label]); }
+    ctx.changed();
+  }
+
+  return {
+    show(item) {
+      shown = true;
+      $("item-text").textContent = LL.itemText(item.data);
+      selected = new Set(item.suggestion ? item.suggestion.value : []);
+    },
+    value() {
+      if (selected.size === 0) return null;
+      const value = labels.filter((l) => selected.has(l));
+      return multi ? value : value[0];
+    },
+    describe(suggestion) { return suggestion.value.join(", "); },
+    render() {
+      for (const b of buttons) {
+        b.classList.toggle("selected", selected.has(b.dataset.label));
+        b.setAttribute("aria-pressed", selected.has(b.dataset.label) ? "true" : "false");
+      }
+    },
+    key(ev) {
+      if (!/^[0-9]$/.test(ev.key)) return false;
+      const index = ev.key === "0" ? 9 : Number(ev.key) - 1;
+      if (index >= labels.length) return false;
+      pick(labels[index]);
+      return true;
+    },
+  };
+};
+
+(() => {
+  const root = document.getElementById("annotate");
+  if (!root) return;
+  const project = encodeURIComponent(root.dataset.project);
+  const $ = (id) => document.getElementById(id);
+
+  let current = null;        // the queue item on screen
+  let buffer = [];           // prefetched queue items
+  let shownAt = 0;           // when the current item appeared (ms)
+  let history = [];          // item ids submitted in this page, for undo
+  let busy = false;
+  let champion = undefined;  // champion version when the page loaded
+  let done = 0;
+
+  const make = LL.widgets[root.dataset.widget];
+  if (!make) { LL.say(`This page has no "${root.dataset.widget}" widget.`, "error"); return; }
+  const widget = make({
+    labels: LL.jsonData("label-names") || [],
+    multi: root.dataset.multi === "true",
+    allowOverlap: root.dataset.overlap === "true",
+    changed: () => render(),
+  });
+
   function render() {
-    for (const b of buttons) {
-      b.classList.toggle("selected", selected.has(b.dataset.label));
-      b.setAttribute("aria-pressed", selected.has(b.dataset.label) ? "true" : "false");
-    }
-    $("btn-submit").disabled = !current || selected.size === 0 || busy;
+    widget.render(busy);
+    $("btn-submit").disabled = !current || widget.value() === null || busy;
     $("btn-undo").disabled = history.length === 0 || busy;
     $("btn-skip").disabled = !current || busy;
     $("counter").textContent = done ? `${done} done in this session` : "";
-  }
-
-  function pick(label) {
-    if (!current) return;
-    if (multi) { selected.has(label) ? selected.delete(label) : selected.add(label); }
-    else { selected = new Set([label]); }
-    render();
   }
 
   function show(item) {
     current = item;
     $("done").hidden = !!item;
     root.querySelector(".item").hidden = !item;
-    if (!item) { $("suggestion").hidden = true; selected = new Set(); render(); return; }
+    if (!item) { $("suggestion").hidden = true; render(); return; }
     $("item-ref").textContent = "item " + (item.external_id || item.item_id);
-    $("item-text").textContent = LL.itemText(item.data);
     showMedia(item);
+    widget.show(item);
     const s = item.suggestion;
-    selected = new Set(s ? s.value : []);
     $("suggestion").hidden = !s;
     if (s) {
-      $("sugg-label").textContent = s.value.join(", ");
+      $("sugg-label").textContent = widget.describe(s);
       $("sugg-conf").textContent = Math.round(100 * s.confidence) + "%";
       $("sugg-conf").className = "pill " + (s.confidence >= 0.8 ? "high" : s.confidence >= 0.5 ? "mid" : "low");
       $("sugg-model").textContent = s.model_version ? "model v" + s.model_version : "";
@@ -97,13 +137,13 @@
   }
 
   function submit() {
-    if (!current || selected.size === 0) return;
+    const value = current ? widget.value() : null;
+    if (value === null) return;
     run(async () => {
       const item = current;
       const seconds = Math.round((performance.now() - shownAt) / 10) / 100;
-      const value = labels.filter((l) => selected.has(l));
       const res = await LL.api("POST", `/projects/${project}/annotations`, {
-        item_id: item.item_id, value: multi ? value : value[0], seconds, request_id: LL.requestId(),
+        item_id: item.item_id, value, seconds, request_id: LL.requestId(),
       });
       history.push(item.item_id);
       done += 1;
@@ -130,7 +170,7 @@
       const detail = await LL.api("GET", `/projects/${project}/items/${itemId}`);
       if (current) buffer.unshift(current);
       show({ item_id: detail.item_id, external_id: detail.external_id, data: detail.data,
-             suggestion: detail.suggestion });
+             suggestion: detail.suggestion, tokens: detail.tokens });
       LL.say("Undone: the item is back.", "ok");
     });
   }
@@ -157,10 +197,7 @@
     if (key === "Enter") { ev.preventDefault(); submit(); }
     else if (key === "s" || key === "S") { ev.preventDefault(); skip(); }
     else if (key === "z" || key === "Z") { ev.preventDefault(); undo(); }
-    else if (/^[0-9]$/.test(key)) {
-      const index = key === "0" ? 9 : Number(key) - 1;
-      if (index < labels.length) { ev.preventDefault(); pick(labels[index]); }
-    }
+    else if (current && !busy && widget.key(ev)) ev.preventDefault();
   });
   $("btn-submit").addEventListener("click", submit);
   $("btn-skip").addEventListener("click", skip);

@@ -61,5 +61,8 @@ const LL = (() => {
     return JSON.stringify(data);
   }
 
-  return { api, el, requestId, jsonData, say, itemText };
+  // the answer widgets of the annotate page, by name (annotate.js, spans.js fill it)
+  const widgets = {};
+
+  return { api, el, requestId, jsonData, say, itemText, widgets };
 })();

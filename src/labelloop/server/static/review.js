@@ -1,10 +1,12 @@
-// The review view: candidates with every answer side by side; accept one or override.
+// The review view: candidates with every answer side by side; accept one or override. In span
+// projects each answer (and the model's suggestion) is the item's text with its spans marked.
 "use strict";
 (() => {
   const root = document.getElementById("review");
   if (!root) return;
   const project = encodeURIComponent(root.dataset.project);
   const multi = root.dataset.multi === "true";
+  const spans = root.dataset.widget === "spans";
   const labels = LL.jsonData("label-names") || [];
   const REASONS = {
     disagreement: "annotators disagree",
@@ -13,11 +15,22 @@
   };
   const list = document.getElementById("candidates");
 
-  function valueText(v) { return v ? v.join(", ") : "–"; }
+  function valueText(v) {
+    if (!v) return "–";
+    if (spans) return v.length === 1 ? "1 span" : `${v.length} spans`;
+    return v.join(", ");
+  }
+
+  // What an answer says: its labels, or (spans) the text with the answer's spans marked.
+  function valueCell(c, value, probs) {
+    if (!spans || !value) return LL.el("td", {}, valueText(value));
+    return LL.el("td", { class: "spans-answer" }, LL.spans.highlight(LL.itemText(c.data), value, labels, probs));
+  }
 
   async function resolve(card, itemId, value) {
     try {
-      await LL.api("POST", `/projects/${project}/review/${itemId}`, { value: multi ? value : value[0] });
+      const answer = spans || multi ? value : value[0];
+      await LL.api("POST", `/projects/${project}/review/${itemId}`, { value: answer });
       card.classList.add("resolved");
       card.querySelector(".outcome").textContent = "Settled as " + valueText(value);
       for (const b of card.querySelectorAll("button, select")) b.disabled = true;
@@ -35,7 +48,7 @@
       const accept = LL.el("button", { type: "button" }, "Accept");
       accept.addEventListener("click", () => resolve(node, c.item_id, a.value));
       return LL.el("tr", { class: a.current ? "current" : "" },
-        LL.el("td", {}, a.annotator || "–"), LL.el("td", {}, valueText(a.value)),
+        LL.el("td", {}, a.annotator || "–"), valueCell(c, a.value, null),
         LL.el("td", {}, a.source + (a.reviewed ? " (review)" : "")),
         LL.el("td", {}, new Date(a.created_at).toLocaleString()), LL.el("td", {}, accept));
     });
@@ -44,13 +57,17 @@
       accept.addEventListener("click", () => resolve(node, c.item_id, c.suggestion.value));
       rows.push(LL.el("tr", { class: "model" },
         LL.el("td", {}, "model v" + (c.suggestion.model_version || "?")),
-        LL.el("td", {}, valueText(c.suggestion.value)),
+        valueCell(c, c.suggestion.value, c.suggestion.pred_probs),
         LL.el("td", {}, "suggestion " + Math.round(100 * c.suggestion.confidence) + "%"),
         LL.el("td", {}, ""), LL.el("td", {}, accept)));
     }
     node.append(LL.el("table", { class: "answers" },
-      LL.el("thead", {}, LL.el("tr", {}, ...["who", "label", "source", "when", ""].map((h) => LL.el("th", {}, h)))),
+      LL.el("thead", {}, LL.el("tr", {}, ...["who", spans ? "spans" : "label", "source", "when", ""].map((h) => LL.el("th", {}, h)))),
       LL.el("tbody", {}, ...rows)));
+    if (spans) {  // span projects: a reviewer settles an item by accepting one of its span sets
+      node.append(LL.el("div", { class: "override" }, LL.el("span", { class: "outcome muted" })));
+      return node;
+    }
     const select = LL.el("select", { multiple: multi, "aria-label": "override label" },
       ...labels.map((l) => LL.el("option", { value: l }, l)));
     const override = LL.el("button", { type: "button", class: "primary" }, "Override");
