@@ -19,6 +19,7 @@ from labelloop.services.data.formats import (
     EXPORT_FORMATS,
     FILE_EXPORT_FORMATS,
     FOLDER_EXPORT_FORMATS,
+    SPANS_ONLY_FORMATS,
 )
 from labelloop.services.data.importing import ImportOptions
 from labelloop.store import Annotation, Item, ModelKind, ModelStatus, ModelVersion, Project, Source
@@ -145,6 +146,10 @@ def test_rest_export_offers_and_downloads_exactly_the_file_formats(admin_client)
     assert tuple(offered) == FILE_EXPORT_FORMATS
     for format in FILE_EXPORT_FORMATS:
         r = admin_client.get(f"/api/v1/projects/news/export?format={format}")
+        if format in SPANS_ONLY_FORMATS:  # a classification project cannot use them
+            assert r.status_code == 422, (format, r.text)
+            assert "holds spans" in r.json()["error"]["message"]
+            continue
         assert r.status_code == 200, (format, r.text)
         assert r.headers["x-labelloop-rows"] == "3"
     for format in (*FOLDER_EXPORT_FORMATS, "xml"):

@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import hashlib
 import json
+import os
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -111,3 +112,101 @@ def ls_task(
             {"result": result(prediction), "score": score, "model_version": "m1"}
         ]
     return task
+
+
+# -- spans ---------------------------------------------------------------------------------------
+
+NER_LABELS = ("PER", "LOC", "ORG", "MISC")
+#: The shared benchmark data (``LABELLOOP_DATA``, else ``../shared/data`` beside the repository).
+DATA = Path(
+    os.environ.get("LABELLOOP_DATA", Path(__file__).resolve().parents[2].parent / "shared/data")
+)
+CONLL2003 = DATA / "conll2003"
+
+
+def make_span_schema(labels: Sequence[str] = NER_LABELS, **kwargs: Any) -> LabelSchema:
+    """A spans schema over ``labels`` (named entities by default)."""
+    return LabelSchema(task="spans", labels=tuple(labels), **kwargs)
+
+
+def make_span_record(
+    item_id: int = 1,
+    *,
+    tokens: Sequence[str] = ("Peter", "Blackburn", "flew", "to", "Brussels", "."),
+    tags: Sequence[str] | None = ("B-PER", "I-PER", "O", "O", "B-LOC", "O"),
+    keep_tokens: bool = True,
+    annotator: str | None = "alice",
+    suggestion: Sequence[tuple[int, int, str, float]] | None = None,
+    confidence: float = 0.7,
+) -> ExportRecord:
+    """An export record of a sentence whose spans are given as IOB2 ``tags`` over ``tokens``
+    (None: unlabelled); ``suggestion`` holds ``(first_token, end_token, label, marginal)``."""
+    from labelloop.tasks.spans import char_spans, from_bio
+
+    text = " ".join(tokens)
+    offsets = []
+    at = 0
+    for token in tokens:
+        offsets.append((at, at + len(token)))
+        at += len(token) + 1
+    data: dict[str, Any] = {"text": text}
+    if keep_tokens:
+        data["tokens"] = list(tokens)
+    label = None if tags is None else tuple(from_bio(offsets, list(tags)))
+    prov = None
+    if label is not None:
+        prov = {
+            "source": "human",
+            "annotator": annotator,
+            "model_version": None,
+            "seconds": 4.0,
+            "created_at": "2024-05-01T12:00:00+00:00",
+        }
+    sug = None
+    if suggestion is not None:
+        sug = {
+            "value": char_spans(offsets, [(s, e, lab) for s, e, lab, _ in suggestion]),
+            "pred_probs": [p for *_, p in suggestion],
+            "confidence": confidence,
+            "model_version": 3,
+        }
+    return ExportRecord(
+        external_id=f"s{item_id}",
+        item_id=item_id,
+        data=data,
+        content_hash=hashlib.sha256(text.encode()).hexdigest(),
+        label=label,
+        provenance=prov,
+        history=() if label is None else ({"value": list(label), **(prov or {})},),
+        suggestion=sug,
+    )
+
+
+def write_conll(path: Path, sentences: Sequence[Sequence[str]], *, docstart: bool = True) -> Path:
+    """A CoNLL file from sentences given as ``"token ... TAG"`` lines, CRLF line ends."""
+    head = "-DOCSTART- -X- -X- O\r\n\r\n" if docstart else ""
+    body = "\r\n\r\n".join("\r\n".join(lines) for lines in sentences)
+    path.write_bytes((head + body + "\r\n").encode("utf-8"))
+    return path
+
+
+def conll2003_sentences(split: str = "test", n: int = 50) -> list[list[str]]:
+    """The first ``n`` sentences of the shared CoNLL-2003 ``split``, as ``"token TAG"`` lines."""
+    import pytest
+
+    path = CONLL2003 / f"{split}.txt"
+    if not path.exists():
+        pytest.skip(f"the shared CoNLL-2003 data is not at {path}")
+    sentences: list[list[str]] = []
+    current: list[str] = []
+    with path.open(encoding="utf-8", newline="") as f:
+        for raw in f:
+            line = raw.rstrip("\r\n")
+            if line.strip() and not line.startswith("-DOCSTART-"):
+                current.append(line)
+            elif current:
+                sentences.append(current)
+                current = []
+                if len(sentences) == n:
+                    break
+    return sentences

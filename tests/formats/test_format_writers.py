@@ -15,6 +15,7 @@ from labelloop.errors import InvalidInput
 from labelloop.services.data.formats import (
     EXPORT_FORMATS,
     MULTI_LABEL_SEPARATOR,
+    SPANS_ONLY_FORMATS,
     ExportRecord,
     label_studio_config,
     write_records,
@@ -27,6 +28,9 @@ EXTENSION = {
     "hf": "",
     "labelstudio": ".json",
 }
+#: The formats a classification project exports to (the span formats are tested in
+#: test_span_formats.py).
+LABEL_FORMATS = tuple(f for f in EXPORT_FORMATS if f not in SPANS_ONLY_FORMATS)
 
 
 def test_csv_has_flat_provenance_columns(tmp_path: Path) -> None:
@@ -83,7 +87,7 @@ def test_parquet_label_column_is_a_list_for_multi_label(tmp_path: Path) -> None:
     assert table.column("provenance").to_pylist()[0]["source"] == "human"
 
 
-@pytest.mark.parametrize("fmt", EXPORT_FORMATS)
+@pytest.mark.parametrize("fmt", LABEL_FORMATS)
 def test_failed_export_leaves_nothing_and_keeps_the_old_file(tmp_path: Path, fmt: str) -> None:
     out = tmp_path / f"out{EXTENSION[fmt]}"
     good = [make_export_record(i) for i in range(3)]

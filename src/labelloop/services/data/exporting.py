@@ -19,6 +19,7 @@ from labelloop.services.results import ExportResult
 from labelloop.store import HUMAN_SOURCES, Annotation, Source, repo
 from labelloop.store.queries import exporting as queries
 from labelloop.store.queries import models as model_queries
+from labelloop.tasks import AnswerShape, task_for
 
 if TYPE_CHECKING:
     from sqlalchemy.orm import Session
@@ -59,7 +60,10 @@ def export_project(
     with ws.transaction() as session:
         project = repo.get_project(session, name)
         schema = label_schema(project)
-        records = _records(session, project.id, ONLY[only], schema.labels)
+        spans = task_for(schema).tags.answer is AnswerShape.SPANS
+        # a span suggestion holds one marginal per span, a label suggestion one per label
+        labels = None if spans else schema.labels
+        records = _records(session, project.id, ONLY[only], labels)
         rows = write_records(
             records,
             out,
@@ -70,7 +74,10 @@ def export_project(
 
 
 def _records(
-    session: Session, project_id: int, sources: tuple[str, ...] | None, labels: tuple[str, ...]
+    session: Session,
+    project_id: int,
+    sources: tuple[str, ...] | None,
+    labels: tuple[str, ...] | None,
 ) -> Iterator[ExportRecord]:
     versions = model_queries.version_numbers(session, project_id)
     last_id = 0
@@ -102,7 +109,10 @@ def _records(
                 if suggestion is None
                 else {
                     "value": suggestion.value,
-                    "pred_probs": dict(zip(labels, suggestion.pred_probs, strict=False)),
+                    "pred_probs": list(suggestion.pred_probs)
+                    if labels is None
+                    else dict(zip(labels, suggestion.pred_probs, strict=False)),
+                    "confidence": suggestion.confidence,
                     "model_version": versions.get(suggestion.model_version_id),
                 },
             )

@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 import itertools
 import json
+import math
 import stat
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
@@ -16,6 +17,7 @@ from sqlalchemy.orm import Session
 from labelloop.errors import InvalidInput
 from labelloop.schema import LabelSchema, Modality
 from labelloop.services.data.formats import (
+    ImportedPrediction,
     ImportRecord,
     count_rows_hint,
     detect_format,
@@ -39,7 +41,7 @@ from labelloop.store import (
 from labelloop.store.queries import importing as queries
 from labelloop.store.queries import models as model_queries
 from labelloop.store.suggestions import set_queued, suggestion_of
-from labelloop.tasks import Where, file_digest, task_for
+from labelloop.tasks import AnswerShape, Where, file_digest, task_for
 
 if TYPE_CHECKING:
     from labelloop.services.context import WorkspaceContext
@@ -152,6 +154,7 @@ def import_file(
             label_separator=opts.label_separator,
             labels_from_subfolders=opts.labels_from_subfolders,
             max_field_bytes=opts.max_field_bytes,
+            schema=schema,
         )
         counts = _Counts()
         importer = _BatchImporter(session, project, schema, path, opts, ws.media_root)
@@ -214,6 +217,10 @@ def _refresh_statistics(session: Session, counts: _Counts) -> None:
     analyze(session, *[table for table, n in written.items() if n >= BATCH])
 
 
+def _span_key(span: Any) -> tuple[int, int, str]:
+    return int(span["start"]), int(span["end"]), str(span["label"])
+
+
 def _batched(records: Iterable[ImportRecord], size: int) -> Iterator[list[ImportRecord]]:
     iterator = iter(records)
     while batch := list(itertools.islice(iterator, size)):
@@ -240,6 +247,7 @@ class _BatchImporter:
         self.project = project
         self.schema = schema
         self.task = task_for(schema)
+        self.spans = self.task.tags.answer is AnswerShape.SPANS
         self.path = path
         root = (path if path.is_dir() else path.parent).resolve()
         self.media_root = media_root.resolve()
@@ -264,7 +272,7 @@ class _BatchImporter:
             self.analyzed = True
         counts.rows += len(batch)
         hashes = [self._check(record) for record in batch]
-        batch = [self._located(record) for record in batch]
+        batch = [self._located(self._answers(record)) for record in batch]
         existing = repo.items_by_hash(self.session, self.project.id, hashes)
         self._check_external_ids(batch, hashes)
 
@@ -301,7 +309,8 @@ class _BatchImporter:
         set_queued(self.session, labelled, False)
 
     def _check(self, record: ImportRecord) -> str:
-        """Validate one record against the project and return its content hash."""
+        """Validate one record against the project and return its content hash (its answers:
+        :meth:`_answers`)."""
         file = str(self.path)
         modality = self.task.tags.modality
         if modality is Modality.TEXT and "text" not in record.data:
@@ -316,7 +325,6 @@ class _BatchImporter:
                 field="path",
             )
         for annotation in record.annotations:
-            self._check_value(annotation.value, record.line)
             if annotation.source not in SOURCES:
                 raise InvalidInput(
                     f"unknown source {annotation.source!r}; expected one of {', '.join(SOURCES)}",
@@ -324,8 +332,6 @@ class _BatchImporter:
                     line=record.line,
                     field="source",
                 )
-        for prediction in record.predictions:
-            self._check_value(prediction.value, record.line)
         meta = record.data.get("meta")
         if meta is not None:
             size = len(json.dumps(meta, default=str))
@@ -373,10 +379,45 @@ class _BatchImporter:
             )
         return full
 
-    def _check_value(self, value: tuple[str, ...], line: int) -> None:
-        self.task.check_answer(
-            self.schema, value, where=Where(file=str(self.path), line=line, field=self.label_field)
+    def _check_value(self, value: tuple[Any, ...], line: int, data: dict[str, Any]) -> list[Any]:
+        """The answer checked by the task against the item's ``data`` (spans against its
+        text), normalised as it will be stored."""
+        where = Where(file=str(self.path), line=line, field=self.label_field)
+        try:
+            return self.task.check_answer(self.schema, value, where=where, data=data)
+        except InvalidInput as exc:
+            if exc.file is not None:
+                raise
+            raise InvalidInput(exc.reason, file=where.file, line=line, field=exc.field) from None
+
+    def _answers(self, record: ImportRecord) -> ImportRecord:
+        """The record with its annotations and predictions checked and normalised (labels in
+        schema order; spans snapped to the item's tokens and sorted, their scores with them)."""
+        if not record.annotations and not record.predictions:
+            return record
+        data = record.data
+        annotations = tuple(
+            dataclasses.replace(a, value=tuple(self._check_value(a.value, record.line, data)))
+            for a in record.annotations
         )
+        predictions = tuple(self._checked_prediction(p, record) for p in record.predictions)
+        return dataclasses.replace(record, annotations=annotations, predictions=predictions)
+
+    def _checked_prediction(
+        self, prediction: ImportedPrediction, record: ImportRecord
+    ) -> ImportedPrediction:
+        value = tuple(self._check_value(prediction.value, record.line, record.data))
+        scores = prediction.scores
+        if scores and len(scores) == len(prediction.value):
+            # each span's score follows it to its snapped place in the sorted answer
+            snapped = {}
+            for raw, score in zip(prediction.value, scores, strict=True):
+                (span,) = self._check_value((raw,), record.line, record.data)
+                snapped[_span_key(span)] = score
+            scores = tuple(snapped[_span_key(span)] for span in value)
+        else:
+            scores = ()
+        return dataclasses.replace(prediction, value=value, scores=scores)
 
     def _located(self, record: ImportRecord) -> ImportRecord:
         """The record with its media path as the workspace will read it: relative to the
@@ -492,7 +533,13 @@ class _BatchImporter:
             version_id = self._imported_model(prediction.model_version or "imported")
             k = self.schema.n_labels
             score = 1.0 if prediction.score is None else float(prediction.score)
-            if self.schema.multi_label:
+            if self.spans:
+                # one marginal per span; without a score of the whole set, the chance that
+                # every span is right (the spans' own scores taken as independent)
+                probs = list(prediction.scores) or [score] * len(prediction.value)
+                if prediction.score is None and prediction.scores:
+                    score = math.prod(prediction.scores)
+            elif self.schema.multi_label:
                 probs = [
                     score if label in prediction.value else 0.0 for label in self.schema.labels
                 ]

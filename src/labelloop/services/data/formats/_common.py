@@ -9,6 +9,7 @@ from datetime import datetime
 from typing import Any
 
 from labelloop.errors import InvalidInput
+from labelloop.schema import LabelSchema
 from labelloop.services.data.formats.records import (
     ANNOTATION_SOURCES,
     ImportedAnnotation,
@@ -16,6 +17,7 @@ from labelloop.services.data.formats.records import (
     ImportRecord,
 )
 from labelloop.store import Source
+from labelloop.tasks import AnswerShape, task_for
 
 #: Keys a labelloop export adds next to the item's data; consumed (not kept in meta) on re-import
 #: of a file that has a ``content_hash`` column/key, i.e. one labelloop wrote.
@@ -27,7 +29,11 @@ EXPORT_KEYS = frozenset(
 
 @dataclass(frozen=True)
 class ReadOptions:
-    """Reader options after validation; ``file`` is the name used in error messages."""
+    """Reader options after validation; ``file`` is the name used in error messages.
+
+    ``schema`` is the label schema of the project the file goes into, when the caller knows it:
+    it says whether labels are label names or spans, and which labels a CoNLL tag may name.
+    """
 
     file: str
     text_field: str
@@ -37,6 +43,12 @@ class ReadOptions:
     label_separator: str | None
     max_field_bytes: int
     labels_from_subfolders: bool
+    schema: LabelSchema | None = None
+
+    @property
+    def spans(self) -> bool:
+        """Whether labels are spans over the text (a spans project) rather than label names."""
+        return self.schema is not None and task_for(self.schema).tags.answer is AnswerShape.SPANS
 
     def error(
         self, message: str, *, line: int | None = None, field: str | None = None
@@ -186,7 +198,7 @@ def optional_str(value: Any) -> str | None:
 
 
 def annotation_from_provenance(
-    value: tuple[str, ...], prov: Mapping[str, Any], opts: ReadOptions, line: int
+    value: tuple[Any, ...], prov: Mapping[str, Any], opts: ReadOptions, line: int
 ) -> ImportedAnnotation:
     """An annotation from a labelloop provenance mapping (``source``, ``annotator``, ...)."""
     return ImportedAnnotation(
@@ -221,6 +233,22 @@ def record_from_object(
     obj: Mapping[str, Any], opts: ReadOptions, line: int, ids: IdTracker
 ) -> ImportRecord:
     """Build a record from one JSON object (a JSONL line or a Parquet row)."""
+    external_id, data, exported = object_fields(obj, opts, line, ids)
+    annotations = _annotations_from_object(obj, opts, line, exported)
+    predictions = _predictions_from_object(obj, opts, line) if exported else ()
+    return ImportRecord(line, external_id, data, annotations, predictions)
+
+
+def object_fields(
+    obj: Mapping[str, Any],
+    opts: ReadOptions,
+    line: int,
+    ids: IdTracker,
+    *,
+    data_keys: tuple[str, ...] = (),
+) -> tuple[str | None, dict[str, Any], bool]:
+    """The external id, the data (text, the ``data_keys`` present, the rest in ``meta``) and
+    whether ``obj`` comes from a labelloop export (it has a ``content_hash``)."""
     if opts.text_field not in obj:
         raise opts.error(
             f"no field {opts.text_field!r}; the fields are: {', '.join(map(str, obj)) or '(none)'}",
@@ -236,7 +264,7 @@ def record_from_object(
             )
         external_id = ids.check(obj[opts.id_field], opts, line, opts.id_field)
     exported = "content_hash" in obj
-    used = {opts.text_field, opts.id_field, opts.label_field}
+    used = {opts.text_field, opts.id_field, opts.label_field, *data_keys}
     meta: dict[str, Any] = {}
     for key, value in obj.items():
         if key in used:
@@ -249,11 +277,10 @@ def record_from_object(
             check_size(value, opts, line, key)
         meta[key] = value
     data: dict[str, Any] = {"text": text}
+    data.update({k: obj[k] for k in data_keys if obj.get(k) is not None})
     if meta:
         data["meta"] = meta
-    annotations = _annotations_from_object(obj, opts, line, exported)
-    predictions = _predictions_from_object(obj, opts, line) if exported else ()
-    return ImportRecord(line, external_id, data, annotations, predictions)
+    return external_id, data, exported
 
 
 def _annotations_from_object(

@@ -13,20 +13,32 @@ from typing import Any
 from labelloop.errors import LabelloopError, MissingDependency
 from labelloop.services.data.formats._atomic import atomic_dir
 from labelloop.services.data.formats._rows import ExportContext, iso, meta_json
+from labelloop.services.data.formats._spans import TOKENS_KEY, sequence, tokens_and_tags
 from labelloop.services.data.formats.records import ExportRecord
+from labelloop.tasks.spans import bio_tags
 
 __all__ = ["write_hf"]
 
 
+#: A spans project's columns: the tokens and their IOB2 tags (as NER datasets name them).
+NER_TAGS = "ner_tags"
+
+
 def _features(datasets: Any, data_cols: list[str], ctx: ExportContext) -> Any:
     Value = datasets.Value
+    label: dict[str, Any] = {"label": ctx.task.hf_feature(ctx.schema, datasets)}
+    if ctx.spans:
+        label = {
+            TOKENS_KEY: sequence(datasets)(Value("string")),
+            NER_TAGS: ctx.task.hf_feature(ctx.schema, datasets),
+        }
     return datasets.Features(
         {
             "id": Value("string"),
             "item_id": Value("int64"),
             **{c: Value("string") for c in data_cols},
             "meta": Value("string"),
-            "label": ctx.task.hf_feature(ctx.schema, datasets),
+            **label,
             "source": Value("string"),
             "annotator": Value("string"),
             "model_version": Value("string"),
@@ -37,12 +49,18 @@ def _features(datasets: Any, data_cols: list[str], ctx: ExportContext) -> Any:
     )
 
 
-def _example(rec: ExportRecord, ctx: ExportContext, data_cols: list[str]) -> dict[str, Any]:
+def _label_columns(rec: ExportRecord, ctx: ExportContext) -> dict[str, Any]:
+    if ctx.spans:
+        tokens, tags = tokens_and_tags(rec)
+        tag_id = {name: i for i, name in enumerate(bio_tags(ctx.schema))}
+        return {TOKENS_KEY: tokens, NER_TAGS: [tag_id[t] for t in tags or ()]}
     index = {name: i for i, name in enumerate(ctx.label_names)}
     if ctx.multi_label:
-        label: Any = [index[v] for v in rec.label or ()]
-    else:
-        label = -1 if rec.label is None else index[rec.label[0]]
+        return {"label": [index[v] for v in rec.label or ()]}
+    return {"label": -1 if rec.label is None else index[rec.label[0]]}
+
+
+def _example(rec: ExportRecord, ctx: ExportContext, data_cols: list[str]) -> dict[str, Any]:
     prov = rec.provenance or {}
     data = ctx.data_columns(rec)
     return {
@@ -50,7 +68,7 @@ def _example(rec: ExportRecord, ctx: ExportContext, data_cols: list[str]) -> dic
         "item_id": rec.item_id,
         **{c: data.get(c) for c in data_cols},
         "meta": meta_json(rec) or None,
-        "label": label,
+        **_label_columns(rec, ctx),
         "source": prov.get("source"),
         "annotator": prov.get("annotator"),
         "model_version": prov.get("model_version"),
@@ -86,6 +104,8 @@ def write_hf(records: Iterator[ExportRecord], out: Path, ctx: ExportContext) -> 
     """Write a ``datasets`` folder; label is ``ClassLabel`` (single) or a list of them (multi).
 
     Unlabelled items get label ``-1`` (single-label) or ``[]`` with ``source`` None (multi-label).
+    A spans project writes ``tokens`` and ``ner_tags`` (a list of ``ClassLabel`` IOB2 tags, one
+    per token; ``[]`` with ``source`` None when unlabelled) instead of ``label``.
     """
     os.environ.setdefault("HF_DATASETS_OFFLINE", "1")
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
@@ -96,6 +116,8 @@ def write_hf(records: Iterator[ExportRecord], out: Path, ctx: ExportContext) -> 
 
     first = next(records, None)
     data_cols = list(ctx.data_columns(first)) if first is not None else [ctx.text_field]
+    if ctx.spans:  # the tokens are a column of their own, beside their tags
+        data_cols = [c for c in data_cols if c != TOKENS_KEY]
     features = _features(datasets, data_cols, ctx)
     count = [0]
 

@@ -10,6 +10,7 @@ from typing import Any
 from labelloop.schema import LabelSchema
 from labelloop.services.data.formats._atomic import atomic_file
 from labelloop.services.data.formats._rows import ExportContext, provenance, suggestion
+from labelloop.services.data.formats._spans import ls_model_version, ls_span_prediction
 from labelloop.services.data.formats.records import ExportRecord
 from labelloop.tasks import task_for
 
@@ -22,7 +23,8 @@ def label_studio_config(schema: LabelSchema, *, text_field: str = "text") -> str
     """The Label Studio labelling config that matches an export (paste it into the project).
 
     Written by the project's task (:meth:`labelloop.tasks.Task.label_studio_config`): a
-    ``<Choices>`` control for classification over a ``<Text>``, ``<Image>`` or ``<Audio>`` object.
+    ``<Choices>`` control for classification over a ``<Text>``, ``<Image>`` or ``<Audio>`` object;
+    a ``<Labels>`` control over the ``<Text>`` for spans.
 
     Example:
         >>> schema = LabelSchema(task="text-classification", labels=["A", "B"])
@@ -53,9 +55,13 @@ def _task(rec: ExportRecord, ctx: ExportContext) -> dict[str, Any]:
         "predictions": [],
     }
     prov = provenance(rec)
+    text = rec.data.get("text")
     if rec.label is not None and prov is not None:
+        result = ctx.task.label_studio_result(
+            ctx.schema, rec.label, to_name=to_name, text=None if text is None else str(text)
+        )
         annotation: dict[str, Any] = {
-            "result": ctx.task.label_studio_result(ctx.schema, rec.label, to_name=to_name),
+            "result": result,
             "was_cancelled": False,
             "ground_truth": False,
             "created_at": prov["created_at"],
@@ -68,6 +74,9 @@ def _task(rec: ExportRecord, ctx: ExportContext) -> dict[str, Any]:
         if isinstance(annotator, str) and "@" in annotator:
             annotation["completed_by"] = {"email": annotator}
         task["annotations"].append(annotation)
+    if ctx.spans and rec.suggestion is not None:
+        task["predictions"].append(ls_span_prediction(rec, ctx, to_name))
+        return task
     sug = suggestion(rec)
     if sug is not None:
         probs = sug["pred_probs"]
@@ -76,7 +85,7 @@ def _task(rec: ExportRecord, ctx: ExportContext) -> dict[str, Any]:
             {
                 "result": ctx.task.label_studio_result(ctx.schema, sug["value"], to_name=to_name),
                 "score": max(scores) if scores else None,
-                "model_version": sug["model_version"],
+                "model_version": ls_model_version(sug["model_version"]),
             }
         )
     return task

@@ -1,22 +1,36 @@
-"""JSON Lines and Parquet readers: both yield one JSON-like object per row."""
+"""JSON Lines and Parquet readers: both yield one JSON-like object per row.
+
+In a spans project a row is ``{"text", "spans": [{"start", "end", "label"}], "tokens"?}``: the
+label field holds span lists (:func:`labelloop.services.data.formats._spans.span_record`).
+"""
 
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
+from typing import Any
 
 from labelloop.services.data.formats._common import IdTracker, ReadOptions, record_from_object
+from labelloop.services.data.formats._spans import span_record
 from labelloop.services.data.formats.records import ImportRecord
 
 __all__ = ["read_jsonl", "read_parquet"]
 
 PARQUET_BATCH_ROWS = 8192
 
+_Build = Callable[[Mapping[str, Any], ReadOptions, int, IdTracker], ImportRecord]
+
+
+def _builder(opts: ReadOptions) -> _Build:
+    """How a row becomes a record: label names, or spans in a spans project."""
+    return span_record if opts.spans else record_from_object
+
 
 def read_jsonl(path: Path, opts: ReadOptions) -> Iterator[ImportRecord]:
     """Yield one record per non-blank line; each line must be one JSON object."""
     ids = IdTracker()
+    build = _builder(opts)
     n = 0
     with path.open("rb") as stream:
         for line_no, raw in enumerate(stream, start=1):
@@ -43,7 +57,7 @@ def read_jsonl(path: Path, opts: ReadOptions) -> Iterator[ImportRecord]:
                     f"each line must be a JSON object, got {type(obj).__name__}", line=line_no
                 )
             n += 1
-            yield record_from_object(obj, opts, line_no, ids)
+            yield build(obj, opts, line_no, ids)
     if n == 0:
         raise opts.error("file has no rows")
 
@@ -83,8 +97,9 @@ def read_parquet(path: Path, opts: ReadOptions) -> Iterator[ImportRecord]:
         if parquet.metadata.num_rows == 0:
             raise opts.error("file has no rows")
         ids = IdTracker()
+        build = _builder(opts)
         row = 0
         for batch in parquet.iter_batches(batch_size=PARQUET_BATCH_ROWS):
             for obj in batch.to_pylist():
                 row += 1
-                yield record_from_object(obj, opts, row, ids)
+                yield build(obj, opts, row, ids)

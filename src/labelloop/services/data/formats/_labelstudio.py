@@ -18,6 +18,7 @@ from labelloop.services.data.formats._common import (
     parse_seconds,
     parse_source,
 )
+from labelloop.services.data.formats._spans import TOKENS_KEY, check_tokens, ls_spans
 from labelloop.services.data.formats.records import (
     ImportedAnnotation,
     ImportedPrediction,
@@ -88,7 +89,11 @@ def _record(task: dict[str, Any], opts: ReadOptions, line: int, ids: IdTracker) 
     elif task.get("id") is not None:
         external_id = ids.check(task["id"], opts, line, "id")
     data, main_key = _data(data_in, opts, line)
-    meta = {k: v for k, v in data_in.items() if k not in (main_key, opts.id_field)}
+    kept = {main_key, opts.id_field}
+    if opts.spans and data_in.get(TOKENS_KEY) is not None and "text" in data:
+        data[TOKENS_KEY] = check_tokens(data_in[TOKENS_KEY], data["text"], opts, line)
+        kept.add(TOKENS_KEY)
+    meta = {k: v for k, v in data_in.items() if k not in kept}
     for k, v in meta.items():
         if isinstance(v, str):
             check_size(v, opts, line, k)
@@ -145,7 +150,11 @@ def _annotation(ann: Any, opts: ReadOptions, line: int) -> ImportedAnnotation | 
         raise opts.error("annotations must be objects", line=line, field="annotations")
     if ann.get("was_cancelled"):
         return None
-    value = _choices(ann.get("result", []), opts, line, "annotations")
+    value: tuple[Any, ...] | None
+    if opts.spans:
+        value = ls_spans(ann.get("result", []), opts, line, "annotations")[0]
+    else:
+        value = _choices(ann.get("result", []), opts, line, "annotations")
     if value is None:
         return None
     prov = ann.get("meta")
@@ -178,12 +187,17 @@ def _annotator(completed_by: Any, opts: ReadOptions) -> str | None:
 def _prediction(pred: Any, opts: ReadOptions, line: int) -> ImportedPrediction | None:
     if not isinstance(pred, dict):
         raise opts.error("predictions must be objects", line=line, field="predictions")
-    value = _choices(pred.get("result", []), opts, line, "predictions")
-    if value is None:
-        return None
+    scores: tuple[float, ...] = ()
+    if opts.spans:
+        value, scores = ls_spans(pred.get("result", []), opts, line, "predictions")
+    else:
+        choices = _choices(pred.get("result", []), opts, line, "predictions")
+        if choices is None:
+            return None
+        value = choices
     score = pred.get("score")
     try:
         score = None if score is None else float(score)
     except (TypeError, ValueError):
         raise opts.error(f"score {score!r} is not a number", line=line, field="score") from None
-    return ImportedPrediction(value, score, optional_str(pred.get("model_version")))
+    return ImportedPrediction(value, score, optional_str(pred.get("model_version")), scores)

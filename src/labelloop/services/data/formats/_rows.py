@@ -11,7 +11,7 @@ from typing import Any
 from labelloop.errors import InvalidInput
 from labelloop.schema import LabelSchema
 from labelloop.services.data.formats.records import ANNOTATION_SOURCES, ExportRecord
-from labelloop.tasks import Task, task_for
+from labelloop.tasks import AnswerShape, Task, Where, task_for
 
 __all__ = ["MULTI_LABEL_SEPARATOR", "PROVENANCE_KEYS", "ExportContext", "iso", "json_row"]
 
@@ -49,8 +49,24 @@ class ExportContext:
     def task(self) -> Task:
         return task_for(self.schema)
 
+    @property
+    def spans(self) -> bool:
+        """Whether labels are spans over the text (a spans project) rather than label names."""
+        return self.task.tags.answer is AnswerShape.SPANS
+
     def check(self, rec: ExportRecord) -> None:
         """Raise :class:`InvalidInput` if the record's labels do not fit the schema."""
+        if self.spans:
+            self._check_spans(rec)
+        else:
+            self._check_labels(rec)
+        if rec.provenance is not None and rec.provenance.get("source") not in ANNOTATION_SOURCES:
+            raise InvalidInput(
+                f"item {rec.item_id}: unknown source {rec.provenance.get('source')!r}",
+                field="source",
+            )
+
+    def _check_labels(self, rec: ExportRecord) -> None:
         for value, where in _label_values(rec):
             if not self.multi_label and len(value) != 1:
                 raise InvalidInput(
@@ -64,11 +80,15 @@ class ExportContext:
                     f"item {rec.item_id}: label {unknown[0]!r} is not in the label schema",
                     field=where,
                 )
-        if rec.provenance is not None and rec.provenance.get("source") not in ANNOTATION_SOURCES:
-            raise InvalidInput(
-                f"item {rec.item_id}: unknown source {rec.provenance.get('source')!r}",
-                field="source",
-            )
+
+    def _check_spans(self, rec: ExportRecord) -> None:
+        # Stored spans were checked against their text when they were written: the labels and
+        # the spans' shape are what an export can still get wrong (a label renamed since).
+        for value, where in _label_values(rec):
+            try:
+                self.task.check_answer(self.schema, list(value), where=Where(field=where))
+            except InvalidInput as exc:
+                raise InvalidInput(f"item {rec.item_id}: {exc.reason}", field=where) from None
 
     def data_columns(self, rec: ExportRecord) -> dict[str, Any]:
         """The record's data without ``meta``; ``text`` renamed to ``text_field``."""
@@ -83,7 +103,7 @@ class ExportContext:
         return list(value) if self.multi_label else value[0]
 
 
-def _label_values(rec: ExportRecord) -> Iterator[tuple[tuple[str, ...], str]]:
+def _label_values(rec: ExportRecord) -> Iterator[tuple[tuple[Any, ...], str]]:
     if rec.label is not None:
         yield tuple(rec.label), "label"
     for entry in rec.history:

@@ -14,7 +14,10 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from labelloop.errors import InvalidInput
+from labelloop.schema import LabelSchema
 from labelloop.services.data.formats._common import ReadOptions
+from labelloop.services.data.formats._conll import read_conll
+from labelloop.services.data.formats._docbin import read_docbin
 from labelloop.services.data.formats._folder import iter_media_files, read_folder
 from labelloop.services.data.formats._jsonl import read_jsonl, read_parquet
 from labelloop.services.data.formats._labelstudio import read_labelstudio
@@ -23,7 +26,7 @@ from labelloop.services.data.formats.records import ImportRecord
 
 __all__ = ["IMPORT_FORMATS", "count_rows_hint", "detect_format", "iter_media_files", "read_records"]
 
-IMPORT_FORMATS = ("csv", "tsv", "jsonl", "parquet", "folder", "labelstudio")
+IMPORT_FORMATS = ("csv", "tsv", "jsonl", "parquet", "folder", "labelstudio", "conll", "spacy")
 
 _EXTENSIONS = {
     ".csv": "csv",
@@ -33,6 +36,11 @@ _EXTENSIONS = {
     ".ndjson": "jsonl",
     ".parquet": "parquet",
     ".json": "labelstudio",
+    ".conll": "conll",
+    ".iob": "conll",
+    ".iob2": "conll",
+    ".bio": "conll",
+    ".spacy": "spacy",
 }
 
 
@@ -73,6 +81,7 @@ def read_records(
     label_separator: str | None = None,
     max_field_bytes: int = 1_000_000,
     labels_from_subfolders: bool = False,
+    schema: LabelSchema | None = None,
 ) -> Iterator[ImportRecord]:
     """Stream the items of a file (or folder) as validated records.
 
@@ -80,8 +89,9 @@ def read_records(
     consumed, so a caller inside one transaction gets the error before committing anything.
 
     Args:
-        path: A ``.csv``, ``.tsv``, ``.jsonl``/``.ndjson``, ``.parquet`` or Label Studio ``.json``
-            file, or a folder of image/audio files.
+        path: A ``.csv``, ``.tsv``, ``.jsonl``/``.ndjson``, ``.parquet``, Label Studio ``.json``,
+            CoNLL (``.conll``, ``.iob``, ``.iob2``, ``.bio``) or spaCy ``.spacy`` file, or a folder
+            of image/audio files.
         format: One of :data:`IMPORT_FORMATS`; None detects it from ``path``.
         text_field: Column holding the text (Label Studio: key of the task data; its first string
             value when the key is absent).
@@ -93,6 +103,9 @@ def read_records(
         label_separator: Splits a label cell into several labels (multi-label), e.g. ``","``.
         max_field_bytes: Largest value accepted, in UTF-8 bytes.
         labels_from_subfolders: Folder import: the top subfolder (``class_name/file``) is the label.
+        schema: The label schema of the project the records go into. A spans schema reads the
+            label field as span lists (and keeps an item's ``tokens``); CoNLL tags are checked
+            against its labels. None: labels are label names, any CoNLL label is read.
 
     Returns:
         An iterator of :class:`ImportRecord`, in file order.
@@ -126,6 +139,7 @@ def read_records(
         label_separator=label_separator,
         max_field_bytes=max_field_bytes,
         labels_from_subfolders=labels_from_subfolders,
+        schema=schema,
     )
     if format == "csv":
         return read_delimited(path, opts, delimiter=",")
@@ -137,6 +151,10 @@ def read_records(
         return read_parquet(path, opts)
     if format == "labelstudio":
         return read_labelstudio(path, opts)
+    if format == "conll":
+        return read_conll(path, opts)
+    if format == "spacy":
+        return read_docbin(path, opts)
     return read_folder(path, opts)
 
 

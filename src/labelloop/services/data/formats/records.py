@@ -29,7 +29,9 @@ class ImportedAnnotation:
     """One label read from a file.
 
     Attributes:
-        value: Label names; one for single-label, any number (also none) for multi-label.
+        value: Label names (one for single-label, any number, also none, for multi-label), or,
+            in a spans project, ``{"start", "end", "label"}`` span dicts over the item's text
+            (none: the item has no span).
         annotator: Who labelled it, or None when the file does not say (the service decides).
         source: ``human``, ``model_accepted`` or ``auto``.
         created_at: When it was labelled, if the file says.
@@ -40,7 +42,7 @@ class ImportedAnnotation:
         True
     """
 
-    value: tuple[str, ...]
+    value: tuple[Any, ...]
     annotator: str | None
     source: str = Source.HUMAN
     created_at: datetime | None = None
@@ -49,11 +51,20 @@ class ImportedAnnotation:
 
 @dataclass(frozen=True)
 class ImportedPrediction:
-    """A model's suggestion read from a file (Label Studio predictions, labelloop suggestion)."""
+    """A model's suggestion read from a file (Label Studio predictions, labelloop suggestion).
 
-    value: tuple[str, ...]
+    Attributes:
+        value: As :attr:`ImportedAnnotation.value`.
+        score: How sure the model is of the whole suggestion, if the file says.
+        model_version: The model's name or version, if the file says.
+        scores: Spans only: each span's own score, in the order of ``value`` (empty when the
+            file gives none).
+    """
+
+    value: tuple[Any, ...]
     score: float | None
     model_version: str | None
+    scores: tuple[float, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -88,19 +99,22 @@ class ExportRecord:
         data: The item's data, as in :class:`ImportRecord`.
         content_hash: Hash of the item's content.
         label: Current label (latest annotation), None if unlabelled; ``()`` is a multi-label
-            annotation saying no label applies.
+            annotation saying no label applies. A spans project's label is its span dicts
+            (``()``: labelled, no span).
         provenance: ``{"source", "annotator", "model_version", "seconds", "created_at"}`` of the
             current label (``created_at`` as ISO 8601), None if unlabelled.
         history: Every annotation of the item, oldest first: the provenance keys plus ``"value"``
             (a list of label names).
-        suggestion: ``{"value": [...], "pred_probs": {label: p}, "model_version": ...}`` or None.
+        suggestion: ``{"value": [...], "pred_probs": {label: p}, "confidence": c,
+            "model_version": ...}`` or None; a spans suggestion's ``pred_probs`` is a list, one
+            marginal per span of ``value``.
     """
 
     external_id: str | None
     item_id: int
     data: dict[str, Any]
     content_hash: str
-    label: tuple[str, ...] | None
+    label: tuple[Any, ...] | None
     provenance: dict[str, Any] | None
     history: tuple[dict[str, Any], ...] = ()
     suggestion: dict[str, Any] | None = None

@@ -18,6 +18,8 @@ from typing import Any
 from labelloop.errors import InvalidInput
 from labelloop.schema import LabelSchema
 from labelloop.services.data.formats._atomic import atomic_file
+from labelloop.services.data.formats._conll import write_conll
+from labelloop.services.data.formats._docbin import write_docbin
 from labelloop.services.data.formats._export_hf import write_hf
 from labelloop.services.data.formats._export_ls import label_studio_config, write_labelstudio
 from labelloop.services.data.formats._rows import (
@@ -28,6 +30,7 @@ from labelloop.services.data.formats._rows import (
     json_row,
     meta_json,
 )
+from labelloop.services.data.formats._spans import span_row
 from labelloop.services.data.formats.records import ExportRecord
 
 __all__ = [
@@ -35,14 +38,20 @@ __all__ = [
     "FILE_EXPORT_FORMATS",
     "FOLDER_EXPORT_FORMATS",
     "MULTI_LABEL_SEPARATOR",
+    "SPANS_ONLY_FORMATS",
+    "SPAN_EXPORT_FORMATS",
     "export_format_for",
     "label_studio_config",
     "write_records",
 ]
 
-EXPORT_FORMATS = ("jsonl", "csv", "parquet", "hf", "labelstudio")
+EXPORT_FORMATS = ("jsonl", "csv", "parquet", "hf", "labelstudio", "conll", "spacy")
 """Every format :func:`write_records` writes: the one list the CLI, the REST API and their error
 messages derive theirs from."""
+SPAN_EXPORT_FORMATS = ("jsonl", "hf", "labelstudio", "conll", "spacy")
+"""The formats a spans project exports to."""
+SPANS_ONLY_FORMATS = ("conll", "spacy")
+"""The formats that hold spans only (a classification project cannot export to them)."""
 FOLDER_EXPORT_FORMATS = ("hf",)
 """The formats of :data:`EXPORT_FORMATS` that write a folder rather than one file."""
 FILE_EXPORT_FORMATS = tuple(f for f in EXPORT_FORMATS if f not in FOLDER_EXPORT_FORMATS)
@@ -53,6 +62,11 @@ _EXPORT_EXTENSIONS = {
     ".csv": "csv",
     ".parquet": "parquet",
     ".json": "labelstudio",  # a JSON list of Label Studio tasks
+    ".conll": "conll",
+    ".iob": "conll",
+    ".iob2": "conll",
+    ".bio": "conll",
+    ".spacy": "spacy",
 }
 PARQUET_BATCH_ROWS = 8192
 
@@ -94,8 +108,9 @@ def write_records(
     Args:
         records: The items to export, in the order to write them (streamed once).
         out: Target file (``hf``: target folder). Replaced only when the export succeeds.
-        format: ``jsonl``, ``csv``, ``parquet``, ``hf`` (Hugging Face ``datasets`` folder) or
-            ``labelstudio`` (Label Studio JSON tasks).
+        format: ``jsonl``, ``csv``, ``parquet``, ``hf`` (Hugging Face ``datasets`` folder),
+            ``labelstudio`` (Label Studio JSON tasks), and for spans projects ``conll`` (IOB2)
+            and ``spacy`` (a spaCy ``DocBin``); see :data:`SPAN_EXPORT_FORMATS`.
         schema: The project's label schema; its task encodes the labels (``hf``: the
             ``ClassLabel`` feature, ``labelstudio``: the choices result).
         text_field: Name of the text column/key in the output.
@@ -104,8 +119,9 @@ def write_records(
         Number of records written.
 
     Raises:
-        InvalidInput: Unknown format, missing target folder, or a record whose label is not in
-            the schema (nothing is written then).
+        InvalidInput: Unknown format, a format that does not fit the project's task (``csv``
+            for spans, ``conll`` for classification), missing target folder, or a record whose
+            label is not in the schema (nothing is written then).
         MissingDependency: ``hf`` without the ``datasets`` package.
 
     Example:
@@ -120,6 +136,18 @@ def write_records(
         )
     out = Path(out)
     ctx = ExportContext(schema, text_field)
+    if ctx.spans and format not in SPAN_EXPORT_FORMATS:
+        raise InvalidInput(
+            f"labelloop does not write spans as {format}; export a spans project as one of "
+            f"{', '.join(SPAN_EXPORT_FORMATS)}",
+            field="format",
+        )
+    if not ctx.spans and format in SPANS_ONLY_FORMATS:
+        raise InvalidInput(
+            f"the {format} format holds spans (named entities); this project's task is "
+            f"{schema.task}",
+            field="format",
+        )
     if schema.multi_label and format == "csv":
         bad = [n for n in ctx.label_names if MULTI_LABEL_SEPARATOR in n]
         if bad:
@@ -137,14 +165,19 @@ def write_records(
         return _write_parquet(stream, out, ctx)
     if format == "hf":
         return write_hf(stream, out, ctx)
+    if format == "conll":
+        return write_conll(stream, out, ctx)
+    if format == "spacy":
+        return write_docbin(stream, out, ctx)
     return write_labelstudio(stream, out, ctx)
 
 
 def _write_jsonl(records: Iterator[ExportRecord], out: Path, ctx: ExportContext) -> int:
     n = 0
     with atomic_file(out) as tmp, tmp.open("w", encoding="utf-8", newline="\n") as f:
+        row = span_row if ctx.spans else json_row
         for rec in records:
-            f.write(json.dumps(json_row(rec, ctx), ensure_ascii=False) + "\n")
+            f.write(json.dumps(row(rec, ctx), ensure_ascii=False) + "\n")
             n += 1
     return n
 
