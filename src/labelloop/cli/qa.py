@@ -54,21 +54,40 @@ def report(
     def render() -> None:
         a, g, b = result.agreement, result.gold, result.blind_vs_suggested
         out.print(f"[bold]Quality of {name}[/bold]")
-        out.print(
-            f"agreement: {a.n_items} items with 2+ annotators, {a.n_disagreements} disagree; "
-            f"Cohen {_fmt(a.cohen_kappa_mean)}  Fleiss {_fmt(a.fleiss_kappa)}  "
-            f"Krippendorff {_fmt(a.krippendorff_alpha)}  raw {_fmt(a.percent_agreement)}"
-        )
+        spans = a.kind == "spans"
+        if spans:
+            out.print(
+                f"agreement: {a.n_items} items with 2+ annotators, {a.n_disagreements} disagree; "
+                f"span F1 exact {_fmt(a.exact_f1)}  partial {_fmt(a.partial_f1)}  "
+                f"same span set {_fmt(a.percent_agreement)}"
+            )
+            if a.per_label_f1:
+                table = Table("label", "exact F1", "partial F1", "spans", "pairs",
+                              title="agreement per label")  # fmt: skip
+                for label, x in a.per_label_f1.items():
+                    table.add_row(label, _fmt(x.exact_f1), _fmt(x.partial_f1), str(x.n_spans),
+                                  str(x.n_pairs))  # fmt: skip
+                out.print(table)
+        else:
+            out.print(
+                f"agreement: {a.n_items} items with 2+ annotators, {a.n_disagreements} disagree; "
+                f"Cohen {_fmt(a.cohen_kappa_mean)}  Fleiss {_fmt(a.fleiss_kappa)}  "
+                f"Krippendorff {_fmt(a.krippendorff_alpha)}  raw {_fmt(a.percent_agreement)}"
+            )
         out.print(
             f"gold: {g.n_gold_items} items (rate {g.gold_rate}), {g.n_answers} answers, "
             f"accuracy {_fmt(g.accuracy)} [{_fmt(g.lower)}-{_fmt(g.upper)}]; "
             f"model on gold {_fmt(g.model_accuracy)} (n={g.model_n})"
-        )
+            + (f"; span F1 exact {_fmt(g.exact_f1)} partial {_fmt(g.partial_f1)}, model "
+               f"{_fmt(g.model_exact_f1)}" if spans else "")
+        )  # fmt: skip
         if g.annotators:
-            table = Table("annotator", "gold n", "correct", "accuracy", "95% CI")
+            columns = ["annotator", "gold n", "correct", "accuracy", "95% CI"]
+            table = Table(*columns, *(["exact F1", "partial F1"] if spans else []))
             for s in g.annotators:
-                table.add_row(s.annotator, str(s.n), str(s.n_correct), _fmt(s.accuracy),
-                              f"{s.lower:.3f}-{s.upper:.3f}")  # fmt: skip
+                row = [s.annotator, str(s.n), str(s.n_correct), _fmt(s.accuracy),
+                       f"{s.lower:.3f}-{s.upper:.3f}"]  # fmt: skip
+                table.add_row(*row, *([_fmt(s.exact_f1), _fmt(s.partial_f1)] if spans else []))
             out.print(table)
         out.print(
             f"blind vs suggested: gold accuracy {_fmt(b.blind.gold_accuracy)} "

@@ -1,5 +1,8 @@
 """Scoring annotators against gold (known-answer) items.
 
+Classification answers are right or wrong (:func:`gold_accuracy`); span answers are scored by
+span F1 against the gold spans and by exact-sentence accuracy (:func:`gold_span_scores`).
+
 Example:
     >>> answers = [("ann", 1, "a"), ("ann", 2, "b"), ("bob", 1, "b")]
     >>> scores = gold_accuracy(answers, {1: "a", 2: "b"})
@@ -9,14 +12,16 @@ Example:
 
 from __future__ import annotations
 
-from collections.abc import Hashable, Iterable, Mapping
+from collections.abc import Collection, Hashable, Iterable, Mapping
 from dataclasses import dataclass
+from typing import Any
 
 from scipy.stats import norm
 
 from labelloop.errors import InvalidInput
+from labelloop.quality.span_agreement import Span, SpanF1, check_spans, span_f1
 
-__all__ = ["GoldScore", "gold_accuracy", "wilson_interval"]
+__all__ = ["GoldScore", "GoldSpanScore", "gold_accuracy", "gold_span_scores", "wilson_interval"]
 
 
 @dataclass(frozen=True)
@@ -85,4 +90,76 @@ def gold_accuracy(
     for annotator, (n, k) in totals.items():
         lo, hi = wilson_interval(k, n, confidence=confidence)
         out[annotator] = GoldScore(annotator, n, k, k / n, lo, hi)
+    return out
+
+
+@dataclass(frozen=True)
+class GoldSpanScore:
+    """One annotator's span answers on gold items.
+
+    Attributes:
+        annotator: who.
+        n: gold items answered.
+        n_correct: answers whose span set is exactly the gold one (a sentence is right only if
+            every span is, and no span is missing or extra).
+        accuracy: ``n_correct / n`` (exact-sentence accuracy).
+        lower: Wilson interval lower bound of ``accuracy``.
+        upper: its upper bound.
+        exact: span precision, recall and F1 against the gold spans, exact matches, micro over
+            the annotator's gold answers (per label in ``exact.per_label``).
+        partial: the same with partial (overlapping, same-label) matches.
+    """
+
+    annotator: Hashable
+    n: int
+    n_correct: int
+    accuracy: float
+    lower: float
+    upper: float
+    exact: SpanF1
+    partial: SpanF1
+
+
+def gold_span_scores(
+    answers: Iterable[tuple[Hashable, Hashable, Collection[Span]]],
+    gold: Mapping[Any, Collection[Span]],
+    *,
+    confidence: float = 0.95,
+) -> dict[Hashable, GoldSpanScore]:
+    """Per-annotator span F1 and exact-sentence accuracy on gold items.
+
+    Args:
+        answers: ``(annotator, item, spans)`` triples, spans as ``(start, end, label)``;
+            answers on non-gold items are ignored.
+        gold: item -> its gold spans.
+        confidence: coverage of the accuracy intervals.
+
+    Returns:
+        annotator -> :class:`GoldSpanScore`, only for annotators who answered a gold item.
+
+    Example:
+        >>> gold = {1: [(0, 2, "PER")], 2: []}
+        >>> s = gold_span_scores([("ann", 1, [(0, 1, "PER")]), ("ann", 2, [])], gold)["ann"]
+        >>> s.accuracy, s.exact.f1, s.partial.f1
+        (0.5, 0.0, 1.0)
+    """
+    truth = {i: set(check_spans(spans, where=f"gold of {i!r}")) for i, spans in gold.items()}
+    mine: dict[Hashable, tuple[list[set[Span]], list[set[Span]]]] = {}
+    for k, row in enumerate(answers):
+        if not isinstance(row, tuple | list) or len(row) != 3:
+            raise InvalidInput(f"answer {k} must be (annotator, item, spans)", field="answers")
+        annotator, item, spans = row
+        if item not in truth:
+            continue
+        given, expected = mine.setdefault(annotator, ([], []))
+        given.append(set(check_spans(spans, where=f"answer {k}")))
+        expected.append(truth[item])
+    out: dict[Hashable, GoldSpanScore] = {}
+    for annotator, (given, expected) in mine.items():
+        n, k = len(given), sum(g == e for g, e in zip(given, expected, strict=True))
+        lo, hi = wilson_interval(k, n, confidence=confidence)
+        out[annotator] = GoldSpanScore(
+            annotator, n, k, k / n, lo, hi,
+            span_f1(given, expected), span_f1(given, expected, partial=True),
+        )  # fmt: skip
     return out

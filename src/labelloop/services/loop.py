@@ -56,7 +56,9 @@ def retrain(
     C: float | None = None,
 ) -> TrainResult:
     """Train a new model version; when it is promoted, refresh the suggestions from it; then
-    re-run label-error detection (not after a zero-shot start, which has no labels to check).
+    re-run label-error detection (not after a zero-shot start, which has no labels to check; a
+    span project's mapped pre-trained champion is checked once it has labels, which it never
+    trained on).
 
     ``refresh=False`` leaves the suggestions as they are (the retrain worker's ``predict=False``);
     ``C`` fixes the head's regularisation strength instead of cross-validating it.
@@ -64,7 +66,9 @@ def retrain(
     result = training.train(ws, name, progress=progress, C=C)
     if result.promoted and refresh:
         predicting.predict(ws, name)
-    if result.kind not in (ModelKind.ZERO_SHOT, ModelKind.PRETRAINED):
+    if result.kind != ModelKind.ZERO_SHOT and (
+        result.kind != ModelKind.PRETRAINED or result.n_labels
+    ):
         after_training(ws, name)
     return result
 

@@ -56,7 +56,7 @@ def answers(session: Session, project_id: int) -> list[Answer]:
     return [
         Answer(item_id, annotator, tuple(value), blind)
         for (item_id, annotator), (value, blind) in sorted(latest.items())
-        if value
+        if value is not None  # a withdrawn answer; an empty spans answer ("no entity") counts
     ]
 
 

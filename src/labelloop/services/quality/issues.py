@@ -7,6 +7,9 @@ are probably wrong. The result is cached per champion version in
 ``<workspace>/artifacts/qa/<project id>/label_issues-v<N>.json``, and every candidate is kept as an
 open :class:`~labelloop.store.Flag` raised by the detector (``annotator`` NULL, reason starting
 with ``label_issue:``), which is how the review queue finds it.
+
+Span projects are checked token by token instead (:func:`labelloop.services.quality.spans.
+detect_label_issues`); their candidates are cached and flagged the same way.
 """
 
 from __future__ import annotations
@@ -24,6 +27,7 @@ import numpy as np
 from labelloop.errors import InvalidInput
 from labelloop.services.models.embeddings import embed
 from labelloop.services.projects import label_schema
+from labelloop.services.quality import spans
 from labelloop.services.quality.results import ClassErrors, LabelIssues, LabelIssueView
 from labelloop.store import (
     Flag,
@@ -150,14 +154,31 @@ def compute_label_issues(
     """Detect label issues for the current champion, cache them, and sync the review flags.
 
     ``method`` is a :func:`labelloop.quality.find_label_issues` method or ``"low_confidence"``
-    (the baseline: given label's probability below 0.5). Only ``rank_by_count`` results (the
-    default) are written as flags for the review queue.
+    (the baseline: given label's probability below 0.5); span projects run the same rule over
+    their tokens (:func:`labelloop.quality.find_span_label_issues`). Only ``rank_by_count``
+    results (the default) are written as flags for the review queue.
     """
     if method not in DETECTION_METHODS:
         raise InvalidInput(
             f"unknown method {method!r}; choose from {', '.join(DETECTION_METHODS)}",
             field="method",
         )
+    with ws.transaction() as session:
+        project = repo.get_project(session, name)
+        project_id, span_project = project.id, spans.is_spans(label_schema(project))
+    if span_project:
+        result = spans.detect_label_issues(ws, name, method=method)
+    else:
+        result = _classification_issues(ws, name, method)
+    if result.model_version is not None:
+        _write_cached(ws, project_id, result)
+        if method == "rank_by_count":
+            with ws.transaction() as session:
+                _sync_flags(session, project_id, result)
+    return result
+
+
+def _classification_issues(ws: WorkspaceContext, name: str, method: str) -> LabelIssues:
     with ws.transaction() as session:
         snap = _snapshot(session, name, ws.media_root)
     if snap.version is None or snap.kind != ModelKind.HEAD:
@@ -168,11 +189,6 @@ def compute_label_issues(
         result = _empty(snap, method, f"needs {MIN_LABELS}+ human labels in 2+ classes")
     else:
         result = _detect(ws, snap, method)
-    if result.model_version is not None:
-        _write_cached(ws, snap.project_id, result)
-        if method == "rank_by_count":
-            with ws.transaction() as session:
-                _sync_flags(session, snap.project_id, result)
     return result
 
 
@@ -247,10 +263,9 @@ def _sync_flags(session: Session, project_id: int, result: LabelIssues) -> None:
     if stale:
         queries.delete_flags(session, stale)
     for issue in result.issues:  # most suspicious first, so flag ids follow the ranking
-        reason = (
-            f"{LABEL_ISSUE_PREFIX} labelled {'|'.join(issue.given)}, the model suggests "
-            f"{'|'.join(issue.suggested)} (label quality {issue.score:.3f})"
-        )
+        reason = _reason(issue)
+        # what the model suggests instead: label names, or a span project's out-of-fold spans
+        suggestion = issue.suggested if issue.suggested_spans is None else issue.suggested_spans
         flag = existing.get(issue.item_id)
         if flag is None:
             session.add(
@@ -259,19 +274,27 @@ def _sync_flags(session: Session, project_id: int, result: LabelIssues) -> None:
                     item_id=issue.item_id,
                     annotator=None,
                     reason=reason,
-                    suggestion=issue.suggested,
+                    suggestion=suggestion,
                     model_version_id=version_id,
                     status="open",
                     created_at=utcnow(),
                 )
             )
         else:
-            flag.reason, flag.suggestion, flag.model_version_id = (
-                reason,
-                issue.suggested,
-                version_id,
-            )
+            flag.reason, flag.suggestion, flag.model_version_id = reason, suggestion, version_id
     session.flush()
+
+
+def _reason(issue: LabelIssueView) -> str:
+    if issue.tokens:
+        doubts = "; ".join(
+            f"{t.text!r} labelled {t.given}, the model suggests {t.suggested}" for t in issue.tokens
+        )
+        return f"{LABEL_ISSUE_PREFIX} {doubts} (label quality {issue.score:.3f})"
+    return (
+        f"{LABEL_ISSUE_PREFIX} labelled {'|'.join(issue.given)}, the model suggests "
+        f"{'|'.join(issue.suggested)} (label quality {issue.score:.3f})"
+    )
 
 
 def label_issue_review_source(session: Session, project_id: int, limit: int) -> list[int]:

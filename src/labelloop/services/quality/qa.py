@@ -35,7 +35,7 @@ from typing import TYPE_CHECKING, Any
 from labelloop.errors import InvalidInput, LabelloopError, NotFound
 from labelloop.services.annotation.annotating import check_value
 from labelloop.services.projects import label_schema, project_settings
-from labelloop.services.quality import answers, issues
+from labelloop.services.quality import answers, issues, spans
 from labelloop.services.quality.adjudication import resolve
 from labelloop.services.quality.autoaccept import audit_report
 from labelloop.services.quality.results import (
@@ -142,13 +142,15 @@ def import_gold(
 
     The items must already be in the project (import them first with ``labelloop import``
     without their label). A row naming an unknown id or label fails the whole import with the
-    file, line and field.
+    file, line and field. A spans project's answer is a list of ``{"start", "end", "label"}``
+    spans (a JSON list in a CSV or TSV cell), snapped to the item's tokens.
     """
     path = Path(path)
     rows = _read_gold_rows(path, id_field, label_field)
     with ws.transaction() as session:
         project = repo.get_project(session, name)
         schema = label_schema(project)
+        span_project = spans.is_spans(schema)
         known = repo.items_by_external_id(
             session, project.id, [str(r[1]) for r in rows if r[1] not in (None, "")]
         )
@@ -165,18 +167,31 @@ def import_gold(
             if raw in (None, ""):
                 raise InvalidInput("missing label", file=str(path), line=line, field=label_field)
             value = raw if isinstance(raw, list) else str(raw)
+            if isinstance(value, str) and span_project:
+                value = _json_spans(value, str(path), line, label_field)
             if isinstance(value, str) and label_separator:
                 value = [v.strip() for v in value.split(label_separator) if v.strip()]
-            try:
-                labels = check_value(schema, value)
-            except InvalidInput as exc:
-                raise InvalidInput(str(exc), file=str(path), line=line, field=label_field) from None
             item = session.get(Item, found[0])
             assert item is not None
+            try:
+                labels = check_value(schema, value, data=item.data)
+            except InvalidInput as exc:
+                raise InvalidInput(str(exc), file=str(path), line=line, field=label_field) from None
             item.gold = labels
             count += 1
         session.flush()
     return GoldImportResult(project=name, file=str(path), rows=len(rows), gold_set=count)
+
+
+def _json_spans(cell: str, file: str, line: int, field: str) -> Any:
+    """A spans answer written as JSON in a CSV/TSV cell."""
+    try:
+        return json.loads(cell)
+    except json.JSONDecodeError as exc:
+        raise InvalidInput(
+            f"a spans answer must be a JSON list of spans: {exc.msg}",
+            file=file, line=line, field=field,
+        ) from None  # fmt: skip
 
 
 # -- flags and adjudication --------------------------------------------------------------------
@@ -314,7 +329,9 @@ def qa_report(ws: WorkspaceContext, name: str, *, issues: int = REPORT_ISSUES) -
     Agreement (overall, per class, per annotator pair), gold accuracy per annotator with Wilson
     intervals, the top label-error candidates of the champion, where people and the model
     disagree per class, the auto-accept audit (which pauses auto-accept when it falls below its
-    target), blind-versus-suggested answers, and flags.
+    target), blind-versus-suggested answers, and flags. Spans projects get span F1 instead of
+    kappa and alpha, and span F1 against gold beside exact-sentence accuracy
+    (:mod:`labelloop.services.quality.spans`).
     """
     notes: list[str] = []
     found = label_issues(ws, name)
@@ -326,12 +343,17 @@ def qa_report(ws: WorkspaceContext, name: str, *, issues: int = REPORT_ISSUES) -
         settings = project_settings(project)
         schema = label_schema(project)
         rows = answers.answers(session, project.id)
+        gold = answers.gold_summary(session, project.id, rows, float(settings["gold_rate"]), schema)
+        if spans.is_spans(schema):
+            ratings = [(a.item_id, a.annotator, a.value) for a in rows]
+            agreement = spans.agreement_summary(ratings, list(schema.labels))
+            gold = spans.gold_summary(session, project.id, ratings, gold)
+        else:
+            agreement = answers.agreement_summary(rows, list(schema.labels))
         report = QAReport(
             project=name,
-            agreement=answers.agreement_summary(rows, list(schema.labels)),
-            gold=answers.gold_summary(
-                session, project.id, rows, float(settings["gold_rate"]), schema
-            ),
+            agreement=agreement,
+            gold=gold,
             label_issues=found.issues[:issues],
             label_issues_model_version=found.model_version,
             per_class_errors=found.per_class_errors,

@@ -23,6 +23,9 @@ __all__ = [
     "PairKappa",
     "QAReport",
     "ReviewReason",
+    "SpanLabelAgreement",
+    "SpanLabelGold",
+    "TokenIssueView",
 ]
 
 
@@ -43,16 +46,37 @@ class PairKappa(BaseModel):
     annotator_b: str
     n_items: int = Field(description="items both answered")
     kappa: float | None = Field(description="Cohen's kappa on those items (None under 2)")
-    percent_agreement: float
+    percent_agreement: float = Field(
+        description="share of those items with the same answer (spans: the same span set)"
+    )
+    exact_f1: float | None = Field(
+        default=None, description="spans projects: span F1 of the pair, exact matches"
+    )
+    partial_f1: float | None = Field(
+        default=None, description="spans projects: span F1 of the pair, overlapping same-label"
+    )
+
+
+class SpanLabelAgreement(BaseModel):
+    """One label's span F1 between annotators, averaged over the pairs where either used it."""
+
+    exact_f1: float
+    partial_f1: float
+    n_pairs: int = Field(description="annotator pairs averaged")
+    n_spans: int = Field(description="spans of this label, both sides of every pair")
 
 
 class AgreementSummary(BaseModel):
     """Agreement between annotators on items that two or more of them answered.
 
     Each annotator's answer is their own latest answer on the item (adjudications and
-    auto-accepted labels excluded).
+    auto-accepted labels excluded). Classification projects get kappa and alpha; spans projects
+    (``kind="spans"``) get pairwise span F1 instead, exact and partial, overall and per label
+    (:func:`labelloop.quality.span_agreement`), and ``percent_agreement`` is the share of
+    (item, pair) comparisons with identical span sets.
     """
 
+    kind: str = Field(default="labels", description="'labels' (kappa, alpha) or 'spans' (span F1)")
     n_items: int = Field(description="items with two or more annotators")
     n_annotators: int
     percent_agreement: float | None = None
@@ -64,16 +88,41 @@ class AgreementSummary(BaseModel):
     )
     pairs: list[PairKappa] = Field(default_factory=list)
     n_disagreements: int = Field(default=0, description="items whose answers differ")
+    exact_f1: float | None = Field(
+        default=None, description="spans: mean over annotator pairs of exact span F1"
+    )
+    partial_f1: float | None = Field(
+        default=None, description="spans: mean over annotator pairs of partial span F1"
+    )
+    per_label_f1: dict[str, SpanLabelAgreement] = Field(
+        default_factory=dict, description="spans: span F1 per label"
+    )
     notes: list[str] = Field(default_factory=list)
 
 
 class GoldAnnotatorScore(BaseModel):
+    """One annotator on gold items; spans projects also get span F1 against the gold spans
+    (``accuracy`` is then exact-sentence accuracy: every span right, none missing or extra)."""
+
     annotator: str
     n: int = Field(description="gold items answered")
     n_correct: int
     accuracy: float
     lower: float = Field(description="95% Wilson interval, lower end")
     upper: float
+    exact_f1: float | None = Field(default=None, description="spans: span F1, exact matches")
+    partial_f1: float | None = Field(default=None, description="spans: span F1, partial matches")
+    precision: float | None = Field(default=None, description="spans: exact span precision")
+    recall: float | None = Field(default=None, description="spans: exact span recall")
+
+
+class SpanLabelGold(BaseModel):
+    """One label's span F1 against gold, over every gold answer."""
+
+    exact_f1: float
+    partial_f1: float
+    n_gold: int = Field(description="gold spans of this label, counted once per answer")
+    n_answered: int = Field(description="annotators' spans of this label on gold items")
 
 
 class GoldSummary(BaseModel):
@@ -88,14 +137,47 @@ class GoldSummary(BaseModel):
         default=None, description="the champion's suggestions on gold items (never trained on)"
     )
     model_n: int = 0
+    exact_f1: float | None = Field(
+        default=None, description="spans: span F1 of every gold answer pooled, exact matches"
+    )
+    partial_f1: float | None = Field(default=None, description="spans: the same, partial matches")
+    per_label_f1: dict[str, SpanLabelGold] = Field(
+        default_factory=dict, description="spans: span F1 against gold per label"
+    )
+    model_exact_f1: float | None = Field(
+        default=None, description="spans: the champion's suggestions on gold, exact span F1"
+    )
+    model_partial_f1: float | None = None
+
+
+class TokenIssueView(BaseModel):
+    """Spans projects: one token whose given label looks wrong."""
+
+    token: int = Field(description="its index among the item's tokens")
+    start: int = Field(description="its character offsets in data.text")
+    end: int
+    text: str
+    given: str = Field(description="the label of the span it is in, or 'O' outside any span")
+    suggested: str = Field(description="the out-of-fold model's most likely label, or 'O'")
+    score: float = Field(description="the token's label quality (model probability of given)")
 
 
 class LabelIssueView(BaseModel):
     item_id: int
     external_id: str | None = None
-    given: list[str] = Field(description="the item's current human label")
-    suggested: list[str] = Field(description="what the out-of-fold model predicts")
+    given: list[str] = Field(
+        description="the item's current human label (spans: 'token: label' of each doubtful token)"
+    )
+    suggested: list[str] = Field(
+        description="what the out-of-fold model predicts (spans: per doubtful token)"
+    )
     score: float = Field(description="label quality in [0, 1]; lower = more likely wrong")
+    tokens: list[TokenIssueView] = Field(
+        default_factory=list, description="spans: the doubtful tokens, most suspicious first"
+    )
+    suggested_spans: list[dict[str, Any]] | None = Field(
+        default=None, description="spans: the out-of-fold model's spans for the item"
+    )
 
 
 class ClassErrors(BaseModel):
@@ -150,7 +232,9 @@ class FlagView(BaseModel):
     item_id: int
     annotator: str | None
     reason: str
-    suggestion: list[str] | None
+    suggestion: list[Any] | None = Field(
+        description="the disputed suggestion: label names, or spans {start, end, label}"
+    )
     model_version: int | None
     status: str
     kind: str = Field(description="'flag' (a person) or 'label_issue' (the detector)")
