@@ -269,3 +269,27 @@ def test_a_pretrained_champion_is_checked_too(sqlite_workspace, tmp_path, monkey
     assert ws.train("ner").kind == "pretrained"
     review = ws.review_candidates("ner", sources=["label_issue"])
     assert [c.external_id for c in review][:1] == [f"s{WRONG}"]
+
+
+@pytest.mark.real_model
+def test_a_model_without_token_probabilities_is_not_cross_validated(
+    sqlite_workspace, tmp_path, monkeypatch
+):
+    from labelloop.learn.spans import Candidate, SpacySpanModel
+    from labelloop.learn.spans import model as span_model
+
+    fits = []
+
+    def candidates(schema, *, seed=0):
+        base = SpacySpanModel.pretrained(schema.labels, dict(schema.type_map))
+        return [Candidate("spacy-pretrained", lambda sentences, gold: fits.append(1) or base)]
+
+    monkeypatch.setattr("labelloop.services.models.spans.candidates", candidates)
+    monkeypatch.setattr(span_model, "_token_probs", lambda *args: None)  # as a model without them
+    ws = sqlite_workspace
+    _labelled_project(ws, tmp_path)
+    ws.train("ner")
+    before = len(fits)
+    result = ws.label_issues("ner", refresh=True)
+    assert result.issues == [] and "gives no per-token probabilities" in (result.note or "")
+    assert len(fits) == before  # the champion said so: its recipe was not fitted again

@@ -203,6 +203,7 @@ class _Snapshot:
     schema: LabelSchema
     version: int | None
     head: str | None
+    artifact: str | None
     seed: int
     item_ids: list[int]
     external_ids: list[str | None]
@@ -225,6 +226,7 @@ def _snapshot(session: Session, name: str) -> _Snapshot:
         schema=schema,
         version=champion.version if champion else None,
         head=champion.head if champion else None,
+        artifact=champion.artifact if champion else None,
         seed=int(project_settings(project)["seed"]),
         item_ids=[r.item_id for r in rows],
         external_ids=[r.external_id for r in rows],
@@ -261,7 +263,7 @@ def detect_label_issues(ws: WorkspaceContext, name: str, *, method: str) -> Labe
     """
     from labelloop.learn.spans import cross_validate_spans
     from labelloop.quality import find_span_label_issues, token_labels
-    from labelloop.services.models.spans import candidates
+    from labelloop.services.models.spans import candidates, load_span_model
 
     with ws.transaction() as session:
         snap = _snapshot(session, name)
@@ -282,12 +284,17 @@ def detect_label_issues(ws: WorkspaceContext, name: str, *, method: str) -> Labe
     recipe = next((c for c in candidates(snap.schema, seed=snap.seed) if c.name == snap.head), None)
     if recipe is None:
         return _empty(snap, method, f"label-error detection knows no span model {snap.head!r}")
+    no_probs = _empty(snap, method, f"span model {snap.head!r} gives no per-token probabilities")
+    if snap.artifact is not None:  # find out from the champion before fitting its recipe 3 times
+        champion = load_span_model(ws.path / snap.artifact)
+        if champion.predict([snap.sentences[rows[0]]])[0].token_probs is None:
+            return no_probs
     _, oof = cross_validate_spans(
         recipe, [snap.sentences[i] for i in rows], [snap.gold[i] for i in rows],
         folds=_FOLDS, seed=snap.seed,
     )  # fmt: skip
     if any(p.token_probs is None for p in oof):
-        return _empty(snap, method, f"span model {snap.head!r} gives no per-token probabilities")
+        return no_probs
     probs = [np.asarray(p.token_probs) for p in oof]
     found = find_span_label_issues(labels, probs, method=method)
     issues = []
