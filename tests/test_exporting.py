@@ -13,6 +13,7 @@ import labelloop
 from factories import labelled_csv, write_csv
 from labelloop.errors import InvalidInput
 from labelloop.services.data.formats import read_records
+from labelloop.services.data.formats.writers import defuse_formula
 from labelloop.services.data.importing import ImportOptions
 
 ROUND_TRIP_FORMATS = ["jsonl", "csv", "parquet", "labelstudio"]
@@ -154,7 +155,10 @@ def test_round_trip_property(tmp_path_factory, rows, fmt):
         ws.export("a", out, format=fmt)
         options = {} if fmt == "labelstudio" else {"id_field": "id", "label_field": "label"}
         ws.import_file("b", out, ImportOptions(format=fmt, **options))
-        assert _snapshot(ws, "a", tmp) == _snapshot(ws, "b", tmp)
+        expected = _snapshot(ws, "a", tmp)
+        if fmt == "csv":  # a CSV cell a spreadsheet would run as a formula comes back quoted
+            expected = {k: (defuse_formula(t), *rest) for k, (t, *rest) in expected.items()}
+        assert _snapshot(ws, "b", tmp) == expected
     finally:
         ws.close()
 
@@ -176,3 +180,28 @@ def test_parquet_export_with_suggestions_and_model_versions(sqlite_workspace, tm
     accepted = next(r for r in table if r["id"] == "u")
     assert accepted["provenance"]["source"] == "model_accepted"
     assert accepted["provenance"]["model_version"] == str(ws.status("a").champion)
+
+
+def test_csv_export_defuses_cells_a_spreadsheet_would_run(sqlite_workspace, tmp_path: Path):
+    import csv
+
+    ws = sqlite_workspace
+    ws.create_project("a", labels=["=risky", "safe"])
+    texts = ['=HYPERLINK("http://evil.example","click")', "+1+1", "-2", "@SUM(A1:A9)", "a=b"]
+    rows = [{"id": f"=id{i}", "text": t, "label": "=risky"} for i, t in enumerate(texts)]
+    source = write_csv(tmp_path / "in.csv", rows)
+    ws.import_file(
+        "a", source, ImportOptions(id_field="id", label_field="label", annotator="@mallory")
+    )
+    ws.export("a", tmp_path / "out.csv", format="csv")
+    with (tmp_path / "out.csv").open(newline="", encoding="utf-8") as f:
+        exported = list(csv.DictReader(f))
+    assert [r["text"] for r in exported] == [
+        "'=HYPERLINK(\"http://evil.example\",\"click\")", "'+1+1", "'-2", "'@SUM(A1:A9)", "a=b"
+    ]  # fmt: skip
+    assert {r["id"] for r in exported} == {f"'=id{i}" for i in range(len(texts))}
+    assert {(r["label"], r["annotator"]) for r in exported} == {("'=risky", "'@mallory")}
+    # JSONL (and Parquet) keep the values exactly: they are for programs, not spreadsheets
+    ws.export("a", tmp_path / "out.jsonl", format="jsonl")
+    lines = [json.loads(line) for line in (tmp_path / "out.jsonl").read_text().splitlines()]
+    assert [r["text"] for r in lines] == texts

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import sqlite3
 from pathlib import Path
 
@@ -9,6 +10,7 @@ import pytest
 
 import labelloop
 from labelloop.errors import Conflict, InvalidInput, NotFound
+from labelloop.services.projects import DEFAULT_SETTINGS
 
 
 def test_create_and_list_projects(workspace):
@@ -37,7 +39,7 @@ def test_duplicate_project_name_is_a_conflict(workspace):
         # no image backbone installed: the task cannot run here
         ({"labels": "A,B", "task": "image-classification"}, "needs an image backbone"),
         ({"labels": "A,B", "backbone": "nope"}, "unknown backbone 'nope'"),
-        ({"labels": "A,B", "settings": {"retrain_every": 0}}, "at least 1"),
+        ({"labels": "A,B", "settings": {"retrain_every": 0}}, "from 1 to"),
         ({"labels": "A,B", "settings": {"colour": "red"}}, "unknown setting"),
     ],
 )
@@ -115,3 +117,131 @@ def test_workspace_path_that_is_a_file(tmp_path: Path):
 def test_bad_database_url(tmp_path: Path):
     with pytest.raises(InvalidInput, match="unsupported database"):
         labelloop.open_workspace(tmp_path / "w", database_url="mysql://x@y/z")
+
+
+# -- settings: one typed, bounded check for Python, CLI and REST (issue 17) ------------------------
+
+
+@pytest.mark.parametrize(
+    ("setting", "value"),
+    [
+        ("lease_seconds", 10**12),  # overflowed the lease's date: every `next` failed
+        ("lease_seconds", 1e12),
+        ("retrain_every", 10**20),  # overflowed the retrain count's bound: every submit failed
+        ("retrain_every", 2.5),
+        ("retrain_every", True),
+        ("seed", -1),
+        ("seed", 2**40),
+        ("overlap", 0),
+        ("gold_rate", 1.5),
+        ("gold_rate", float("nan")),
+        ("strategy", "nope"),
+        ("finetune", "maybe"),
+    ],
+)
+def test_settings_of_the_wrong_type_or_out_of_range_are_refused(workspace, setting, value):
+    workspace.create_project("p", labels="A,B")
+    with pytest.raises(InvalidInput, match=f"{setting} must be ") as refused:
+        workspace.update_project("p", settings={setting: value})
+    assert refused.value.field == setting
+    assert workspace.project("p").settings == DEFAULT_SETTINGS
+
+
+def test_settings_take_numbers_strings_and_booleans(workspace):
+    workspace.create_project("p", labels="A,B", settings={"gold_rate": 0.25})
+    info = workspace.update_project(
+        "p",
+        settings={"blind_rate": "0.1", "finetune": "yes", "lease_seconds": "30", "seed": 7.0},
+    )
+    expected = {"gold_rate": 0.25, "blind_rate": 0.1, "finetune": True, "lease_seconds": 30}
+    assert {k: info.settings[k] for k in expected} == expected
+    assert info.settings["seed"] == 7 and isinstance(info.settings["seed"], int)
+    assert workspace.project("p").settings == info.settings  # as stored
+
+
+def test_the_cli_checks_settings_like_the_api(tmp_path: Path):
+    from test_cli import run
+
+    ws = tmp_path / "ws"
+    run(ws, "project", "create", "p", "--labels", "A,B")
+    refused = run(ws, "project", "set", "p", "--set", "lease_seconds=1000000000000", check=False)
+    assert refused.returncode == 2
+    assert "lease_seconds must be a whole number from 1 to 2592000" in refused.stderr
+    done = run(ws, "project", "set", "p", "--set", "gold_rate=0.2", "--json")
+    assert json.loads(done.stdout)["settings"]["gold_rate"] == 0.2
+
+
+# -- names and labels that look like others, or like nothing (issue 17) ---------------------------
+
+
+@pytest.mark.parametrize("name", ["news\n", "news\r\n", "\nnews", "new s", "news\x00"])
+def test_project_names_with_line_breaks_or_controls_are_refused(workspace, name):
+    with pytest.raises(InvalidInput, match="project name"):
+        workspace.create_project(name, labels="A,B")
+    assert workspace.list_projects() == []
+
+
+@pytest.mark.parametrize(
+    ("labels", "message"),
+    [
+        (["caf\u00e9", "cafe\u0301"], "given twice"),  # NFC and NFD of one label
+        (["\u200b", "B"], "invisible character U\\+200B"),  # a zero-width space alone
+        (["A\u200b", "A"], "invisible character U\\+200B"),
+        (["\ufeffA", "B"], "invisible character U\\+FEFF"),
+        (["A\u202eB", "C"], "invisible character U\\+202E"),  # a right-to-left override
+        (["A\x07", "B"], "control character U\\+0007"),
+        (["A\nB", "C"], "control character U\\+000A"),
+        (["A\u2028B", "C"], "control character U\\+2028"),
+    ],
+)
+def test_labels_that_look_like_another_or_like_nothing_are_refused(workspace, labels, message):
+    with pytest.raises(InvalidInput, match=message):
+        workspace.create_project("p", labels=labels)
+    assert workspace.list_projects() == []
+
+
+def test_labels_are_stored_in_nfc_and_answers_in_any_form_match(sqlite_workspace, tmp_path: Path):
+    from labelloop.schema import LabelSchema
+    from labelloop.services.annotation.annotating import check_value
+
+    info = sqlite_workspace.create_project(
+        "p", labels=["cafe\u0301", "th\u00e9"], descriptions={"cafe\u0301": "a coffee place"}
+    )
+    assert info.labels == ["caf\u00e9", "th\u00e9"]
+    schema = LabelSchema.parse("text-classification", info.labels)
+    assert check_value(schema, "cafe\u0301") == ["caf\u00e9"]
+    assert schema.index("the\u0301") == 1
+    # a joiner inside a word is writing (Persian), not an invisible label
+    persian = LabelSchema.parse(
+        "text-classification", ["\u0645\u06cc\u200c\u062e\u0648\u0627\u0647\u0645", "B"]
+    )
+    assert persian.labels[0] == "\u0645\u06cc\u200c\u062e\u0648\u0627\u0647\u0645"
+
+
+# -- the SQLite file holds password hashes: its owner's alone (issue 17) ---------------------------
+
+
+def test_the_sqlite_database_and_its_wal_are_private(tmp_path: Path):
+    import os
+    import stat
+
+    old = os.umask(0o022)  # the usual umask, which leaves new files world-readable
+    try:
+        ws = labelloop.open_workspace(tmp_path / "w")
+        ws.create_project("p", labels="A,B")
+        from labelloop.services import users
+
+        users.add_user(ws, "alice", password="pw-alice-123")
+        files = {f.name: f for f in (tmp_path / "w").iterdir() if f.name.startswith("labelloop")}
+        assert {"labelloop.db", "labelloop.db-wal", "labelloop.db-shm"} <= set(files)
+        for f in files.values():
+            assert stat.S_IMODE(f.stat().st_mode) == 0o600, f.name
+        ws.close()
+        # a workspace made before: its files were 0644, and opening it makes them private
+        for f in (tmp_path / "w").glob("labelloop.db*"):
+            f.chmod(0o644)
+        labelloop.open_workspace(tmp_path / "w").close()
+        for f in (tmp_path / "w").glob("labelloop.db*"):
+            assert stat.S_IMODE(f.stat().st_mode) == 0o600, f.name
+    finally:
+        os.umask(old)

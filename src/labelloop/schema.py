@@ -7,13 +7,14 @@ else (import, training, the UI) reads labels through it, so a label id is always
 
 from __future__ import annotations
 
+import unicodedata
 from enum import StrEnum
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from labelloop.errors import InvalidInput
 
-__all__ = ["LabelSchema", "Modality", "TaskType"]
+__all__ = ["LabelSchema", "Modality", "TaskType", "normalize_label"]
 
 
 class TaskType(StrEnum):
@@ -71,7 +72,18 @@ class LabelSchema(BaseModel):
         if isinstance(value, str):
             value = [part for part in value.split(",")]
         if isinstance(value, list | tuple):
-            return tuple(str(v).strip() for v in value)
+            return tuple(normalize_label(str(v)) for v in value)
+        return value
+
+    @field_validator("descriptions", "type_map", mode="before")
+    @classmethod
+    def _clean_keys(cls, value: object) -> object:
+        # descriptions are keyed by label, a type map's values are labels: the same NFC form
+        if isinstance(value, dict):
+            return {
+                normalize_label(str(k)) if k else k: normalize_label(v) if isinstance(v, str) else v
+                for k, v in value.items()
+            }
         return value
 
     @model_validator(mode="after")
@@ -84,6 +96,9 @@ class LabelSchema(BaseModel):
         for label in self.labels:
             if not label:
                 raise ValueError("labels must not be empty")
+            problem = _invisible(label)
+            if problem:
+                raise ValueError(f"label {label!r} {problem}")
             if len(label) > MAX_LABEL_LENGTH:
                 raise ValueError(f"label {label[:20]!r}... is longer than {MAX_LABEL_LENGTH}")
             if label in seen:
@@ -132,11 +147,35 @@ class LabelSchema(BaseModel):
     def index(self, label: str) -> int:
         """The label id of ``label``; :class:`InvalidInput` if the schema has no such label."""
         try:
-            return self.labels.index(label)
+            return self.labels.index(normalize_label(label))
         except ValueError:
             raise InvalidInput(
                 f"unknown label {label!r}; the project's labels are {', '.join(self.labels)}"
             ) from None
+
+
+# joiners that are part of writing some scripts (Persian, Indic) and emoji sequences: allowed
+# between two visible characters, like any other format character is not
+_JOINERS = frozenset("\u200c\u200d")
+
+
+def normalize_label(label: str) -> str:
+    """``label`` as a schema stores it: Unicode NFC (so ``"é"`` typed as ``e`` plus a combining
+    accent is the same label as the precomposed one), surrounding whitespace removed."""
+    return unicodedata.normalize("NFC", label).strip()
+
+
+def _invisible(label: str) -> str | None:
+    """Why ``label`` cannot be a label (it would look like another one, or like nothing), or
+    None: a control character, a line or paragraph separator, or an invisible format character
+    (zero-width space, a bidirectional override, a byte-order mark)."""
+    for position, char in enumerate(label):
+        category = unicodedata.category(char)
+        if category in ("Cc", "Cs", "Zl", "Zp"):
+            return f"holds the control character U+{ord(char):04X}"
+        if category == "Cf" and (char not in _JOINERS or position in (0, len(label) - 1)):
+            return f"holds the invisible character U+{ord(char):04X}"
+    return None
 
 
 def _first_error(exc: ValueError) -> str:

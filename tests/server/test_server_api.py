@@ -32,7 +32,7 @@ def test_accepting_the_suggestion_is_recorded_as_model_accepted(client, env):
     assert again["duplicate"] is True and again["annotation_id"] == first["annotation_id"]
     status = client.get("/api/v1/projects/alpha/status", headers=h).json()
     assert status["labelled"] == 1 and status["by_source"]["model_accepted"] == 1
-    board = client.get("/api/v1/projects/alpha/stats", headers=h).json()
+    board = client.get("/api/v1/projects/alpha/stats", headers=env.auth("alpha-admin")).json()
     assert board["annotators"][0]["annotator"] == "alpha-annotator"
     assert board["annotators"][0]["seconds"] == 2.5
     assert board["acceptance_by_version"] == [
@@ -209,7 +209,7 @@ def test_members_and_tokens(client, env):
 
 
 def test_dashboard_and_plots_render(client, env):
-    h = env.auth("alpha-annotator")
+    h = env.auth("alpha-admin")
     page = client.get("/projects/alpha/dashboard", headers=h)
     assert page.status_code == 200 and "Model versions" in page.text
     for kind in ("learning-curve", "acceptance", "confusion", "throughput"):

@@ -22,6 +22,7 @@ from labelloop.server.schemas import (
 from labelloop.services import users
 from labelloop.services.quality import adjudication, review
 from labelloop.services.quality.review import ReviewCandidate, SuggestionRow
+from labelloop.services.results import MAX_ID
 from labelloop.services.users import Principal
 
 __all__ = ["router"]
@@ -30,7 +31,7 @@ router = APIRouter(responses=ERRORS, tags=["annotation"])
 
 Member = Annotated[Principal, Depends(ProjectRole("annotator"))]
 Reviewer = Annotated[Principal, Depends(ProjectRole("reviewer"))]
-ItemId = Annotated[int, PathParam(ge=1, le=2**62)]
+ItemId = Annotated[int, PathParam(ge=1, le=MAX_ID)]
 
 
 def _ws(request: Request) -> Any:

@@ -12,7 +12,7 @@ from labelloop.server.api_projects import ERRORS
 from labelloop.server.deps import ProjectRole
 from labelloop.server.schemas import ModelPoll, TrainRequested
 from labelloop.services import stats
-from labelloop.services.results import ModelVersionInfo
+from labelloop.services.results import MAX_ID, ModelVersionInfo
 from labelloop.services.users import Principal
 
 __all__ = ["router"]
@@ -57,7 +57,7 @@ def train(request: Request, project: str, principal: Admin) -> TrainRequested:
 def promote(
     request: Request,
     project: str,
-    version: Annotated[int, PathParam(ge=1, le=2**31)],
+    version: Annotated[int, PathParam(ge=1, le=MAX_ID)],
     principal: Admin,
 ) -> ModelVersionInfo:
     """Make ``version`` the champion and refresh the suggestions from it."""

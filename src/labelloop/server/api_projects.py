@@ -26,9 +26,16 @@ from labelloop.server.schemas import (
 from labelloop.services import stats, users
 from labelloop.services.data.formats import FILE_EXPORT_FORMATS
 from labelloop.services.data.importing import ImportOptions
+from labelloop.services.projects import ProjectSettings
 from labelloop.services.quality import qa
 from labelloop.services.quality.results import QAReport
-from labelloop.services.results import ExportResult, ImportResult, ProjectInfo, ProjectStatus
+from labelloop.services.results import (
+    MAX_ID,
+    ExportResult,
+    ImportResult,
+    ProjectInfo,
+    ProjectStatus,
+)
 from labelloop.services.users import Principal, TokenInfo, UserInfo
 
 __all__ = ["router"]
@@ -82,7 +89,7 @@ def list_tokens(
 
 @router.delete("/tokens/{token_id}", response_model=TokenInfo, tags=["users"])
 def revoke_token(
-    request: Request, token_id: Annotated[int, Path_(ge=1, le=2**31 - 1)], principal: Anyone
+    request: Request, token_id: Annotated[int, Path_(ge=1, le=MAX_ID)], principal: Anyone
 ) -> TokenInfo:
     """Revoke an API token or session of the caller's (a superuser: anyone's); it stops working
     on the next request."""
@@ -115,10 +122,15 @@ def create_project(request: Request, body: CreateProject, principal: Superuser) 
         multi_label=body.multi_label,
         backbone=body.backbone,
         descriptions=body.descriptions,
-        settings=body.settings,
+        settings=_given(body.settings),
     )
     request.app.state.auth_cache.clear()
     return info
+
+
+def _given(settings: ProjectSettings | None) -> dict[str, Any] | None:
+    """The settings a request body named (not the defaults of those it left out)."""
+    return None if settings is None else settings.model_dump(exclude_unset=True)
 
 
 @router.get("/projects/{project}", response_model=ProjectInfo, tags=["projects"])
@@ -131,7 +143,10 @@ def update_project(
     request: Request, project: str, body: UpdateProject, principal: Admin
 ) -> ProjectInfo:
     return _ws(request).update_project(
-        project, backbone=body.backbone, settings=body.settings, descriptions=body.descriptions
+        project,
+        backbone=body.backbone,
+        settings=_given(body.settings),
+        descriptions=body.descriptions,
     )
 
 
@@ -235,9 +250,14 @@ def export(
 
 
 @router.get("/projects/{project}/stats", response_model=stats.Dashboard, tags=["statistics"])
-def get_stats(request: Request, project: str, principal: Member) -> stats.Dashboard:
-    """Progress, learning curve, suggestion acceptance, annotators and the champion's metrics."""
-    return stats.dashboard(_ws(request), project)
+def get_stats(request: Request, project: str, principal: Admin) -> stats.Dashboard:
+    """Progress, learning curve, suggestion acceptance, annotators and the champion's metrics
+    (the dashboard's numbers, for the project's admins; computed once per change)."""
+    ws = _ws(request)
+    version = stats.dashboard_version(ws, project)
+    return request.app.state.dashboards.get(
+        project, version, "board", lambda: stats.dashboard(ws, project)
+    )
 
 
 @router.get("/projects/{project}/qa", response_model=QAReport, tags=["quality"])

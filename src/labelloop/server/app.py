@@ -20,12 +20,13 @@ from fastapi.templating import Jinja2Templates
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from labelloop.errors import LabelloopError
+from labelloop.server.dashboards import DashboardCache
 from labelloop.server.deps import AuthCache, ServerSettings
 from labelloop.services import users
 from labelloop.services.loop import Retrainer
 from labelloop.services.workspace import Workspace
 
-__all__ = ["create_app", "error_body"]
+__all__ = ["create_app", "error_body", "has_json_nul"]
 
 log = logging.getLogger(__name__)
 HERE = Path(__file__).parent
@@ -127,6 +128,20 @@ def json_depth_over(body: bytes, limit: int) -> bool:
     return False
 
 
+_NUL_MESSAGE = "the {where} holds a NUL character (\\x00), which no text field may contain"
+# a \u0000 escape preceded by an even number of backslashes (an odd one escapes the escape)
+_JSON_NUL = re.compile(rb"(?<!\\)(?:\\\\)*\\u0000")
+
+
+def has_json_nul(body: bytes) -> bool:
+    """Whether JSON text ``body`` holds a string with a NUL character (``\\u0000``).
+
+    PostgreSQL's text columns cannot store one (SQLite can), so a request that carries one is
+    refused up front on every database, whatever field it is in.
+    """
+    return b"\\u0000" in body and _JSON_NUL.search(body) is not None
+
+
 async def _too_deep(request: Request, exc: Exception) -> Response:
     # a structure nested past Python's recursion limit, in a body the depth check let through
     message = "the request nests too deeply to read"
@@ -143,7 +158,8 @@ class BodyLimit:
     route) is authorized before a byte of its body is read: anonymous callers get 401 and
     callers who are not the project's admins 404/403, so no one can make the server spool a
     file to disk without the right to import it. JSON bodies nested deeper than
-    ``max_json_depth`` get 422.
+    ``max_json_depth`` get 422, and so does a NUL character in the URL (path or query) or in
+    a JSON string: no database column stores one on PostgreSQL.
     """
 
     def __init__(self, app: Any, *, settings: ServerSettings) -> None:
@@ -155,6 +171,9 @@ class BodyLimit:
             await self.app(scope, receive, send)
             return
         path: str = scope["path"]
+        if "\x00" in path or b"%00" in scope.get("query_string", b""):
+            await _send_error(send, 422, "InvalidInput", _NUL_MESSAGE.format(where="URL"))
+            return
         upload = _UPLOAD_PATH.match(path)
         limit = self.settings.max_upload_bytes if upload else self.settings.max_body_bytes
         headers = dict(scope.get("headers") or [])
@@ -176,6 +195,9 @@ class BodyLimit:
             body, receive = await _buffered(receive, limit)
             if body is None:
                 await _send_413(send, limit)
+                return
+            if has_json_nul(body):
+                await _send_error(send, 422, "InvalidInput", _NUL_MESSAGE.format(where="JSON body"))
                 return
             if json_depth_over(body, self.settings.max_json_depth):
                 await _send_error(
@@ -369,6 +391,7 @@ def create_app(ws: Workspace, settings: ServerSettings | None = None) -> FastAPI
     app.state.settings = settings
     app.state.retrainer = retrainer
     app.state.auth_cache = AuthCache()
+    app.state.dashboards = DashboardCache()
     app.state.secret = users.secret_key(ws)
     app.state.limiter = users.LoginLimiter(
         max_failures=settings.login_max_failures,

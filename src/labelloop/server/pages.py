@@ -14,6 +14,7 @@ from itsdangerous import BadSignature, URLSafeTimedSerializer
 
 from labelloop.errors import PermissionDenied
 from labelloop.server import plots
+from labelloop.server.dashboards import DashboardCache
 from labelloop.server.deps import (
     LOGIN_CSRF_COOKIE,
     SESSION_COOKIE,
@@ -25,6 +26,7 @@ from labelloop.server.deps import (
 )
 from labelloop.services import stats, users
 from labelloop.services.quality import qa
+from labelloop.services.results import MAX_ID
 from labelloop.services.users import Principal
 
 __all__ = ["router"]
@@ -36,6 +38,7 @@ LOGIN_FORM_SECONDS = 3600
 Anyone = Annotated[Principal, Depends(LoggedIn())]
 Member = Annotated[Principal, Depends(ProjectRole("annotator"))]
 Reviewer = Annotated[Principal, Depends(ProjectRole("reviewer"))]
+Admin = Annotated[Principal, Depends(ProjectRole("admin"))]
 
 
 def _render(request: Request, template: str, status_code: int = 200, **context: Any) -> Response:
@@ -200,7 +203,7 @@ def account(request: Request, principal: Anyone) -> Response:
 
 @router.post("/account/tokens/{token_id}/revoke")
 def revoke(
-    request: Request, token_id: Annotated[int, Path(ge=1, le=2**31 - 1)], principal: Anyone
+    request: Request, token_id: Annotated[int, Path(ge=1, le=MAX_ID)], principal: Anyone
 ) -> Response:
     users.revoke_token(request.app.state.ws, token_id, owner=principal.name)
     log.info("user %r revoked token %d", principal.name, token_id)
@@ -235,15 +238,19 @@ def review(request: Request, project: str, principal: Reviewer) -> Response:
 
 
 @router.get("/projects/{project}/dashboard", response_class=HTMLResponse)
-def dashboard(request: Request, project: str, principal: Member) -> Response:
-    board = stats.dashboard(request.app.state.ws, project)
-    models = request.app.state.ws.models(project)
-    quality = qa.qa_report(request.app.state.ws, project, issues=10)
+def dashboard(request: Request, project: str, principal: Admin) -> Response:
+    """The project's dashboard, for its admins: the numbers and the QA summary are computed once
+    per change of the project (:class:`~labelloop.server.dashboards.DashboardCache`)."""
+    ws = request.app.state.ws
+    cache: DashboardCache = request.app.state.dashboards
+    version = stats.dashboard_version(ws, project)
+    board = cache.get(project, version, "board", lambda: stats.dashboard(ws, project))
+    quality = cache.get(project, version, "qa", lambda: qa.qa_report(ws, project, issues=10))
     return _render(
         request,
         "dashboard.html",
         board=board,
-        models=models,
+        models=ws.models(project),
         quality=quality,
         training=request.app.state.retrainer.state(project),
         **_project_context(request, project, principal),
@@ -255,9 +262,16 @@ def plot(
     request: Request,
     project: str,
     kind: Literal["learning-curve", "acceptance", "confusion", "throughput"],
-    principal: Member,
+    principal: Admin,
 ) -> Response:
-    """A dashboard plot, drawn on the server with matplotlib."""
-    board = stats.dashboard(request.app.state.ws, project)
-    svg = plots.render(kind, board)
+    """A dashboard plot, drawn on the server with matplotlib, once per change of the project."""
+    ws = request.app.state.ws
+    cache: DashboardCache = request.app.state.dashboards
+    version = stats.dashboard_version(ws, project)
+
+    def draw() -> bytes:
+        board = cache.get(project, version, "board", lambda: stats.dashboard(ws, project))
+        return plots.render(kind, board)
+
+    svg = cache.get(project, version, f"plot:{kind}", draw)
     return Response(svg, media_type="image/svg+xml", headers={"Cache-Control": "no-store"})

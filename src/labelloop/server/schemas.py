@@ -7,7 +7,8 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, ConfigDict, Discriminator, Field, StringConstraints, Tag
 
 from labelloop.services.loop import TrainingState
-from labelloop.services.results import QueueItem, SubmitResult
+from labelloop.services.projects import ProjectSettings
+from labelloop.services.results import MAX_ID, QueueItem, SubmitResult
 from labelloop.tasks import AnswerValue
 
 __all__ = [
@@ -95,23 +96,31 @@ class Me(BaseModel):
 
 
 class CreateProject(BaseModel):
+    """A new project; ``settings`` are checked by :class:`ProjectSettings` (types, ranges)."""
+
     name: Name
     labels: list[Label] = Field(min_length=1, max_length=1000)
     task: Annotated[str, StringConstraints(max_length=50)] = "text-classification"
     multi_label: bool = False
     backbone: Annotated[str, StringConstraints(max_length=100)] | None = None
     descriptions: dict[Label, Annotated[str, StringConstraints(max_length=2000)]] | None = None
-    settings: dict[Annotated[str, StringConstraints(max_length=50)], int | str] | None = None
+    settings: ProjectSettings | None = Field(
+        default=None, description="the settings to set (the others keep their values)"
+    )
 
 
 class UpdateProject(BaseModel):
+    """What to change in a project; a setting left out keeps its value."""
+
     backbone: Annotated[str, StringConstraints(max_length=100)] | None = None
     descriptions: dict[Label, Annotated[str, StringConstraints(max_length=2000)]] | None = None
-    settings: dict[Annotated[str, StringConstraints(max_length=50)], int | str] | None = None
+    settings: ProjectSettings | None = Field(
+        default=None, description="the settings to set (the others keep their values)"
+    )
 
 
 class SubmitAnnotation(BaseModel):
-    item_id: int = Field(ge=1, le=2**62)
+    item_id: int = Field(ge=1, le=MAX_ID)
     value: Answer = Field(description=ANSWER_DOC)
     seconds: float | None = Field(default=None, ge=0, le=86400, description="time spent")
     request_id: Annotated[str, StringConstraints(min_length=1, max_length=100)] | None = Field(

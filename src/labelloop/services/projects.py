@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import re
-from typing import TYPE_CHECKING, Any
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Annotated, Any, Literal, get_args, get_origin
+
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError
 
 from labelloop.errors import Conflict, InvalidInput
 from labelloop.schema import LabelSchema, Modality
@@ -19,10 +22,14 @@ if TYPE_CHECKING:
 
 __all__ = [
     "DEFAULT_SETTINGS",
+    "MAX_LEASE_SECONDS",
+    "MAX_RETRAIN_EVERY",
     "SEMI_SUPERVISED_BELOW",
     "SEMI_SUPERVISED_MAX_ITEMS",
+    "ProjectSettings",
     "add_project",
     "check_backbone",
+    "check_settings",
     "create_project",
     "implemented_task",
     "label_schema",
@@ -30,34 +37,113 @@ __all__ = [
     "project_info",
     "project_settings",
     "project_status",
+    "setting_range",
     "update_project",
 ]
 
-_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,99}$")
+# fullmatch: `$` would let a trailing newline through
+_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,99}")
 
-DEFAULT_SETTINGS: dict[str, Any] = {
-    "retrain_every": 10,  # retrain after this many new or changed labels
-    "strategy": "margin",
-    "augment": "none",
-    "head": "logreg",
-    "overlap": 1,  # how many annotators see each item
-    "lease_seconds": 600,
-    "audit_rate": 0.05,  # share of auto-accepted labels sampled for human audit
-    "auto_accept_paused": False,  # set when the audit falls below the target precision
-    "gold_rate": 0.05,  # share of an annotator's queue drawn from gold items (docs/qa.md)
-    "overlap_rate": 1.0,  # share of items that go to `overlap` annotators (when overlap > 1)
-    "blind_rate": 0.0,  # share of (item, annotator) pairs shown without the suggestion
-    "auto_accept_target": 0.98,  # precision the audit is held to (set by the last auto-accept)
-    "seed": 0,  # seeds the query strategy (mixed with the model version at each re-rank)
-    "finetune": False,  # fine-tune the backbone itself (SetFit) once enough labels exist
-    "finetune_min_labels": 64,
-    "finetune_max_pairs": 2000,  # contrastive pairs per fine-tuning run (CPU time scales with it)
+
+def _no_bool(value: object) -> object:
+    # JSON `true` is not a number: pydantic would read it as 1
+    if isinstance(value, bool):
+        raise ValueError("input should be a number, not true or false")
+    return value
+
+
+Count = Annotated[int, BeforeValidator(_no_bool)]
+Rate = Annotated[float, BeforeValidator(_no_bool), Field(ge=0.0, le=1.0, allow_inf_nan=False)]
+Strategy = Literal[
+    "margin", "least_confidence", "entropy", "random", "kcenter", "hybrid", "cold_start",
+    "multilabel_uncertainty", "multilabel_entropy",
+]  # fmt: skip
+
+MAX_RETRAIN_EVERY = 1_000_000
+MAX_LEASE_SECONDS = 30 * 24 * 3600
+
+
+class ProjectSettings(BaseModel):
+    """Every project setting with its type, range and default: the one check of a setting,
+    whether it comes from the CLI (``--set KEY=VALUE``, a string), REST (JSON) or Python.
+
+    Strings are read as the field's type (``"0.05"``, ``"true"``, ``"25"``); a value of the
+    wrong type or out of range raises :class:`~labelloop.errors.InvalidInput` naming the setting
+    (see :func:`check_settings`). The bounds keep every value within what the queue, the
+    database and the retrain count can hold (a lease of 10^12 seconds overflows a date).
+
+    Example:
+        >>> ProjectSettings(gold_rate="0.1").gold_rate
+        0.1
+    """
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    retrain_every: Count = Field(
+        default=10,
+        ge=1,
+        le=MAX_RETRAIN_EVERY,
+        description="retrain after this many new or changed labels",
+    )
+    strategy: Strategy = Field(default="margin", description="the queue order (query strategy)")
+    augment: Literal["none", "mixup"] = Field(
+        default="none", description="training-time augmentation"
+    )
+    head: Literal["logreg", "mlp"] = Field(default="logreg", description="the classifier head")
+    overlap: Count = Field(default=1, ge=1, le=100, description="how many annotators see each item")
+    lease_seconds: Count = Field(
+        default=600,
+        ge=1,
+        le=MAX_LEASE_SECONDS,
+        description="how long an item handed to an annotator stays theirs (at most 30 days)",
+    )
+    audit_rate: Rate = Field(
+        default=0.05, description="share of auto-accepted labels sampled for human audit"
+    )
+    auto_accept_paused: bool = Field(
+        default=False, description="set when the audit falls below the target precision"
+    )
+    gold_rate: Rate = Field(
+        default=0.05, description="share of an annotator's queue drawn from gold items (docs/qa.md)"
+    )
+    overlap_rate: Rate = Field(
+        default=1.0, description="share of items that go to `overlap` annotators (when overlap > 1)"
+    )
+    blind_rate: Rate = Field(
+        default=0.0, description="share of (item, annotator) pairs shown without the suggestion"
+    )
+    auto_accept_target: Rate = Field(
+        default=0.98, description="precision the audit is held to (set by the last auto-accept)"
+    )
+    seed: Count = Field(
+        default=0,
+        ge=0,
+        le=2**31 - 1,
+        description="seeds the query strategy (mixed with the model version at each re-rank)",
+    )
+    finetune: bool = Field(
+        default=False, description="fine-tune the backbone itself (SetFit) once enough labels exist"
+    )
+    finetune_min_labels: Count = Field(
+        default=64, ge=1, le=MAX_RETRAIN_EVERY, description="labels needed before fine-tuning"
+    )
+    finetune_max_pairs: Count = Field(
+        default=2000,
+        ge=1,
+        le=1_000_000,
+        description="contrastive pairs per fine-tuning run (CPU time scales with it)",
+    )
     # learn from unlabelled items too (neighbourhood smoothing + self-training, docs/learning.md):
     # "auto": while the project has fewer than SEMI_SUPERVISED_BELOW labels and at most
-    # SEMI_SUPERVISED_MAX_ITEMS items (predict compares every item with 10,000 references); or
-    # "on" / "off"
-    "semi_supervised": "auto",
-}
+    # SEMI_SUPERVISED_MAX_ITEMS items (predict compares every item with 10,000 references)
+    semi_supervised: Literal["auto", "on", "off"] = Field(
+        default="auto",
+        description="train on unlabelled items too: auto, on or off (docs/learning.md)",
+    )
+
+
+DEFAULT_SETTINGS: dict[str, Any] = ProjectSettings().model_dump()
+"""Every setting's default (a copy of :class:`ProjectSettings`' defaults)."""
 
 SEMI_SUPERVISED_BELOW = 2000
 """With ``semi_supervised="auto"``: labels below which training learns from unlabelled items."""
@@ -91,62 +177,44 @@ def _info(project: Project) -> ProjectInfo:
     )
 
 
-def _check_settings(settings: dict[str, Any]) -> dict[str, Any]:
-    unknown = set(settings) - set(DEFAULT_SETTINGS)
+def setting_range(key: str) -> str:
+    """What setting ``key`` accepts, in words ("a whole number from 1 to 1000000")."""
+    field = ProjectSettings.model_fields[key]
+    if get_origin(field.annotation) is Literal:
+        return "one of " + ", ".join(map(str, get_args(field.annotation)))
+    if field.annotation is bool:
+        return "true or false"
+    bounds = {
+        k: v for m in field.metadata for k in ("ge", "le") if (v := getattr(m, k, None)) is not None
+    }
+    kind = "a whole number" if field.annotation is int else "a number"
+    return f"{kind} from {bounds['ge']} to {bounds['le']}"
+
+
+def check_settings(settings: Mapping[str, Any]) -> dict[str, Any]:
+    """``settings`` (some of a project's settings) checked and converted by
+    :class:`ProjectSettings`; only the keys given are returned.
+
+    Raises:
+        InvalidInput: An unknown setting, or a value of the wrong type or out of range; the
+            message and ``field`` name the setting.
+    """
+    unknown = set(settings) - set(ProjectSettings.model_fields)
     if unknown:
         raise InvalidInput(
-            f"unknown setting(s) {', '.join(sorted(unknown))}; known: "
-            f"{', '.join(sorted(DEFAULT_SETTINGS))}",
+            f"unknown setting(s) {', '.join(sorted(map(str, unknown)))}; known: "
+            f"{', '.join(sorted(ProjectSettings.model_fields))}",
             field="settings",
         )
-    for key, value in settings.items():
-        kind = type(DEFAULT_SETTINGS[key])
-        if kind is bool:
-            if isinstance(value, str):
-                if value.lower() not in ("true", "false", "1", "0", "yes", "no"):
-                    raise InvalidInput(f"{key} must be true or false, got {value!r}", field=key)
-                value = value.lower() in ("true", "1", "yes")
-            settings[key] = bool(value)
-        elif kind is float:
-            try:
-                value = float(value)
-            except (TypeError, ValueError):
-                raise InvalidInput(f"{key} must be a number, got {value!r}", field=key) from None
-            if not 0.0 <= value <= 1.0:
-                raise InvalidInput(f"{key} must be between 0 and 1, got {value}", field=key)
-            settings[key] = value
-        elif kind is str:
-            settings[key] = _check_choice(key, str(value))
-        elif kind is int:
-            try:
-                value = int(value)
-            except (TypeError, ValueError):
-                raise InvalidInput(
-                    f"{key} must be a whole number, got {value!r}", field=key
-                ) from None
-            least = 0 if key == "seed" else 1
-            if value < least:
-                raise InvalidInput(f"{key} must be at least {least}, got {value}", field=key)
-            settings[key] = value
-    return settings
-
-
-_CHOICES = {
-    "strategy": (
-        "margin", "least_confidence", "entropy", "random", "kcenter", "hybrid", "cold_start",
-        "multilabel_uncertainty", "multilabel_entropy",
-    ),
-    "augment": ("none", "mixup"),
-    "head": ("logreg", "mlp"),
-    "semi_supervised": ("auto", "on", "off"),
-}  # fmt: skip
-
-
-def _check_choice(key: str, value: str) -> str:
-    choices = _CHOICES.get(key)
-    if choices is not None and value not in choices:
-        raise InvalidInput(f"{key} must be one of {', '.join(choices)}; got {value!r}", field=key)
-    return value
+    try:
+        checked = ProjectSettings.model_validate(dict(settings))
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        key = str(first["loc"][0])
+        raise InvalidInput(
+            f"{key} must be {setting_range(key)}, got {first.get('input')!r:.60}", field=key
+        ) from None
+    return {key: getattr(checked, key) for key in settings}
 
 
 def implemented_task(task: str) -> Task:
@@ -242,7 +310,7 @@ def add_project(
 ) -> ProjectInfo:
     """:func:`create_project` in the caller's transaction, for a use-case that writes more in it
     (:func:`labelloop.services.users.create_project_with_admin`); commits nothing."""
-    if not _NAME.match(name):
+    if not isinstance(name, str) or not _NAME.fullmatch(name):
         raise InvalidInput(
             f"project name {name!r} must be 1-100 letters, digits, '_', '-' or '.', "
             "starting with a letter or digit",
@@ -258,7 +326,7 @@ def add_project(
         task=schema.task.value,
         label_schema=schema.model_dump(mode="json"),
         backbone=backbone,
-        settings=_check_settings(dict(settings or {})),
+        settings=check_settings(settings or {}),
     )
     session.add(project)
     session.flush()
@@ -289,7 +357,7 @@ def update_project(
         if backbone is not None:
             project.backbone = check_backbone(label_schema(project).task, backbone)
         if settings:
-            project.settings = {**(project.settings or {}), **_check_settings(dict(settings))}
+            project.settings = {**(project.settings or {}), **check_settings(settings)}
         if descriptions is not None:
             schema = label_schema(project)
             updated = LabelSchema.parse(

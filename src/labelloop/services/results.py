@@ -2,7 +2,7 @@
 
 The words their ``source``, ``status`` and ``kind`` fields hold are re-exported here
 (:class:`Source`, :class:`ModelStatus`, :class:`ModelKind`), for the edges, which do not import
-the store.
+the store, and so is :data:`MAX_ID`, the largest id the store holds.
 """
 
 from __future__ import annotations
@@ -12,9 +12,11 @@ from typing import Any
 
 from pydantic import BaseModel, Field
 
+from labelloop.store.tables import MAX_ID
 from labelloop.store.vocabulary import ModelKind, ModelStatus, Source
 
 __all__ = [
+    "MAX_ID",
     "ExportResult",
     "ImportResult",
     "ModelKind",

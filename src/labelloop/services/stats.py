@@ -29,6 +29,7 @@ __all__ = [
     "Dashboard",
     "champion_version",
     "dashboard",
+    "dashboard_version",
 ]
 
 
@@ -237,3 +238,12 @@ def champion_version(ws: WorkspaceContext, name: str) -> int | None:
     with ws.transaction() as session:
         project = repo.get_project(session, name)
         return model_queries.champion_number(session, project.id)
+
+
+def dashboard_version(ws: WorkspaceContext, name: str) -> tuple[Any, ...]:
+    """What the project's dashboard was computed from, as a cache key: it changes with every
+    answer, import, model version, promotion, suggestion refresh, flag, gold item and setting
+    (one cheap read; :func:`dashboard` reads every answer)."""
+    with ws.transaction() as session:
+        project = repo.get_project_ref(session, name)
+        return (project.id, *queries.change_marks(session, project.id))

@@ -272,7 +272,8 @@ def list_members(ws: WorkspaceContext, project: str) -> dict[str, str]:
 def authenticate(ws: WorkspaceContext, name: str, password: str) -> UserInfo | None:
     """The user if ``password`` is theirs, else None (in about the same time either way)."""
     with ws.transaction() as session:
-        user = queries.user_named(session, name[:_NAME_MAX])
+        # no user name holds a NUL (nor can PostgreSQL compare one): the dummy hash still runs
+        user = None if "\x00" in name else queries.user_named(session, name[:_NAME_MAX])
         stored = user.password_hash if user is not None and user.password_hash else _dummy_hash()
         try:
             _hasher.verify(stored, password)

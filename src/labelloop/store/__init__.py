@@ -4,6 +4,7 @@ from labelloop.store import repo
 from labelloop.store.artifacts import Artifacts
 from labelloop.store.db import analyze, create_db_engine, migrate, session_scope, sqlite_url
 from labelloop.store.tables import (
+    MAX_ID,
     Annotation,
     ApiToken,
     Base,
@@ -22,6 +23,7 @@ from labelloop.store.vocabulary import HUMAN_SOURCES, ModelKind, ModelStatus, So
 
 __all__ = [
     "HUMAN_SOURCES",
+    "MAX_ID",
     "Annotation",
     "ApiToken",
     "Artifacts",

@@ -8,8 +8,10 @@ version of labelloop opens in a newer one.
 from __future__ import annotations
 
 import logging
+import os
+import stat
 from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -39,6 +41,8 @@ def create_db_engine(url: str) -> Engine:
     except ArgumentError:
         raise InvalidInput(f"not a database URL: {url!r}", field="db") from None
     if parsed.get_backend_name() == "sqlite":
+        if parsed.database and parsed.database != ":memory:" and "mode=memory" not in url:
+            _private_sqlite_file(Path(parsed.database))
         engine = create_engine(
             url,
             connect_args={"timeout": 30, "check_same_thread": False},
@@ -55,6 +59,29 @@ def create_db_engine(url: str) -> Engine:
         "postgresql+psycopg:// URL",
         field="db",
     )
+
+
+def _private_sqlite_file(path: Path) -> None:
+    """Make the SQLite file ``path`` (created empty if missing) and its ``-wal``/``-shm``
+    readable by its owner only (0600): it holds password hashes and session token hashes.
+
+    SQLite creates the ``-wal`` and ``-shm`` files with the database file's own permissions, so
+    creating that one 0600, before SQLite does with 0644 under the usual umask, covers all
+    three; a file made by an earlier version loses its group and other bits here.
+    """
+    if not path.parent.is_dir():
+        return  # SQLite reports the missing folder itself
+    with suppress(FileExistsError):
+        os.close(os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600))
+    for file in (path, path.with_name(path.name + "-wal"), path.with_name(path.name + "-shm")):
+        try:
+            mode = stat.S_IMODE(file.stat().st_mode)
+            if mode & 0o077:
+                file.chmod(mode & 0o700)
+        except FileNotFoundError:
+            continue
+        except PermissionError:  # someone else's file: SQLite opens it or says why not
+            log.warning("cannot make %s private (mode %o)", file, mode)
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:

@@ -27,6 +27,7 @@ from sqlalchemy import (
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 __all__ = [
+    "MAX_ID",
     "Annotation",
     "ApiToken",
     "Base",
@@ -40,6 +41,11 @@ __all__ = [
     "User",
     "utcnow",
 ]
+
+
+MAX_ID = 2**31 - 1
+"""The largest id (or model version number) the tables hold on every database: their ``Integer``
+columns are 32-bit on PostgreSQL, so a bigger number names no row and cannot even be bound."""
 
 
 def utcnow() -> datetime:

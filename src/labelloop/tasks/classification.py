@@ -14,7 +14,7 @@ from xml.sax.saxutils import quoteattr
 import numpy as np
 
 from labelloop.errors import InvalidInput
-from labelloop.schema import LabelSchema, Modality, TaskType
+from labelloop.schema import LabelSchema, Modality, TaskType, normalize_label
 from labelloop.tasks._base import AnswerShape, Decoded, TaskTags, Where
 from labelloop.tasks._hashing import content_hash
 
@@ -88,7 +88,8 @@ class ClassificationTask:
             InvalidInput: No label, a label given twice, several labels on a single-label
                 project, or a label the schema does not have.
         """
-        names = [value] if isinstance(value, str) else [str(v) for v in value]
+        # the schema holds its labels in NFC: an answer typed in another form names the same
+        names = [normalize_label(str(v)) for v in ([value] if isinstance(value, str) else value)]
         where = where or Where()
         imported = where.file is not None
 

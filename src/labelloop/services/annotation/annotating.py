@@ -14,7 +14,7 @@ from labelloop.errors import InvalidInput, NotFound, PermissionDenied
 from labelloop.schema import LabelSchema
 from labelloop.services.annotation.queue import handed, release_lease
 from labelloop.services.annotation.views import is_blind
-from labelloop.services.projects import label_schema, project_settings
+from labelloop.services.projects import MAX_RETRAIN_EVERY, label_schema, project_settings
 from labelloop.services.results import SubmitResult
 from labelloop.store import (
     HUMAN_SOURCES,
@@ -196,8 +196,10 @@ def submit_in(
     transaction (a reviewer's adjudication), ``session.connection()``. Nothing is committed."""
     if seconds is not None and not 0 <= seconds <= MAX_SECONDS:
         raise InvalidInput(f"seconds must be between 0 and {MAX_SECONDS:.0f}", field="seconds")
-    if request_id is not None and not 0 < len(request_id) <= 100:
-        raise InvalidInput("request_id must be 1-100 characters", field="request_id")
+    if request_id is not None and (not 0 < len(request_id) <= 100 or "\x00" in request_id):
+        raise InvalidInput(
+            "request_id must be 1-100 characters, without NUL (\\x00)", field="request_id"
+        )
     params = {"name": name, "item_id": item_id, "annotator": annotator or "",
               "request_id": request_id, "up_to": _retrain_every_seen.get(name, 1)}  # fmt: skip
     state = tx.execute(_submit_state(), params).first()
@@ -247,7 +249,7 @@ def submit_in(
         set_item_queued(tx, item_id, False)
     release_lease(tx, item_id, annotator)
     answer = _Answer(annotation_id, item_id, labels, source, model_version_id)
-    every = int(settings["retrain_every"])
+    every = _retrain_every(settings)
     if every != params["up_to"]:  # the first submit in this process, or the setting changed
         _retrain_every_seen[name] = every
         return _result(tx, project, answer)
@@ -316,8 +318,16 @@ def changes_since_training(session: Session, project_id: int, *, up_to: int | No
 
 _PROJECT_ID = bindparam("project_id", type_=Integer)
 # project name -> its retrain_every as the last submit read it: submit counts the answers since
-# training up to this many in its first read, and checks the guess against the settings it reads
+# training up to this many in its first read, and checks the guess against the settings it reads.
+# Only values from _retrain_every go in, so the guess is always one the database can bind.
 _retrain_every_seen: dict[str, int] = {}
+
+
+def _retrain_every(settings: Mapping[str, Any]) -> int:
+    """The project's ``retrain_every``, held to its range: settings are checked when set, but a
+    workspace written before the check may hold any number, which must not reach the cache
+    above (a value the database cannot bind would fail every later submit)."""
+    return min(max(int(settings["retrain_every"]), 1), MAX_RETRAIN_EVERY)
 
 
 @functools.cache
@@ -362,7 +372,7 @@ def _result(
     *,
     duplicate: bool = False,
 ) -> SubmitResult:
-    every = int(project_settings(project)["retrain_every"])
+    every = _retrain_every(project_settings(project))
     params = {
         "project_id": project.id,
         "up_to": every,

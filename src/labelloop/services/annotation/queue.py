@@ -35,7 +35,7 @@ from sqlalchemy import (
 
 from labelloop.errors import InvalidInput, PoolExhausted
 from labelloop.services.annotation.views import VIEW_COLUMNS, views
-from labelloop.services.projects import project_settings
+from labelloop.services.projects import MAX_LEASE_SECONDS, project_settings
 from labelloop.services.results import QueueItem
 from labelloop.store import (
     Annotation,
@@ -120,7 +120,9 @@ def next_items(
                                  settings, history=state.latest_answer or 0, rows=rows)  # fmt: skip
         if not chosen:
             raise PoolExhausted(f"project {name!r} has no unlabelled items left for this annotator")
-        expires = now + timedelta(seconds=int(settings["lease_seconds"]))
+        # held to the setting's range (a workspace from before the check may hold more)
+        lease = min(max(int(settings["lease_seconds"]), 1), MAX_LEASE_SECONDS)
+        expires = now + timedelta(seconds=lease)
         if annotator:
             _lease(tx, project.id, annotator, chosen, renew=set(mine), expires=expires)
         expiry = expires if annotator else None

@@ -50,6 +50,12 @@ __all__ = ["ImportOptions", "import_file"]
 
 BATCH = 2000
 SOURCES = tuple(Source)
+# what the database stores of an item's id and an annotator's name (both databases: a longer
+# string or a NUL is refused by PostgreSQL alone)
+_STORED_LENGTH: dict[str, int] = {
+    "id": Item.__table__.c.external_id.type.length,  # type: ignore[attr-defined]
+    "annotator": Annotation.__table__.c.annotator.type.length,  # type: ignore[attr-defined]
+}
 
 
 @dataclass
@@ -324,7 +330,11 @@ class _BatchImporter:
                 line=record.line,
                 field="path",
             )
+        if record.external_id is not None:
+            self._check_stored(record.external_id, "id", record.line)
         for annotation in record.annotations:
+            if annotation.annotator is not None:
+                self._check_stored(annotation.annotator, "annotator", record.line)
             if annotation.source not in SOURCES:
                 raise InvalidInput(
                     f"unknown source {annotation.source!r}; expected one of {', '.join(SOURCES)}",
@@ -351,6 +361,21 @@ class _BatchImporter:
             raise InvalidInput(
                 f"cannot read the file: {exc.strerror}", file=file, line=record.line, field="path"
             ) from None
+
+    def _check_stored(self, value: str, what: str, line: int) -> None:
+        """Refuse a string the database cannot store: too long for its column, or with a NUL."""
+        limit = _STORED_LENGTH[what]
+        name = "the annotator's name (Label Studio: completed_by)" if what == "annotator" else what
+        if len(value) > limit or "\x00" in value:
+            why = (
+                f"{len(value)} characters, over {limit}" if len(value) > limit else "a NUL (\\x00)"
+            )
+            raise InvalidInput(
+                f"{name} {value[:40]!r}... holds {why}, which the database cannot store",
+                file=str(self.path),
+                line=line,
+                field=what,
+            )
 
     def _media_file(self, record: ImportRecord) -> Path:
         """The media file ``record`` names, resolved (symlinks followed): refused unless it is a

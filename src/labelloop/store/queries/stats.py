@@ -4,15 +4,15 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 
-from labelloop.store.tables import Annotation
-from labelloop.store.vocabulary import HUMAN_SOURCES
+from labelloop.store.tables import Annotation, Flag, Item, ModelVersion, Project, Suggestion
+from labelloop.store.vocabulary import HUMAN_SOURCES, ModelStatus
 
 if TYPE_CHECKING:
     from sqlalchemy.orm import Session
 
-__all__ = ["human_answers"]
+__all__ = ["change_marks", "human_answers"]
 
 
 def human_answers(session: Session, project_id: int) -> list[Any]:
@@ -35,3 +35,40 @@ def human_answers(session: Session, project_id: int) -> list[Any]:
         )
         .order_by(Annotation.id)
     ).all()
+
+
+def change_marks(session: Session, project_id: int) -> tuple[Any, ...]:
+    """Marks that move whenever something the dashboard shows changes, in one round trip: the
+    newest answer, item, model version, suggestion and flag, the champion, the gold items and
+    open flags, and the settings. Rows are appended (answers, versions) or their ids only grow,
+    so equal marks mean the same numbers."""
+
+    def newest(column: Any, table: Any) -> Any:
+        return select(func.max(column)).where(table.project_id == project_id).scalar_subquery()
+
+    row = session.execute(
+        select(
+            newest(Annotation.id, Annotation),
+            newest(Item.id, Item),
+            newest(ModelVersion.id, ModelVersion),
+            newest(Suggestion.id, Suggestion),
+            newest(Flag.id, Flag),
+            select(ModelVersion.id)
+            .where(
+                ModelVersion.project_id == project_id,
+                ModelVersion.status == ModelStatus.CHAMPION,
+            )
+            .limit(1)
+            .scalar_subquery(),
+            select(func.count())
+            .select_from(Item)
+            .where(Item.project_id == project_id, Item.gold.is_not(None))
+            .scalar_subquery(),
+            select(func.count())
+            .select_from(Flag)
+            .where(Flag.project_id == project_id, Flag.status == "open")
+            .scalar_subquery(),
+            select(Project.settings).where(Project.id == project_id).scalar_subquery(),
+        )
+    ).one()
+    return tuple(row)

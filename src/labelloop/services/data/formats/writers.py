@@ -197,9 +197,27 @@ def _write_csv(records: Iterator[ExportRecord], out: Path, ctx: ExportContext) -
         writer.writerow(header)
         rest = records if first is None else itertools.chain([first], records)
         for rec in rest:
-            writer.writerow(_csv_row(rec, ctx, data_cols))
+            writer.writerow([defuse_formula(cell) for cell in _csv_row(rec, ctx, data_cols)])
             n += 1
     return n
+
+
+# what makes a spreadsheet read a cell as a formula (OWASP "CSV injection"): = + - @, and a
+# leading tab or carriage return, after which some tools look for one
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+def defuse_formula(cell: str) -> str:
+    """``cell`` with a ``'`` in front when a spreadsheet would run it as a formula
+    (``=HYPERLINK(...)``, ``+1+1``, ``@SUM(...)``): the quote makes Excel, LibreOffice and
+    Google Sheets show it as text. A CSV export is read back with the quote kept (use JSONL
+    or Parquet for an exact round trip; docs/formats.md).
+
+    Example:
+        >>> defuse_formula("=1+1"), defuse_formula("plain")
+        ("'=1+1", 'plain')
+    """
+    return "'" + cell if cell.startswith(_FORMULA_START) else cell
 
 
 def _csv_row(rec: ExportRecord, ctx: ExportContext, data_cols: list[str]) -> list[str]:
