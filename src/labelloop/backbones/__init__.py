@@ -22,6 +22,7 @@ from labelloop.backbones._registry import (
     register_backbone,
 )
 from labelloop.backbones._sentence_transformer import SentenceTransformerEncoder
+from labelloop.backbones._text import configure_runtime
 from labelloop.backbones.cache import EmbeddingCache
 
 __all__ = [
@@ -32,6 +33,7 @@ __all__ = [
     "FakeEncoder",
     "ProgressCallback",
     "SentenceTransformerEncoder",
+    "configure_runtime",
     "get_encoder",
     "installed_backbones",
     "list_backbones",

@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import json
 import math
-import os
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -272,7 +271,9 @@ class TransformerSpanModel:
 
 
 def _load(path: str, tags: list[str]) -> tuple[Any, Any]:
-    os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    from labelloop.backbones import configure_runtime
+
+    configure_runtime()  # offline hub; torch threads capped (LABELLOOP_TORCH_THREADS)
     from transformers import AutoModelForTokenClassification, AutoTokenizer
     from transformers.utils import logging as hf_logging
 

@@ -31,7 +31,7 @@ from labelloop.store import (
 )
 from labelloop.store.repo import ProjectRef
 from labelloop.store.suggestions import set_item_queued, set_queued
-from labelloop.tasks import task_for
+from labelloop.tasks import AnswerValue, task_for
 
 if TYPE_CHECKING:
     from sqlalchemy.orm import Session
@@ -141,7 +141,7 @@ def submit(
     ws: WorkspaceContext,
     name: str,
     item_id: int,
-    value: list[str] | str,
+    value: AnswerValue,
     *,
     annotator: str | None,
     seconds: float | None = None,
@@ -183,7 +183,7 @@ def submit_in(
     tx: Executor,
     name: str,
     item_id: int,
-    value: list[str] | str,
+    value: AnswerValue,
     *,
     annotator: str | None,
     seconds: float | None = None,

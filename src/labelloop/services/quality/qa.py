@@ -54,6 +54,7 @@ from labelloop.store.suggestions import suggestion_of
 
 if TYPE_CHECKING:
     from labelloop.services.context import WorkspaceContext
+    from labelloop.tasks import AnswerValue
 
 __all__ = [
     "after_training",
@@ -75,7 +76,7 @@ REPORT_ISSUES = 100  # label issues listed in the report (all of them enter the 
 
 # -- gold -------------------------------------------------------------------------------------
 def set_gold(
-    ws: WorkspaceContext, name: str, item_id: int, value: list[str] | str | None
+    ws: WorkspaceContext, name: str, item_id: int, value: AnswerValue | None
 ) -> list[str] | None:
     """Make an item a gold item with the known answer ``value`` (``None`` makes it ordinary).
 
