@@ -37,12 +37,24 @@ def project_create(
     backbone: Annotated[
         str | None, typer.Option("--backbone", help="Pre-trained backbone.")
     ] = None,
+    allow_overlap: Annotated[
+        bool, typer.Option("--allow-overlap", help="Spans: answers may hold overlapping spans.")
+    ] = False,
+    type_map: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--type-map",
+            help="Spans: TYPE=LABEL, a pre-trained entity type's label "
+            "(TYPE= drops it; repeatable).",
+        ),
+    ] = None,
     as_json: JsonOpt = False,
 ) -> None:
     """Create a project with its label schema."""
     info = workspace(ctx).create_project(
-        name, labels=labels, task=task, multi_label=multi_label, backbone=backbone
-    )
+        name, labels=labels, task=task, multi_label=multi_label, backbone=backbone,
+        allow_overlap=allow_overlap, type_map=_pairs(type_map, "--type-map") or None,
+    )  # fmt: skip
     emit(
         info,
         as_json,
@@ -79,13 +91,24 @@ def project_set(
         list[str] | None,
         typer.Option("--describe", help="LABEL=words describing it (repeatable)."),
     ] = None,
+    allow_overlap: Annotated[
+        bool | None,
+        typer.Option("--allow-overlap/--no-allow-overlap", help="Spans: may spans overlap?"),
+    ] = None,
+    type_map: Annotated[
+        list[str] | None,
+        typer.Option("--type-map", help="Spans: TYPE=LABEL into the type map (TYPE= drops it)."),
+    ] = None,
     as_json: JsonOpt = False,
 ) -> None:
-    """Change a project's backbone, settings or label descriptions."""
+    """Change a project's backbone, settings, label descriptions, or a span project's overlap
+    rule and type map."""
     info = workspace(ctx).update_project(
         name,
         backbone=backbone,
         settings=_pairs(setting, "--set") or None,
         descriptions=_pairs(describe, "--describe") or None,
+        allow_overlap=allow_overlap,
+        type_map=_pairs(type_map, "--type-map") or None,
     )
     emit(info, as_json, lambda: err.print(f"updated project [bold]{info.name}[/]"))

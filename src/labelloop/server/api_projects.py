@@ -123,6 +123,8 @@ def create_project(request: Request, body: CreateProject, principal: Superuser) 
         backbone=body.backbone,
         descriptions=body.descriptions,
         settings=_given(body.settings),
+        allow_overlap=bool(body.allow_overlap),
+        type_map=body.type_map,
     )
     request.app.state.auth_cache.clear()
     return info
@@ -147,6 +149,8 @@ def update_project(
         backbone=body.backbone,
         settings=_given(body.settings),
         descriptions=body.descriptions,
+        allow_overlap=body.allow_overlap,
+        type_map=body.type_map,
     )
 
 

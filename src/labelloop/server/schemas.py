@@ -107,6 +107,20 @@ class CreateProject(BaseModel):
     settings: ProjectSettings | None = Field(
         default=None, description="the settings to set (the others keep their values)"
     )
+    allow_overlap: bool | None = Field(
+        default=None, description="spans projects: whether an answer may hold overlapping spans"
+    )
+    type_map: (
+        dict[
+            Annotated[str, StringConstraints(max_length=50)],
+            Annotated[str, StringConstraints(max_length=200)],
+        ]
+        | None
+    ) = Field(
+        default=None,
+        max_length=100,
+        description="spans projects: pre-trained entity type -> project label ('' drops the type)",
+    )
 
 
 class UpdateProject(BaseModel):
@@ -116,6 +130,20 @@ class UpdateProject(BaseModel):
     descriptions: dict[Label, Annotated[str, StringConstraints(max_length=2000)]] | None = None
     settings: ProjectSettings | None = Field(
         default=None, description="the settings to set (the others keep their values)"
+    )
+    allow_overlap: bool | None = Field(
+        default=None, description="spans projects: whether an answer may hold overlapping spans"
+    )
+    type_map: (
+        dict[
+            Annotated[str, StringConstraints(max_length=50)],
+            Annotated[str, StringConstraints(max_length=200)],
+        ]
+        | None
+    ) = Field(
+        default=None,
+        max_length=100,
+        description="spans projects: pre-trained entity type -> project label ('' drops the type)",
     )
 
 

@@ -13,7 +13,7 @@ from labelloop.schema import LabelSchema, Modality
 from labelloop.services.results import ProjectInfo, ProjectStatus
 from labelloop.store import Project, Source, repo
 from labelloop.store.queries import projects as queries
-from labelloop.tasks import Task, get_task, list_tasks, task_for
+from labelloop.tasks import AnswerShape, Task, get_task, list_tasks, task_for
 
 if TYPE_CHECKING:
     from sqlalchemy.orm import Session
@@ -26,10 +26,13 @@ __all__ = [
     "MAX_RETRAIN_EVERY",
     "SEMI_SUPERVISED_BELOW",
     "SEMI_SUPERVISED_MAX_ITEMS",
+    "SEQUENCE_STRATEGIES",
     "ProjectSettings",
     "add_project",
     "check_backbone",
     "check_settings",
+    "check_strategy",
+    "check_type_map",
     "create_project",
     "implemented_task",
     "label_schema",
@@ -56,8 +59,10 @@ Count = Annotated[int, BeforeValidator(_no_bool)]
 Rate = Annotated[float, BeforeValidator(_no_bool), Field(ge=0.0, le=1.0, allow_inf_nan=False)]
 Strategy = Literal[
     "margin", "least_confidence", "entropy", "random", "kcenter", "hybrid", "cold_start",
-    "multilabel_uncertainty", "multilabel_entropy",
+    "multilabel_uncertainty", "multilabel_entropy", "mnlp", "token_entropy",
 ]  # fmt: skip
+#: Strategies only span projects run (sequence scores); see :func:`check_strategy`.
+SEQUENCE_STRATEGIES = ("mnlp", "token_entropy", "random")
 
 MAX_RETRAIN_EVERY = 1_000_000
 MAX_LEASE_SECONDS = 30 * 24 * 3600
@@ -174,7 +179,16 @@ def _info(project: Project) -> ProjectInfo:
         created_at=project.created_at,
         widget=task_for(schema).widget,
         allow_overlap=schema.allow_overlap,
+        type_map=_effective_type_map(schema),
     )
+
+
+def _effective_type_map(schema: LabelSchema) -> dict[str, str] | None:
+    if task_for(schema).tags.answer is not AnswerShape.SPANS:
+        return None
+    from labelloop.learn.spans import default_type_map
+
+    return default_type_map(schema.labels, schema.type_map)
 
 
 def setting_range(key: str) -> str:
@@ -284,16 +298,21 @@ def create_project(
     backbone: str | None = None,
     descriptions: dict[str, str] | None = None,
     settings: dict[str, Any] | None = None,
+    allow_overlap: bool = False,
+    type_map: dict[str, str] | None = None,
 ) -> ProjectInfo:
     """Create a project with a label schema; :class:`Conflict` if the name is taken.
 
     The task type must be implemented (:func:`implemented_task`) and the backbone of its modality
-    (default: the default text backbone, or the first installed one of the modality).
+    (default: the default text backbone, or the first installed one of the modality). Span
+    projects may allow overlapping spans and map a pre-trained model's entity types onto their
+    labels (``type_map``, :func:`check_type_map`).
     """
     with ws.transaction() as session:
         return add_project(
             session, name, labels=labels, task=task, multi_label=multi_label, backbone=backbone,
-            descriptions=descriptions, settings=settings,
+            descriptions=descriptions, settings=settings, allow_overlap=allow_overlap,
+            type_map=type_map,
         )  # fmt: skip
 
 
@@ -307,6 +326,8 @@ def add_project(
     backbone: str | None = None,
     descriptions: dict[str, str] | None = None,
     settings: dict[str, Any] | None = None,
+    allow_overlap: bool = False,
+    type_map: dict[str, str] | None = None,
 ) -> ProjectInfo:
     """:func:`create_project` in the caller's transaction, for a use-case that writes more in it
     (:func:`labelloop.services.users.create_project_with_admin`); commits nothing."""
@@ -317,7 +338,12 @@ def add_project(
             field="name",
         )
     implemented_task(task)
-    schema = LabelSchema.parse(task, labels, multi_label=multi_label, descriptions=descriptions)
+    schema = LabelSchema.parse(
+        task, labels, multi_label=multi_label, descriptions=descriptions,
+        allow_overlap=allow_overlap, type_map=check_type_map(task, type_map),
+    )  # fmt: skip
+    if allow_overlap and task_for(schema).tags.answer is not AnswerShape.SPANS:
+        raise InvalidInput("allow_overlap applies to span projects only", field="allow_overlap")
     backbone = check_backbone(schema.task, backbone)
     if queries.project_id_named(session, name) is not None:
         raise Conflict(f"a project named {name!r} already exists")
@@ -326,7 +352,7 @@ def add_project(
         task=schema.task.value,
         label_schema=schema.model_dump(mode="json"),
         backbone=backbone,
-        settings=check_settings(settings or {}),
+        settings=check_strategy(schema, check_settings(settings or {})),
     )
     session.add(project)
     session.flush()
@@ -350,25 +376,86 @@ def update_project(
     backbone: str | None = None,
     settings: dict[str, Any] | None = None,
     descriptions: dict[str, str] | None = None,
+    allow_overlap: bool | None = None,
+    type_map: dict[str, str] | None = None,
 ) -> ProjectInfo:
-    """Change a project's backbone (of the task's modality), settings or label descriptions."""
+    """Change a project's backbone (of the task's modality), settings, label descriptions, or,
+    for a span project, whether spans may overlap and its type map (``type_map`` entries are
+    merged into the map; ``""`` drops a type). Answers already stored are kept as they are."""
     with ws.transaction() as session:
         project = repo.get_project(session, name)
+        schema = label_schema(project)
         if backbone is not None:
-            project.backbone = check_backbone(label_schema(project).task, backbone)
+            project.backbone = check_backbone(schema.task, backbone)
         if settings:
-            project.settings = {**(project.settings or {}), **check_settings(settings)}
-        if descriptions is not None:
-            schema = label_schema(project)
+            checked = check_strategy(schema, check_settings(settings))
+            project.settings = {**(project.settings or {}), **checked}
+        if descriptions is not None or allow_overlap is not None or type_map is not None:
+            spans_only = {"allow_overlap": allow_overlap, "type_map": type_map}
+            for field, given in spans_only.items():
+                if given is not None and task_for(schema).tags.answer is not AnswerShape.SPANS:
+                    raise InvalidInput(f"{field} applies to span projects only", field=field)
             updated = LabelSchema.parse(
                 schema.task,
                 list(schema.labels),
                 multi_label=schema.multi_label,
-                descriptions={**schema.descriptions, **descriptions},
+                descriptions={**schema.descriptions, **(descriptions or {})},
+                allow_overlap=schema.allow_overlap if allow_overlap is None else allow_overlap,
+                type_map={**schema.type_map, **check_type_map(schema.task, type_map)},
             )
             project.label_schema = updated.model_dump(mode="json")
         session.flush()
         return _info(project)
+
+
+def check_type_map(task: str, type_map: Mapping[str, str] | None) -> dict[str, str]:
+    """``type_map`` checked: keys must be the pre-trained recogniser's entity types (the
+    OntoNotes types of spaCy's ``en_core_web_sm``); the labels are checked by the schema.
+
+    Raises:
+        InvalidInput: A key is not an OntoNotes type.
+    """
+    if not type_map:
+        return {}
+    from labelloop.learn.spans import ONTONOTES_TYPES
+
+    unknown = sorted(set(type_map) - set(ONTONOTES_TYPES))
+    if unknown:
+        raise InvalidInput(
+            f"type_map names unknown entity types {unknown}; the pre-trained model's types are "
+            f"{', '.join(ONTONOTES_TYPES)}",
+            field="type_map",
+        )
+    return {str(k): str(v) for k, v in type_map.items()}
+
+
+def check_strategy(schema: LabelSchema, settings: dict[str, Any]) -> dict[str, Any]:
+    """``settings`` unchanged when its ``strategy`` (if any) is one the project's task runs:
+    span projects run :data:`SEQUENCE_STRATEGIES` (``margin`` and ``least_confidence`` are MNLP,
+    ``entropy`` is token entropy); classification projects do not run ``mnlp`` or
+    ``token_entropy``.
+
+    Raises:
+        InvalidInput: The strategy does not apply to the project's task.
+    """
+    name = settings.get("strategy")
+    if name is None:
+        return settings
+    task = task_for(schema)
+    if task.tags.answer is AnswerShape.SPANS:
+        ok = task.strategy_name(schema, name) in SEQUENCE_STRATEGIES
+        allowed = (
+            "margin, least_confidence, hybrid, entropy, cold_start, mnlp, token_entropy, random"
+        )
+    else:
+        ok = name not in SEQUENCE_STRATEGIES or name == "random"
+        allowed = "any but mnlp and token_entropy (span strategies)"
+    if not ok:
+        raise InvalidInput(
+            f"strategy {name!r} does not apply to a {schema.task.value} project; use {allowed}",
+            field="strategy",
+        )
+    return settings
 
 
 def project_status(ws: WorkspaceContext, name: str) -> ProjectStatus:

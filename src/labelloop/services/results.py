@@ -40,6 +40,11 @@ class ProjectInfo(BaseModel):
     allow_overlap: bool = Field(
         default=False, description="spans projects: whether an answer may hold overlapping spans"
     )
+    type_map: dict[str, str] | None = Field(
+        default=None,
+        description="spans projects: the pre-trained entity types in effect and the label each "
+        "suggests (the defaults by name and meaning, with the project's own entries)",
+    )
 
 
 class ImportResult(BaseModel):

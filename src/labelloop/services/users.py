@@ -236,13 +236,16 @@ def create_project_with_admin(
     backbone: str | None = None,
     descriptions: dict[str, str] | None = None,
     settings: dict[str, Any] | None = None,
+    allow_overlap: bool = False,
+    type_map: dict[str, str] | None = None,
 ) -> ProjectInfo:
     """Create a project (:func:`labelloop.services.projects.create_project`) with existing user
     ``admin`` as its admin, in one transaction: if either step fails, neither is stored."""
     with ws.transaction() as session:
         info = projects.add_project(
             session, name, labels=labels, task=task, multi_label=multi_label, backbone=backbone,
-            descriptions=descriptions, settings=settings,
+            descriptions=descriptions, settings=settings, allow_overlap=allow_overlap,
+            type_map=type_map,
         )  # fmt: skip
         user = queries.user_named(session, admin)
         if user is None:

@@ -67,13 +67,18 @@ class Workspace(WorkspaceContext):
         backbone: str | None = None,
         descriptions: dict[str, str] | None = None,
         settings: dict[str, Any] | None = None,
+        allow_overlap: bool = False,
+        type_map: dict[str, str] | None = None,
     ) -> ProjectInfo:
         """Create a project: its task type, labels (a list or ``"a,b,c"``) and backbone (default:
         the recommended installed one for the task's modality). Task types that are not
-        implemented, and backbones of another modality, are refused."""
+        implemented, and backbones of another modality, are refused. Span projects may allow
+        overlapping spans and map the pre-trained recogniser's entity types onto their labels
+        (``type_map={"PRODUCT": "DRUG", "NORP": ""}``; docs/spans.md)."""
         return projects.create_project(
             self, name, labels=labels, task=task, multi_label=multi_label, backbone=backbone,
-            descriptions=descriptions, settings=settings,
+            descriptions=descriptions, settings=settings, allow_overlap=allow_overlap,
+            type_map=type_map,
         )  # fmt: skip
 
     def list_projects(self) -> list[ProjectInfo]:
@@ -91,11 +96,15 @@ class Workspace(WorkspaceContext):
         backbone: str | None = None,
         settings: dict[str, Any] | None = None,
         descriptions: dict[str, str] | None = None,
+        allow_overlap: bool | None = None,
+        type_map: dict[str, str] | None = None,
     ) -> ProjectInfo:
-        """Change a project's backbone, settings or label descriptions (``None`` keeps each)."""
+        """Change a project's backbone, settings or label descriptions, or a span project's
+        overlap rule and type map (merged into the map; ``None`` keeps each)."""
         return projects.update_project(
-            self, name, backbone=backbone, settings=settings, descriptions=descriptions
-        )
+            self, name, backbone=backbone, settings=settings, descriptions=descriptions,
+            allow_overlap=allow_overlap, type_map=type_map,
+        )  # fmt: skip
 
     def status(self, name: str) -> ProjectStatus:
         """Counts of items, labels and suggestions, and the champion model."""
