@@ -175,6 +175,8 @@ def test_transformer_candidate_fits_predicts_and_round_trips(tmp_path: Path):
     assert sum(p.span_set() == set(gold[0]) for p in predictions) >= 3
     for p in predictions:
         assert 0.0 < p.confidence <= 1.0 and p.mnlp <= 0.0 and 0.0 <= p.token_entropy <= 1.0
+        assert p.token_probs is not None and p.token_probs.shape == (7, 3)  # O, PER, LOC
+        assert np.allclose(p.token_probs.sum(axis=1), 1.0)
     tuned.save(tmp_path / "t")
     assert TransformerSpanModel.is_saved_in(tmp_path / "t")
     again = TransformerSpanModel.load(tmp_path / "t")

@@ -207,6 +207,7 @@ class TransformerSpanModel:
                 raw_confidence=1.0,
                 mnlp=0.0,
                 token_entropy=0.0,
+                token_probs=np.zeros((0, 1 + len(self.labels))),
             )
         best = probs.argmax(axis=1)
         spans: list[tuple[int, int, str, float]] = []
@@ -225,12 +226,15 @@ class TransformerSpanModel:
         top = np.clip(probs.max(axis=1), 1e-12, 1.0)
         raw = float(np.exp(np.log(top).sum()))
         entropy = -(probs * np.log(np.clip(probs, 1e-12, 1.0))).sum(axis=1)
+        # per word: P(O), then P(label) = P(B-label) + P(I-label), for token label issues
+        token_probs = np.column_stack([probs[:, 0], probs[:, 1::2] + probs[:, 2::2]])
         return SpanPrediction(
             spans=tuple(spans),
             confidence=self.calibrator(raw),
             raw_confidence=raw,
             mnlp=float(np.log(top).mean()),
             token_entropy=float(entropy.mean() / math.log(len(self.tags))),
+            token_probs=token_probs / token_probs.sum(axis=1, keepdims=True),
         )
 
     # -- files -----------------------------------------------------------------------------------
