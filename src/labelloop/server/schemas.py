@@ -95,34 +95,6 @@ class Me(BaseModel):
     roles: dict[str, str]
 
 
-class CreateProject(BaseModel):
-    """A new project; ``settings`` are checked by :class:`ProjectSettings` (types, ranges)."""
-
-    name: Name
-    labels: list[Label] = Field(min_length=1, max_length=1000)
-    task: Annotated[str, StringConstraints(max_length=50)] = "text-classification"
-    multi_label: bool = False
-    backbone: Annotated[str, StringConstraints(max_length=100)] | None = None
-    descriptions: dict[Label, Annotated[str, StringConstraints(max_length=2000)]] | None = None
-    settings: ProjectSettings | None = Field(
-        default=None, description="the settings to set (the others keep their values)"
-    )
-    allow_overlap: bool | None = Field(
-        default=None, description="spans projects: whether an answer may hold overlapping spans"
-    )
-    type_map: (
-        dict[
-            Annotated[str, StringConstraints(max_length=50)],
-            Annotated[str, StringConstraints(max_length=200)],
-        ]
-        | None
-    ) = Field(
-        default=None,
-        max_length=100,
-        description="spans projects: pre-trained entity type -> project label ('' drops the type)",
-    )
-
-
 class UpdateProject(BaseModel):
     """What to change in a project; a setting left out keeps its value."""
 
@@ -145,6 +117,15 @@ class UpdateProject(BaseModel):
         max_length=100,
         description="spans projects: pre-trained entity type -> project label ('' drops the type)",
     )
+
+
+class CreateProject(UpdateProject):
+    """A new project; ``settings`` are checked by :class:`ProjectSettings` (types, ranges)."""
+
+    name: Name
+    labels: list[Label] = Field(min_length=1, max_length=1000)
+    task: Annotated[str, StringConstraints(max_length=50)] = "text-classification"
+    multi_label: bool = False
 
 
 class SubmitAnnotation(BaseModel):

@@ -18,7 +18,6 @@ import dataclasses
 import logging
 import os
 import tempfile
-from collections import Counter
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -222,31 +221,9 @@ def _detect(ws: WorkspaceContext, snap: _Snapshot, method: str) -> LabelIssues:
         method=method,
         n_labels=len(y),
         issues=issues,
-        per_class_errors=_per_class(y, pred_probs.argmax(axis=1), snap.labels),
+        per_class_errors=ClassErrors.table(y, pred_probs.argmax(axis=1), snap.labels),
         computed_at=utcnow(),
     )
-
-
-def _per_class(y: np.ndarray, predicted: np.ndarray, labels: list[str]) -> list[ClassErrors]:
-    """Per class: how often the out-of-fold model predicts another class, and which; worst first."""
-    out = []
-    for j, label in enumerate(labels):
-        mask = y == j
-        n = int(mask.sum())
-        if n == 0:
-            continue
-        wrong = Counter(labels[int(p)] for p in predicted[mask] if p != j)
-        n_wrong = sum(wrong.values())
-        out.append(
-            ClassErrors(
-                label=label,
-                n=n,
-                n_disagree=n_wrong,
-                disagree_rate=round(n_wrong / n, 4),
-                confused_with=dict(wrong.most_common()),
-            )
-        )
-    return sorted(out, key=lambda c: (-c.disagree_rate, c.label))
 
 
 def is_detector_flag(flag: Flag) -> bool:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections import Counter
+from collections.abc import Iterable, Sequence
 from datetime import datetime
 from enum import StrEnum
 from typing import Any
@@ -190,6 +192,31 @@ class ClassErrors(BaseModel):
     confused_with: dict[str, int] = Field(
         default_factory=dict, description="predicted class -> count, most frequent first"
     )
+
+    @classmethod
+    def table(
+        cls, y: Iterable[int], predicted: Iterable[int], labels: Sequence[str]
+    ) -> list[ClassErrors]:
+        """Per class of ``labels`` (ids ``y``, the model's ``predicted`` ids): how often the
+        model predicts another class, and which; worst first, classes never given left out."""
+        pairs = [(int(t), int(p)) for t, p in zip(y, predicted, strict=True)]
+        out = []
+        for j, label in enumerate(labels):
+            predicted_here = [p for t, p in pairs if t == j]
+            if not predicted_here:
+                continue
+            wrong = Counter(labels[p] for p in predicted_here if p != j)
+            n, n_wrong = len(predicted_here), sum(wrong.values())
+            out.append(
+                cls(
+                    label=label,
+                    n=n,
+                    n_disagree=n_wrong,
+                    disagree_rate=round(n_wrong / n, 4),
+                    confused_with=dict(wrong.most_common()),
+                )
+            )
+        return sorted(out, key=lambda c: (-c.disagree_rate, c.label))
 
 
 class LabelIssues(BaseModel):

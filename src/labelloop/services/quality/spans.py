@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import dataclasses
 import logging
-from collections import Counter
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
@@ -309,7 +308,9 @@ def detect_label_issues(ws: WorkspaceContext, name: str, *, method: str) -> Labe
         method=method,
         n_labels=len(snap.item_ids),
         issues=issues,
-        per_class_errors=_per_class(labels, probs, classes),
+        per_class_errors=ClassErrors.table(
+            np.concatenate(labels), np.concatenate([p.argmax(axis=1) for p in probs]), classes
+        ),
         computed_at=utcnow(),
         note=note,
     )
@@ -340,30 +341,3 @@ def _issue_view(
         tokens=tokens,
         suggested_spans=char_spans(offsets, [(s, e, label) for s, e, label, _ in prediction.spans]),
     )
-
-
-def _per_class(
-    labels: list[np.ndarray], probs: list[np.ndarray], classes: list[str]
-) -> list[ClassErrors]:
-    """Per token class (O included): how often the out-of-fold model predicts another, worst
-    first."""
-    y = np.concatenate(labels)
-    predicted = np.concatenate([p.argmax(axis=1) for p in probs])
-    out = []
-    for j, label in enumerate(classes):
-        mask = y == j
-        n = int(mask.sum())
-        if n == 0:
-            continue
-        wrong = Counter(classes[int(k)] for k in predicted[mask] if k != j)
-        n_wrong = sum(wrong.values())
-        out.append(
-            ClassErrors(
-                label=label,
-                n=n,
-                n_disagree=n_wrong,
-                disagree_rate=round(n_wrong / n, 4),
-                confused_with=dict(wrong.most_common()),
-            )
-        )
-    return sorted(out, key=lambda c: (-c.disagree_rate, c.label))
