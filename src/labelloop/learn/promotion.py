@@ -45,6 +45,7 @@ def promotion_decision(
     challenger_oof_correct: np.ndarray,
     *,
     z_threshold: float = 1.96,
+    unit: str = "labels",
 ) -> PromotionDecision:
     """Apply the promotion rule to paired correctness on the same held-out labels.
 
@@ -52,6 +53,7 @@ def promotion_decision(
         champion_oof_correct: ``(n,)`` bool, the champion's prediction was right on item ``i``.
         challenger_oof_correct: ``(n,)`` bool, the same for the challenger, same items and order.
         z_threshold: how many standard errors worse the challenger must be to be refused.
+        unit: what an item is called in the reason (span models compare ``"sentences"``).
 
     Example:
         >>> champion = np.ones(100, bool)
@@ -74,7 +76,7 @@ def promotion_decision(
     if n == 0:
         return PromotionDecision(
             True,
-            "no shared held-out labels: the newer model wins by default",
+            f"no shared held-out {unit}: the newer model wins by default",
             0,
             0.0,
             0.0,
@@ -87,7 +89,7 @@ def promotion_decision(
     acc_a, acc_b = float(a.mean()), float(b_arr.mean())
     disagreements = champ_only + chall_only
     z = 0.0 if disagreements == 0 else (champ_only - chall_only) / math.sqrt(disagreements)
-    summary = f"challenger {acc_b:.1%} vs champion {acc_a:.1%} on {n} shared held-out labels"
+    summary = f"challenger {acc_b:.1%} vs champion {acc_a:.1%} on {n} shared held-out {unit}"
     if z > z_threshold:
         reason = f"refused: {summary}; worse by {z:.2f} standard errors (limit {z_threshold})"
         return PromotionDecision(False, reason, n, acc_a, acc_b, champ_only, chall_only, z)

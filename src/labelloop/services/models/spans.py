@@ -31,8 +31,9 @@ from labelloop.services.models.registry import make_champion
 from labelloop.services.models.suggestions import write_suggestion_rows
 from labelloop.services.projects import label_schema, project_settings
 from labelloop.services.results import PredictResult, TrainResult
-from labelloop.store import ModelKind, ModelStatus, ModelVersion, repo
+from labelloop.store import ModelKind, ModelStatus, ModelVersion, repo, utcnow
 from labelloop.store.queries import models as queries
+from labelloop.tasks import AnswerShape, task_for
 from labelloop.tasks.spans import char_spans, token_offsets, token_spans
 
 if TYPE_CHECKING:
@@ -76,8 +77,6 @@ class _Labelled:
 
 def answers_spans(ws: WorkspaceContext, name: str) -> bool:
     """Whether the project's answers are spans (learnt by span models, not embedding heads)."""
-    from labelloop.tasks import AnswerShape, task_for
-
     with ws.transaction() as session:
         schema = label_schema(repo.get_project(session, name))
     return task_for(schema).tags.answer is AnswerShape.SPANS
@@ -279,16 +278,14 @@ def _decide(
     challenger_correct = np.array(
         [selection.oof[i].span_set() == g for i, g in zip(rows, gold, strict=True)]
     )
-    decision = promotion_decision(champion_correct, challenger_correct)
-    return bool(decision.promote), decision.reason.replace("labels", "sentences")
+    decision = promotion_decision(champion_correct, challenger_correct, unit="sentences")
+    return bool(decision.promote), decision.reason
 
 
 def predict(
     ws: WorkspaceContext, name: str, *, progress: Callable[[int], None] | None = None
 ) -> PredictResult:
     """Refresh every unlabelled sentence's suggested spans from the champion and re-rank."""
-    from labelloop.store import utcnow
-
     with ws.transaction() as session:
         project = repo.get_project(session, name)
         schema = label_schema(project)
@@ -299,8 +296,6 @@ def predict(
         settings = project_settings(project)
         champion_id, version, kind = champion.id, champion.version, champion.kind
         artifact, project_id = champion.artifact, project.id
-    from labelloop.tasks import task_for
-
     strategy = task_for(schema).strategy_name(schema, str(settings["strategy"]))
     if strategy not in SPAN_STRATEGIES:
         raise InvalidInput(
