@@ -98,3 +98,25 @@ def test_errors_have_exit_codes(tmp_path: Path, args, code, needle):
     proc = run(tmp_path / "ws", *args, check=False)
     assert proc.returncode == code
     assert needle in proc.stderr
+
+
+@pytest.mark.parametrize(
+    ("args", "needle"),
+    [
+        (["train", "--bogus"], "No such option: --bogus"),
+        (["next", "news", "--n", "abc"], "Invalid value for '--n'"),
+        (["label", "news"], "Missing argument 'item_id'"),
+        (["nocmd"], "No such command 'nocmd'"),
+        (["project", "create", "news", "--multi-label=maybe"], "--multi-label"),
+        (["qa", "gold"], "Missing argument"),
+    ],
+)
+def test_usage_errors_are_one_line_and_exit_2(tmp_path: Path, args, needle):
+    proc = run(tmp_path / "ws", *args, check=False)
+    assert proc.returncode == 2, proc.stderr
+    assert "Traceback" not in proc.stderr
+    lines = proc.stderr.strip().splitlines()
+    assert lines[0].startswith("error: ") and needle in lines[0], lines
+    assert len(lines) <= 2 and (len(lines) == 1 or lines[1].startswith("Try 'labelloop"))
+    assert proc.stdout == ""
+    assert not (tmp_path / "ws").exists() or not list((tmp_path / "ws").iterdir())

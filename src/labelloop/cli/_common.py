@@ -15,9 +15,11 @@ from dataclasses import dataclass, field
 from typing import Annotated, Any
 
 import typer
+import typer.main
 from pydantic import BaseModel
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+from typer._click import exceptions as click_exceptions
 
 from labelloop.errors import LabelloopError
 from labelloop.services.workspace import Workspace, open_workspace
@@ -113,14 +115,43 @@ def progress_bar(
         )
 
 
-def run_app(app: typer.Typer) -> None:
-    """Run ``app`` on ``sys.argv``, turning labelloop errors into one line on stderr.
+def run_app(app: typer.Typer, args: Sequence[str] | None = None) -> None:
+    """Run ``app`` on ``args`` (default ``sys.argv[1:]``) and exit with the documented code.
 
-    Typer's standalone mode handles its own errors (usage errors: usage and message, exit 2;
-    Ctrl-C: "Aborted!", exit 1) and exits; only a :class:`LabelloopError` comes out of it.
+    Errors become one line on stderr: a usage error (unknown command or option, missing
+    argument, a value of the wrong type) prints ``error: ...`` and a ``Try '... --help'`` hint and
+    exits 2; a :class:`LabelloopError` prints ``error: ...`` and exits with its ``exit_code``;
+    Ctrl-C exits 130. Click runs outside its standalone mode, which would draw a multi-line
+    panel for a usage error; Typer vendors its own click, so its exceptions are caught from
+    ``typer._click`` (usage errors) and ``typer`` (their base, ``Abort``), not from the ``click``
+    package.
     """
+    command = typer.main.get_command(app)
     try:
-        app()
-    except LabelloopError as exc:
-        err.print(f"error: {exc}", markup=False, highlight=False, soft_wrap=True)
+        code = command.main(args=args, prog_name="labelloop", standalone_mode=False)
+    except click_exceptions.NoArgsIsHelpError as exc:  # ``labelloop`` alone: the help, exit 2
+        exc.show()
         sys.exit(exc.exit_code)
+    except click_exceptions.UsageError as exc:
+        _error_line(exc.format_message())
+        if exc.ctx is not None:
+            err.print(
+                f"Try '{exc.ctx.command_path} --help' for help.", markup=False, highlight=False
+            )
+        sys.exit(exc.exit_code)
+    except typer.TyperException as exc:  # click's other errors, e.g. a file it cannot open
+        _error_line(exc.format_message())
+        sys.exit(exc.exit_code)
+    except typer.Abort:
+        _error_line("aborted")
+        sys.exit(130)
+    except LabelloopError as exc:
+        _error_line(str(exc))
+        sys.exit(exc.exit_code)
+    sys.exit(code if isinstance(code, int) else 0)
+
+
+def _error_line(message: str) -> None:
+    """``error: message`` on stderr as one line (no wrapping, no markup)."""
+    one_line = " ".join(message.split())
+    err.print(f"error: {one_line}", markup=False, highlight=False, soft_wrap=True)
