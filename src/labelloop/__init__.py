@@ -4,6 +4,11 @@ Open a workspace and work with projects through the same operations the CLI and 
 
     >>> import labelloop
     >>> ws = labelloop.open_workspace("labelloop-data")  # doctest: +SKIP
+    >>> news = ws.open_project("news")                   # doctest: +SKIP
+    >>> news.to_pandas().head()                          # doctest: +SKIP
+
+:func:`simulate` (with a :class:`SimulationConfig`) replays labelled data with a simulated
+annotator in workspaces of its own (docs/simulate.md).
 """
 
 import importlib
@@ -22,7 +27,8 @@ from labelloop.errors import (
 
 if TYPE_CHECKING:
     from labelloop.services.data.importing import ImportOptions
-    from labelloop.services.workspace import Workspace, open_workspace
+    from labelloop.services.simulate.curves import SimulationConfig, simulate
+    from labelloop.services.workspace import Project, Workspace, open_workspace
 
 __version__ = "0.1.0"
 
@@ -30,7 +36,10 @@ __version__ = "0.1.0"
 # (``import labelloop.active``, ``labelloop.learn``) never pulls SQLAlchemy in.
 _LAZY = {
     "ImportOptions": "labelloop.services.data.importing",
+    "Project": "labelloop.services.workspace",
+    "SimulationConfig": "labelloop.services.simulate.curves",
     "Workspace": "labelloop.services.workspace",
+    "simulate": "labelloop.services.simulate.curves",
     "open_workspace": "labelloop.services.workspace",
 }
 
@@ -51,7 +60,10 @@ __all__ = [
     "NotFound",
     "PermissionDenied",
     "PoolExhausted",
+    "Project",
+    "SimulationConfig",
     "Workspace",
     "__version__",
     "open_workspace",
+    "simulate",
 ]

@@ -17,16 +17,22 @@ from __future__ import annotations
 import os
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from labelloop.errors import InvalidInput
-from labelloop.services import loop, projects
+from labelloop.services import catalog, loop, projects, users
 from labelloop.services.annotation import annotating, queue
+from labelloop.services.catalog import BackboneEntry
 from labelloop.services.context import WorkspaceContext
-from labelloop.services.data import exporting, importing
+from labelloop.services.data import exporting, frames, importing
 from labelloop.services.models import evaluation, registry
 from labelloop.services.quality import adjudication, autoaccept, qa, review
-from labelloop.services.quality.results import FlagView, LabelIssues
+from labelloop.services.quality.results import (
+    FlagView,
+    GoldImportResult,
+    GoldItemView,
+    LabelIssues,
+)
 from labelloop.services.results import (
     BackboneRanking,
     EvaluateResult,
@@ -40,9 +46,13 @@ from labelloop.services.results import (
     SubmitResult,
     TrainResult,
 )
+from labelloop.services.users import TokenInfo, UserInfo
 from labelloop.tasks import AnswerValue
 
-__all__ = ["DEFAULT_WORKSPACE", "Workspace", "open_workspace"]
+if TYPE_CHECKING:
+    import pandas as pd
+
+__all__ = ["DEFAULT_WORKSPACE", "Project", "Workspace", "open_workspace"]
 
 DEFAULT_WORKSPACE = "labelloop-data"
 
@@ -110,6 +120,13 @@ class Workspace(WorkspaceContext):
         """Counts of items, labels and suggestions, and the champion model."""
         return projects.project_status(self, name)
 
+    def open_project(self, name: str) -> Project:
+        """A handle on one project (:class:`Project`): the same methods without the name, and
+        the project as a DataFrame or a ``datasets.Dataset``. :class:`NotFound` when there is
+        none."""
+        projects.project_info(self, name)
+        return Project(self, name)
+
     # -- data in and out ------------------------------------------------------------------------
     def import_file(
         self,
@@ -138,6 +155,16 @@ class Workspace(WorkspaceContext):
         extension names (``.jsonl``, ``.csv``, ``.parquet``, ``.json`` for Label Studio);
         ``only``: all | accepted | human."""
         return exporting.export_project(self, name, Path(out), format=format, only=only)
+
+    def to_pandas(self, name: str, *, only: str = "all") -> pd.DataFrame:
+        """The project as a pandas DataFrame, one row per item: what the JSONL export holds,
+        flattened (label, provenance, suggestion and its ``pred_probs``; docs/python-api.md)."""
+        return frames.project_frame(self, name, only=only)
+
+    def to_datasets(self, name: str, *, only: str = "all") -> Any:
+        """The project as an in-memory ``datasets.Dataset`` with the labels and suggestions as
+        ``ClassLabel`` and ``pred_probs`` in label order (needs the ``hf`` extra)."""
+        return frames.project_dataset(self, name, only=only)
 
     # -- the model ------------------------------------------------------------------------------
     def train(
@@ -184,6 +211,10 @@ class Workspace(WorkspaceContext):
     def rank_backbones(self, name: str, *, seed: int = 0) -> BackboneRanking:
         """Cross-validate every installed backbone of the task's modality on the labels."""
         return evaluation.rank_backbones(self, name, seed=seed)
+
+    def backbones(self) -> list[BackboneEntry]:
+        """Every known backbone, whether it is installed and how to install it."""
+        return catalog.backbones()
 
     # -- annotation -----------------------------------------------------------------------------
     def next_items(
@@ -235,6 +266,41 @@ class Workspace(WorkspaceContext):
         """Report the item's suggestion as wrong; the item joins the review queue."""
         return qa.flag(self, name, item_id, reason, annotator=annotator)
 
+    def flags(self, name: str, *, status: str | None = "open", limit: int = 100) -> list[FlagView]:
+        """People's and the label-issue detector's flags, newest first (``status``: open,
+        confirmed, dismissed, or None for all)."""
+        return qa.list_flags(self, name, status=status, limit=limit)
+
+    def dismiss_flag(self, name: str, flag_id: int, *, reviewer: str) -> FlagView:
+        """Close an open flag without labelling its item (:meth:`resolve` labels the item and
+        closes all its flags)."""
+        return qa.dismiss_flag(self, name, flag_id, reviewer=reviewer)
+
+    def gold(self, name: str, *, offset: int = 0, limit: int = 100) -> list[GoldItemView]:
+        """The gold items and their known answers, by item id."""
+        return qa.list_gold(self, name, offset=offset, limit=limit)
+
+    def set_gold(self, name: str, item_id: int, value: AnswerValue | None) -> list[Any] | None:
+        """Make an item gold with the known answer ``value`` (``None``: an ordinary item again);
+        returns the stored answer."""
+        return qa.set_gold(self, name, item_id, value)
+
+    def import_gold(
+        self,
+        name: str,
+        path: str | Path,
+        *,
+        id_field: str = "id",
+        label_field: str = "label",
+        label_separator: str | None = None,
+    ) -> GoldImportResult:
+        """Mark imported items as gold from a CSV, TSV or JSONL file of (id, answer) rows, in
+        one transaction (``labelloop qa gold``)."""
+        return qa.import_gold(
+            self, name, Path(path), id_field=id_field, label_field=label_field,
+            label_separator=label_separator,
+        )  # fmt: skip
+
     def review_candidates(
         self, name: str, *, sources: list[str] | None = None, limit: int = 50
     ) -> list[review.ReviewCandidate]:
@@ -276,6 +342,143 @@ class Workspace(WorkspaceContext):
         """Precision of auto-accepted labels as measured by later human answers."""
         return autoaccept.audit_report(
             self, name, target_precision=target_precision, confidence=confidence
+        )
+
+    # -- users and tokens -----------------------------------------------------------------------
+    def add_user(
+        self,
+        name: str,
+        *,
+        password: str | None = None,
+        role: str | None = None,
+        project: str | None = None,
+        superuser: bool | None = None,
+    ) -> UserInfo:
+        """Create user ``name`` or change their password, superuser flag or ``role`` in
+        ``project`` (``labelloop user add``). The first user becomes a superuser; a new
+        password ends the user's sessions and tokens."""
+        return users.add_user(
+            self, name, password=password, role=role, project=project, superuser=superuser
+        )
+
+    def set_role(self, project: str, user: str, role: str) -> UserInfo:
+        """Give existing ``user`` ``role`` (annotator, reviewer, admin) in ``project``."""
+        return users.set_member(self, project, user, role)
+
+    def remove_member(self, project: str, user: str) -> None:
+        """Take ``user``'s role in ``project`` away."""
+        users.remove_member(self, project, user)
+
+    def members(self, project: str) -> dict[str, str]:
+        """User name -> role of each member of ``project``."""
+        return users.list_members(self, project)
+
+    def create_token(self, user: str, *, label: str | None = None) -> str:
+        """A new API token acting as ``user``; only its hash is stored, so keep it now."""
+        return users.create_token(self, user, label=label)
+
+    def tokens(self, user: str | None = None) -> list[TokenInfo]:
+        """API tokens and browser sessions (``user``'s, or everyone's), never their secrets."""
+        return users.list_tokens(self, user)
+
+    def revoke_token(self, token_id: int, *, owner: str | None = None) -> TokenInfo:
+        """Revoke one token or session by id (only ``owner``'s when given); a running server
+        refuses it from its next request."""
+        return users.revoke_token(self, token_id, owner=owner)
+
+    def revoke_tokens(self, user: str, *, kind: str | None = None) -> int:
+        """Revoke all of ``user``'s tokens and sessions (``kind``: only ``token`` or
+        ``session``); returns how many."""
+        return users.revoke_tokens(self, user, kind=kind)
+
+
+class Project:
+    """One project of a workspace (:meth:`Workspace.open_project`): the workspace's methods
+    with the project's name bound, and the project as a DataFrame or a ``datasets.Dataset``.
+
+    Example:
+        >>> news = ws.open_project("news")                       # doctest: +SKIP
+        >>> news.train().promoted                                # doctest: +SKIP
+        >>> news.to_pandas().groupby("source").size()            # doctest: +SKIP
+        >>> news.to_datasets().features["label"].names           # doctest: +SKIP
+
+    Anything not bound here is one call away: ``project.workspace.<method>(project.name, ...)``.
+    """
+
+    def __init__(self, workspace: Workspace, name: str) -> None:
+        self.workspace = workspace
+        self.name = name
+
+    def __repr__(self) -> str:
+        return f"Project({self.name!r})"
+
+    def info(self) -> ProjectInfo:
+        """The project's task, labels, backbone and settings."""
+        return self.workspace.project(self.name)
+
+    def status(self) -> ProjectStatus:
+        """Counts of items, labels and suggestions, and the champion model."""
+        return self.workspace.status(self.name)
+
+    def to_pandas(self, *, only: str = "all") -> pd.DataFrame:
+        """One row per item (:meth:`Workspace.to_pandas`)."""
+        return self.workspace.to_pandas(self.name, only=only)
+
+    def to_datasets(self, *, only: str = "all") -> Any:
+        """An in-memory ``datasets.Dataset`` (:meth:`Workspace.to_datasets`)."""
+        return self.workspace.to_datasets(self.name, only=only)
+
+    def import_file(
+        self, path: str | Path, options: importing.ImportOptions | None = None
+    ) -> ImportResult:
+        """Import items, labels and predictions (:meth:`Workspace.import_file`)."""
+        return self.workspace.import_file(self.name, path, options)
+
+    def export(
+        self, out: str | Path, *, format: str | None = None, only: str = "all"
+    ) -> ExportResult:
+        """Write the project to a file (:meth:`Workspace.export`)."""
+        return self.workspace.export(self.name, out, format=format, only=only)
+
+    def train(self) -> TrainResult:
+        """Train, maybe promote, refresh (:meth:`Workspace.train`)."""
+        return self.workspace.train(self.name)
+
+    def predict(self) -> PredictResult:
+        """Refresh every unlabelled item's suggestion (:meth:`Workspace.predict`)."""
+        return self.workspace.predict(self.name)
+
+    def next_items(self, *, n: int = 10, annotator: str | None = None) -> list[QueueItem]:
+        """Lease the next items (:meth:`Workspace.next_items`)."""
+        return self.workspace.next_items(self.name, n=n, annotator=annotator)
+
+    def submit(
+        self,
+        item_id: int,
+        value: AnswerValue,
+        *,
+        annotator: str | None,
+        seconds: float | None = None,
+    ) -> SubmitResult:
+        """Record an answer (:meth:`Workspace.submit`)."""
+        return self.workspace.submit(
+            self.name, item_id, value, annotator=annotator, seconds=seconds
+        )
+
+    def qa_report(self) -> qa.QAReport:
+        """The quality report (:meth:`Workspace.qa_report`)."""
+        return self.workspace.qa_report(self.name)
+
+    def auto_accept(
+        self,
+        *,
+        target_precision: float = autoaccept.DEFAULT_TARGET,
+        confidence: float = 0.95,
+        dry_run: bool = False,
+    ) -> autoaccept.AutoAcceptResult:
+        """Calibrated auto-acceptance (:meth:`Workspace.auto_accept`)."""
+        return self.workspace.auto_accept(
+            self.name, target_precision=target_precision, confidence=confidence, dry_run=dry_run
         )
 
 

@@ -32,7 +32,7 @@ import logging
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from labelloop.errors import InvalidInput, LabelloopError, NotFound
+from labelloop.errors import Conflict, InvalidInput, LabelloopError, NotFound
 from labelloop.services.annotation.annotating import check_value
 from labelloop.services.projects import label_schema, project_settings
 from labelloop.services.quality import answers, issues, spans
@@ -42,6 +42,7 @@ from labelloop.services.quality.results import (
     FlagSummary,
     FlagView,
     GoldImportResult,
+    GoldItemView,
     LabelIssues,
     QAReport,
     ReviewReason,
@@ -58,10 +59,13 @@ if TYPE_CHECKING:
 
 __all__ = [
     "after_training",
+    "dismiss_flag",
     "flag",
+    "get_flag",
     "import_gold",
     "label_issues",
     "list_flags",
+    "list_gold",
     "qa_report",
     "resolve",
     "review_candidates",
@@ -91,6 +95,22 @@ def set_gold(
         item.gold = None if value is None else check_value(schema, value, data=item.data)
         session.flush()
         return item.gold
+
+
+def list_gold(
+    ws: WorkspaceContext, name: str, *, offset: int = 0, limit: int = 100
+) -> list[GoldItemView]:
+    """The project's gold items with their known answers, by item id (``limit`` from
+    ``offset``)."""
+    with ws.transaction() as session:
+        project = repo.get_project(session, name)
+        rows = queries.gold_item_rows(session, project.id, offset, limit)
+        return [
+            GoldItemView(
+                item_id=i.id, external_id=i.external_id, data=i.data, gold=list(i.gold or ())
+            )
+            for i in rows
+        ]
 
 
 def _read_gold_rows(path: Path, id_field: str, label_field: str) -> list[tuple[int, Any, Any]]:
@@ -261,6 +281,35 @@ def list_flags(
         rows = queries.flags(session, project.id, status, limit)
         versions = model_queries.version_numbers(session, project.id)
         return [_flag_view(f, versions) for f in rows]
+
+
+def get_flag(ws: WorkspaceContext, name: str, flag_id: int) -> FlagView:
+    """One flag of the project; :class:`NotFound` when the project has none with that id."""
+    with ws.transaction() as session:
+        project = repo.get_project(session, name)
+        row = queries.flag_in_project(session, project.id, flag_id)
+        if row is None:
+            raise NotFound(f"no flag {flag_id} in project {name!r}")
+        return _flag_view(row, model_queries.version_numbers(session, project.id))
+
+
+def dismiss_flag(ws: WorkspaceContext, name: str, flag_id: int, *, reviewer: str) -> FlagView:
+    """Close an open flag as ``dismissed`` without labelling its item (the reviewer found the
+    suggestion or label right); the item leaves the review queue unless something else keeps
+    it there. To settle a flag with a label, resolve its item
+    (:func:`~labelloop.services.quality.adjudication.resolve`), which closes every open flag
+    on it. :class:`Conflict` when the flag is closed already."""
+    with ws.transaction() as session:
+        project = repo.get_project(session, name)
+        row = queries.flag_in_project(session, project.id, flag_id)
+        if row is None:
+            raise NotFound(f"no flag {flag_id} in project {name!r}")
+        if row.status != "open":
+            raise Conflict(f"flag {flag_id} is {row.status} already")
+        row.status = "dismissed"
+        row.resolved_by = reviewer
+        session.flush()
+        return _flag_view(row, model_queries.version_numbers(session, project.id))
 
 
 # -- label issues ------------------------------------------------------------------------------

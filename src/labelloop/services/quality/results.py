@@ -18,6 +18,7 @@ __all__ = [
     "FlagView",
     "GoldAnnotatorScore",
     "GoldImportResult",
+    "GoldItemView",
     "GoldSummary",
     "GroupStats",
     "LabelIssueView",
@@ -299,3 +300,14 @@ class GoldImportResult(BaseModel):
     rows: int
     gold_set: int
     unknown_ids: list[str] = Field(default_factory=list, description="first few ids not found")
+
+
+class GoldItemView(BaseModel):
+    """A gold item: its data and the known answer annotators are scored against."""
+
+    item_id: int
+    external_id: str | None = None
+    data: dict[str, Any]
+    gold: list[Any] = Field(
+        description="the known answer: label names, or spans {start, end, label}"
+    )

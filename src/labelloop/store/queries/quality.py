@@ -74,6 +74,17 @@ def gold_items(session: Session, project_id: int) -> dict[int, tuple[str, ...]]:
     return {i: tuple(g) for i, g in rows}
 
 
+def gold_item_rows(session: Session, project_id: int, offset: int, limit: int) -> Sequence[Item]:
+    """The project's gold items by id, ``limit`` of them from ``offset``."""
+    return session.scalars(
+        select(Item)
+        .where(Item.project_id == project_id, Item.gold.is_not(None))
+        .order_by(Item.id)
+        .offset(offset)
+        .limit(limit)
+    ).all()
+
+
 def suggestion_values(session: Session, project_id: int, item_ids: list[int]) -> list[Any]:
     """(item id, value) of the project's suggestions on ``item_ids``."""
     return list(
@@ -106,6 +117,11 @@ def flags(session: Session, project_id: int, status: str | None, limit: int) -> 
     if status is not None:
         query = query.where(Flag.status == status)
     return session.scalars(query.order_by(Flag.id.desc()).limit(limit)).all()
+
+
+def flag_in_project(session: Session, project_id: int, flag_id: int) -> Flag | None:
+    """Flag ``flag_id`` if it belongs to the project, else None."""
+    return session.scalar(select(Flag).where(Flag.id == flag_id, Flag.project_id == project_id))
 
 
 def flag_counts(session: Session, project_id: int) -> dict[str, int]:
