@@ -1,9 +1,10 @@
-"""REST routes for the annotation loop: queue, submit/correct, skip, undo, items, review."""
+"""REST routes for the annotation loop: queue, submit/correct, skip, undo, items, review; the
+item list, an item's history and comments, and the label hotkeys of the annotate page."""
 
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi import Path as PathParam
@@ -13,13 +14,18 @@ from labelloop.errors import NotFound, PermissionDenied, PoolExhausted
 from labelloop.server.api_projects import ERRORS
 from labelloop.server.deps import ProjectRole
 from labelloop.server.schemas import (
+    NewComment,
     NextBatch,
     Resolve,
+    SetHotkeys,
     SubmitAnnotation,
     SubmitResponse,
     answer_value,
 )
 from labelloop.services import users
+from labelloop.services.annotation import browse, comments
+from labelloop.services.annotation.browse import ItemHistory, ItemList
+from labelloop.services.annotation.comments import CommentView, Hotkeys
 from labelloop.services.quality import adjudication, review
 from labelloop.services.quality.review import ReviewCandidate, SuggestionRow
 from labelloop.services.results import MAX_ID
@@ -31,6 +37,7 @@ router = APIRouter(responses=ERRORS, tags=["annotation"])
 
 Member = Annotated[Principal, Depends(ProjectRole("annotator"))]
 Reviewer = Annotated[Principal, Depends(ProjectRole("reviewer"))]
+Admin = Annotated[Principal, Depends(ProjectRole("admin"))]
 ItemId = Annotated[int, PathParam(ge=1, le=MAX_ID)]
 
 
@@ -172,3 +179,118 @@ def resolve(
     return SubmitResponse(
         **result.model_dump(), retrain=_retrain(request, project, result.retrain_due)
     )
+
+
+@router.get("/projects/{project}/items", response_model=ItemList, tags=["items"])
+def list_items(
+    request: Request,
+    project: str,
+    principal: Reviewer,
+    q: Annotated[str | None, Query(max_length=500, description="text or id contains")] = None,
+    label: Annotated[
+        str | None, Query(max_length=200, description="the current answer holds this label")
+    ] = None,
+    suggested: Annotated[
+        str | None, Query(max_length=200, description="the suggestion holds this label")
+    ] = None,
+    source: Annotated[
+        Literal["human", "model_accepted", "auto"] | None,
+        Query(description="the current answer's source"),
+    ] = None,
+    annotator: Annotated[
+        str | None, Query(max_length=200, description="answered (at any time) by this user")
+    ] = None,
+    min_confidence: Annotated[float | None, Query(ge=0, le=1)] = None,
+    max_confidence: Annotated[float | None, Query(ge=0, le=1)] = None,
+    status: Annotated[
+        Literal["unlabelled", "labelled", "auto_accepted", "flagged", "gold"] | None, Query()
+    ] = None,
+    offset: Annotated[int, Query(ge=0, le=10**9)] = 0,
+    limit: Annotated[int, Query(ge=1, le=browse.MAX_PAGE)] = 50,
+) -> ItemList:
+    """The project's items in id order, each with its current label (who gave it, how, when)
+    and the model's suggestion with its confidence, filtered by every parameter given; ``total``
+    counts the matches over all pages. ``min_confidence``/``max_confidence`` bound the
+    suggestion's confidence (items without one are left out). Reviewers and admins."""
+    return browse.list_items(
+        _ws(request), project, text=q, label=label, suggested=suggested, source=source,
+        annotator=annotator, min_confidence=min_confidence, max_confidence=max_confidence,
+        status=status, offset=offset, limit=limit,
+    )  # fmt: skip
+
+
+@router.get(
+    "/projects/{project}/items/{item_id}/history", response_model=ItemHistory, tags=["items"]
+)
+def item_history(request: Request, project: str, item_id: ItemId, principal: Member) -> ItemHistory:
+    """What happened to the item, oldest first: its import, every answer, flags, the project's
+    model versions (with what each predicted for the item) and the suggestion stored now. An
+    annotator sees their own answers and flags only, on items handed to them."""
+    _check_item(request, project, item_id, principal)
+    mine = None if principal.has_role(project, "reviewer") else principal.name
+    return browse.item_history(_ws(request), project, item_id, annotator=mine)
+
+
+@router.get(
+    "/projects/{project}/items/{item_id}/comments",
+    response_model=list[CommentView],
+    tags=["items"],
+)
+def list_comments(
+    request: Request, project: str, item_id: ItemId, principal: Member
+) -> list[CommentView]:
+    """The item's comments, oldest first (anyone who may open the item)."""
+    _check_item(request, project, item_id, principal)
+    return comments.list_comments(_ws(request), project, item_id)
+
+
+@router.post(
+    "/projects/{project}/items/{item_id}/comments",
+    response_model=CommentView,
+    status_code=201,
+    tags=["items"],
+)
+def add_comment(
+    request: Request, project: str, item_id: ItemId, body: NewComment, principal: Member
+) -> CommentView:
+    """Leave a comment on the item (anyone who may open it)."""
+    _check_item(request, project, item_id, principal)
+    return comments.add_comment(_ws(request), project, item_id, body.body, author=principal.name)
+
+
+@router.delete(
+    "/projects/{project}/items/{item_id}/comments/{comment_id}", status_code=204, tags=["items"]
+)
+def delete_comment(
+    request: Request,
+    project: str,
+    item_id: ItemId,
+    comment_id: Annotated[int, PathParam(ge=1, le=MAX_ID)],
+    principal: Member,
+) -> None:
+    """Delete a comment: your own, or anyone's as a project admin."""
+    _check_item(request, project, item_id, principal)
+    comments.delete_comment(
+        _ws(request), project, item_id, comment_id, by=principal.name,
+        admin=principal.has_role(project, "admin"),
+    )  # fmt: skip
+
+
+@router.get("/projects/{project}/hotkeys", response_model=Hotkeys, tags=["items"])
+def get_hotkeys(request: Request, project: str, principal: Member) -> Hotkeys:
+    """The key that picks each label on the annotate page (defaults: 1-9, 0 for the first ten
+    labels)."""
+    return comments.hotkeys(_ws(request), project)
+
+
+@router.put("/projects/{project}/hotkeys", response_model=Hotkeys, tags=["items"])
+def set_hotkeys(request: Request, project: str, body: SetHotkeys, principal: Admin) -> Hotkeys:
+    """Set the project's whole label -> key map (admins). Keys: a digit or a letter other than
+    ``s`` and ``z``; each at most once."""
+    return comments.set_hotkeys(_ws(request), project, dict(body.hotkeys))
+
+
+@router.delete("/projects/{project}/hotkeys", response_model=Hotkeys, tags=["items"])
+def reset_hotkeys(request: Request, project: str, principal: Admin) -> Hotkeys:
+    """Go back to the default hotkeys (admins)."""
+    return comments.reset_hotkeys(_ws(request), project)

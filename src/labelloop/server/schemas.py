@@ -19,8 +19,10 @@ __all__ = [
     "Me",
     "MemberRole",
     "ModelPoll",
+    "NewComment",
     "NextBatch",
     "Resolve",
+    "SetHotkeys",
     "SpanValue",
     "SubmitAnnotation",
     "SubmitResponse",
@@ -177,3 +179,18 @@ class CreateUser(BaseModel):
 class TokenCreated(BaseModel):
     token: str
     user: str
+
+
+class NewComment(BaseModel):
+    """A comment to leave on an item."""
+
+    body: str = Field(min_length=1, max_length=5000, description="the comment's text")
+
+
+class SetHotkeys(BaseModel):
+    """A project's whole label -> key map (labels left out get no key)."""
+
+    # the key is checked by the service, which names the label whose key is wrong
+    hotkeys: dict[Label, str] = Field(
+        max_length=1000, description="label -> one key: a digit or a letter other than s and z"
+    )

@@ -31,8 +31,10 @@ __all__ = [
     "Annotation",
     "ApiToken",
     "Base",
+    "Comment",
     "ImportRun",
     "Item",
+    "LabelHotkey",
     "Lease",
     "Membership",
     "ModelVersion",
@@ -255,3 +257,33 @@ class Lease(Base):
     # A skip keeps the item from this annotator only; a plain lease keeps it from everyone else.
     skipped: Mapped[bool] = mapped_column(Boolean, default=False)
     expires_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class Comment(Base):
+    """A note on an item, by a member of its project, shown beside the item's history."""
+
+    __tablename__ = "comments"
+    __table_args__ = (Index("ix_comments_item_id", "item_id", "id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    project_id: Mapped[int] = mapped_column(ForeignKey("projects.id", ondelete="CASCADE"))
+    item_id: Mapped[int] = mapped_column(ForeignKey("items.id", ondelete="CASCADE"))
+    author: Mapped[str] = mapped_column(String(200))
+    body: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class LabelHotkey(Base):
+    """The key that picks a label on the annotate page; a project without rows uses the
+    defaults (1-9, 0 for its first ten labels)."""
+
+    __tablename__ = "label_hotkeys"
+    __table_args__ = (
+        UniqueConstraint("project_id", "key", name="uq_label_hotkeys_key"),
+        UniqueConstraint("project_id", "label", name="uq_label_hotkeys_label"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    project_id: Mapped[int] = mapped_column(ForeignKey("projects.id", ondelete="CASCADE"))
+    label: Mapped[str] = mapped_column(String(200))
+    key: Mapped[str] = mapped_column(String(20))
