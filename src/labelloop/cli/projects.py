@@ -1,7 +1,9 @@
-"""``labelloop project create|list|set``: projects and their label schema."""
+"""``labelloop project create|list|set|delete|delete-items``: projects, their label schema,
+and deleting them or some of their items."""
 
 from __future__ import annotations
 
+import sys
 from typing import Annotated
 
 import typer
@@ -112,3 +114,59 @@ def project_set(
         type_map=_pairs(type_map, "--type-map") or None,
     )
     emit(info, as_json, lambda: err.print(f"updated project [bold]{info.name}[/]"))
+
+
+def _confirm(what: str, name: str, yes: bool) -> None:
+    """Go ahead when ``--yes`` was given, or when the user types the project's name at the
+    prompt; refuse otherwise (a script without ``--yes`` deletes nothing)."""
+    if yes:
+        return
+    if not sys.stdin.isatty():
+        raise InvalidInput(f"{what} cannot be undone: add --yes to confirm", field="--yes")
+    typed = typer.prompt(f"{what} cannot be undone. Type the project's name ({name}) to confirm")
+    if typed.strip() != name:
+        raise InvalidInput("the name typed does not match; nothing was deleted", field="--yes")
+
+
+YesOpt = Annotated[bool, typer.Option("--yes", help="Delete without asking to confirm.")]
+
+
+@project_app.command("delete")
+def project_delete(
+    ctx: typer.Context,
+    name: Annotated[str, typer.Argument(help="Project name.")],
+    yes: YesOpt = False,
+    as_json: JsonOpt = False,
+) -> None:
+    """Delete a project with its items, answers, suggestions, model versions and their files,
+    flags, comments and memberships (the shared embedding cache stays)."""
+    ws = workspace(ctx)
+    ws.project(name)  # NotFound before asking
+    _confirm(f"Deleting project {name!r}", name, yes)
+    result = ws.delete_project(name)
+    emit(
+        result,
+        as_json,
+        lambda: err.print(f"deleted project [bold]{name}[/] ({result.items} items)"),
+    )
+
+
+@project_app.command("delete-items")
+def project_delete_items(
+    ctx: typer.Context,
+    name: Annotated[str, typer.Argument(help="Project name.")],
+    item_ids: Annotated[list[int], typer.Argument(help="Ids of the items to delete.")],
+    yes: YesOpt = False,
+    as_json: JsonOpt = False,
+) -> None:
+    """Delete items (by id) with their answers, suggestions, flags and comments: all of them
+    or, when one id is not the project's, none."""
+    ws = workspace(ctx)
+    ws.project(name)
+    _confirm(f"Deleting {len(item_ids)} items of {name!r}", name, yes)
+    result = ws.delete_items(name, item_ids)
+    emit(
+        result,
+        as_json,
+        lambda: err.print(f"deleted {result.items} items of [bold]{name}[/]"),
+    )

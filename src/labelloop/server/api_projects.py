@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import shutil
 import tempfile
 from pathlib import Path
@@ -12,11 +11,12 @@ from fastapi import APIRouter, BackgroundTasks, Depends, File, Form, Query, Requ
 from fastapi import Path as Path_
 from fastapi.responses import FileResponse
 
-from labelloop.errors import InvalidInput, PermissionDenied
+from labelloop.errors import Conflict, InvalidInput, PermissionDenied
 from labelloop.server.deps import LoggedIn, ProjectRole
 from labelloop.server.schemas import (
     CreateProject,
     CreateUser,
+    DeleteItems,
     ErrorBody,
     Me,
     MemberRole,
@@ -24,13 +24,14 @@ from labelloop.server.schemas import (
     UpdateProject,
 )
 from labelloop.services import stats, users
-from labelloop.services.data.formats import FILE_EXPORT_FORMATS
+from labelloop.services.data.formats import EXPORT_FORMATS, FOLDER_EXPORT_FORMATS
 from labelloop.services.data.importing import ImportOptions
 from labelloop.services.projects import ProjectSettings
 from labelloop.services.quality import qa
 from labelloop.services.quality.results import QAReport
 from labelloop.services.results import (
     MAX_ID,
+    DeleteResult,
     ExportResult,
     ImportResult,
     ProjectInfo,
@@ -154,6 +155,41 @@ def update_project(
     )
 
 
+@router.delete("/projects/{project}", response_model=DeleteResult, tags=["projects"])
+def delete_project(request: Request, project: str, principal: Admin) -> DeleteResult:
+    """Delete the project with its items, answers, suggestions, model versions and their
+    files, flags, leases, comments, imports and memberships (not undoable). Refused (409) while
+    the server's retrain worker is training it."""
+    if request.app.state.retrainer.state(project).state == "running":
+        raise Conflict(f"project {project!r} is training a model; delete it when that is done")
+    result: DeleteResult = _ws(request).delete_project(project)
+    request.app.state.auth_cache.clear()
+    request.app.state.dashboards.clear()
+    return result
+
+
+@router.delete("/projects/{project}/items/{item_id}", response_model=DeleteResult, tags=["data"])
+def delete_item(
+    request: Request,
+    project: str,
+    item_id: Annotated[int, Path_(ge=1, le=MAX_ID)],
+    principal: Admin,
+) -> DeleteResult:
+    """Delete one item with its answers, suggestions, flags, leases and comments."""
+    result: DeleteResult = _ws(request).delete_items(project, [item_id])
+    return result
+
+
+@router.post("/projects/{project}/items/delete", response_model=DeleteResult, tags=["data"])
+def delete_items(
+    request: Request, project: str, body: DeleteItems, principal: Admin
+) -> DeleteResult:
+    """Delete several items, all or none: an id that is not the project's (404) deletes
+    nothing."""
+    result: DeleteResult = _ws(request).delete_items(project, body.item_ids)
+    return result
+
+
 @router.get("/projects/{project}/status", response_model=ProjectStatus, tags=["projects"])
 def get_status(request: Request, project: str, principal: Member) -> ProjectStatus:
     return _ws(request).status(project)
@@ -230,14 +266,16 @@ def export(
     principal: Admin,
     background: BackgroundTasks,
     format: Annotated[
-        str, Query(max_length=20, json_schema_extra={"enum": list(FILE_EXPORT_FORMATS)})
+        str, Query(max_length=20, json_schema_extra={"enum": list(EXPORT_FORMATS)})
     ] = "jsonl",
     only: Literal["all", "human", "accepted"] = "all",
 ) -> FileResponse:
-    """Download the project's items and labels, each label with its provenance."""
-    if format not in FILE_EXPORT_FORMATS:  # a folder format (hf) cannot be one download
+    """Download the project's items and labels, each label with its provenance. A folder
+    format (``hf``: a Hugging Face dataset saved with ``save_to_disk``) comes as a ``.zip`` of
+    the folder."""
+    if format not in EXPORT_FORMATS:
         raise InvalidInput(
-            f"unknown download format {format!r}; choose one of {', '.join(FILE_EXPORT_FORMATS)}",
+            f"unknown export format {format!r}; choose one of {', '.join(EXPORT_FORMATS)}",
             field="format",
         )
     tmp = tempfile.mkdtemp(prefix="labelloop-export-")
@@ -245,9 +283,12 @@ def export(
     ext = {"labelstudio": "json"}.get(format, format)
     out = Path(tmp) / f"{project}.{ext}"
     result: ExportResult = _ws(request).export(project, out, format=format, only=only)
+    sent = Path(result.out)
+    if format in FOLDER_EXPORT_FORMATS:
+        sent = Path(shutil.make_archive(str(out), "zip", root_dir=result.out))
     return FileResponse(
-        result.out,
-        filename=os.path.basename(result.out),
+        sent,
+        filename=sent.name,
         media_type="application/octet-stream",
         headers={"X-Labelloop-Rows": str(result.rows)},
     )

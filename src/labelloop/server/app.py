@@ -19,7 +19,7 @@ from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from labelloop.errors import LabelloopError
+from labelloop.errors import InvalidInput, LabelloopError
 from labelloop.server.dashboards import DashboardCache
 from labelloop.server.deps import AuthCache, ServerSettings
 from labelloop.services import users
@@ -70,11 +70,22 @@ def _html_error(request: Request, status: int, message: str) -> Response:
     )
 
 
+def _where(exc: LabelloopError) -> dict[str, Any]:
+    """Where bad input is (the field, the line of a file) and what is wrong there, for a page
+    to show next to the field or the line; the file is left out (an upload's is a temporary
+    name on the server)."""
+    if not isinstance(exc, InvalidInput):
+        return {}
+    where = {"field": exc.field, "line": exc.line}
+    return {"reason": exc.reason, **{k: v for k, v in where.items() if v is not None}}
+
+
 async def _labelloop_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, LabelloopError)
     if _wants_html(request):
         return _html_error(request, exc.http_status, str(exc))
-    return JSONResponse(error_body(type(exc).__name__, str(exc)), status_code=exc.http_status)
+    body = error_body(type(exc).__name__, str(exc), **_where(exc))
+    return JSONResponse(body, status_code=exc.http_status)
 
 
 async def _http_error(request: Request, exc: Exception) -> Response:
@@ -96,7 +107,11 @@ async def _validation_error(request: Request, exc: Exception) -> Response:
         parts.append(f"{where}: {e.get('msg')}")
     status = 413 if too_long else 422
     kind = "PayloadTooLarge" if too_long else "InvalidInput"
-    return JSONResponse(error_body(kind, "; ".join(parts) or "invalid request"), status_code=status)
+    # the first error's place, as a page names its field ("settings.retrain_every")
+    first = ".".join(str(p) for p in errors[0].get("loc", ())[1:]) if errors else ""
+    extra = {"field": first, "reason": errors[0].get("msg")} if first else {}
+    body = error_body(kind, "; ".join(parts) or "invalid request", **extra)
+    return JSONResponse(body, status_code=status)
 
 
 _UPLOAD_PATH = re.compile(r"^/api/v1/projects/([^/]+)/import$")

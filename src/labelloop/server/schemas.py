@@ -6,6 +6,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Discriminator, Field, StringConstraints, Tag
 
+from labelloop.services.data.deleting import MAX_DELETE_ITEMS
 from labelloop.services.loop import TrainingState
 from labelloop.services.projects import ProjectSettings
 from labelloop.services.results import MAX_ID, QueueItem, SubmitResult
@@ -15,6 +16,7 @@ __all__ = [
     "Answer",
     "CreateProject",
     "CreateUser",
+    "DeleteItems",
     "ErrorBody",
     "Me",
     "MemberRole",
@@ -85,6 +87,11 @@ def answer_value(value: str | list[str] | list[SpanValue]) -> AnswerValue:
 class ErrorDetail(BaseModel):
     type: str
     message: str
+    field: str | None = Field(
+        default=None, description="bad input: the field (a setting: settings.<name>)"
+    )
+    line: int | None = Field(default=None, description="bad input in a file: its line or row")
+    reason: str | None = Field(default=None, description="bad input: what is wrong, alone")
 
 
 class ErrorBody(BaseModel):
@@ -174,6 +181,14 @@ class CreateUser(BaseModel):
     name: Name
     password: Annotated[str, StringConstraints(min_length=8, max_length=1000)] | None = None
     superuser: bool = False
+
+
+class DeleteItems(BaseModel):
+    """Items to delete, all or none (an id that is not the project's deletes nothing)."""
+
+    item_ids: list[Annotated[int, Field(ge=1, le=MAX_ID)]] = Field(
+        min_length=1, max_length=MAX_DELETE_ITEMS, description="ids of the project's items"
+    )
 
 
 class TokenCreated(BaseModel):

@@ -17,6 +17,7 @@ from labelloop.store.vocabulary import ModelKind, ModelStatus, Source
 
 __all__ = [
     "MAX_ID",
+    "DeleteResult",
     "ExportResult",
     "ImportResult",
     "ModelKind",
@@ -79,6 +80,15 @@ class ExportResult(BaseModel):
     format: str
     rows: int
     only: str
+
+
+class DeleteResult(BaseModel):
+    """What a deletion removed: the whole project, or some of its items."""
+
+    project: str
+    project_deleted: bool = Field(description="the project itself is gone")
+    items: int = Field(description="items deleted")
+    rows: dict[str, int] = Field(description="rows deleted per table (items, annotations, ...)")
 
 
 class SuggestionView(BaseModel):

@@ -24,6 +24,7 @@ from labelloop.services import catalog, loop, projects, users
 from labelloop.services.annotation import annotating, queue
 from labelloop.services.catalog import BackboneEntry
 from labelloop.services.context import WorkspaceContext
+from labelloop.services.data import deleting
 from labelloop.services.data import exporting, frames, importing
 from labelloop.services.models import evaluation, registry
 from labelloop.services.quality import adjudication, autoaccept, qa, review
@@ -35,6 +36,7 @@ from labelloop.services.quality.results import (
 )
 from labelloop.services.results import (
     BackboneRanking,
+    DeleteResult,
     EvaluateResult,
     ExportResult,
     ImportResult,
@@ -115,6 +117,18 @@ class Workspace(WorkspaceContext):
             self, name, backbone=backbone, settings=settings, descriptions=descriptions,
             allow_overlap=allow_overlap, type_map=type_map,
         )  # fmt: skip
+
+    def delete_project(self, name: str) -> DeleteResult:
+        """Delete the project with everything it holds (items, answers, suggestions, model
+        versions and their files, flags, leases, comments, imports, memberships); the shared
+        embedding cache stays. :class:`~labelloop.errors.NotFound` when there is none."""
+        return deleting.delete_project(self, name)
+
+    def delete_items(self, name: str, item_ids: list[int]) -> DeleteResult:
+        """Delete some items of the project with their answers, suggestions, flags, leases and
+        comments, all or none: an id that is not the project's deletes nothing
+        (:class:`~labelloop.errors.NotFound`)."""
+        return deleting.delete_items(self, name, item_ids)
 
     def status(self, name: str) -> ProjectStatus:
         """Counts of items, labels and suggestions, and the champion model."""

@@ -28,6 +28,12 @@ class Artifacts:
     def model_dir(self, project_id: int, version: int) -> Path:
         return self.root / "models" / str(project_id) / f"v{version}"
 
+    def project_dirs(self, project_id: int) -> list[Path]:
+        """Every folder that holds files of one project only: its model versions
+        (``models/<id>``) and its label-issue reports (``qa/<id>``, services/quality/issues.py).
+        The embedding cache is keyed by content, shared by every project, and is not one."""
+        return [self.root / "models" / str(project_id), self.root / "qa" / str(project_id)]
+
     def write_dir_atomically(self, target: Path, fill: Callable[[Path], None]) -> Path:
         """Create ``target`` by filling a temporary sibling folder, then renaming it into place.
 
