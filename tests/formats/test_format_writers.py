@@ -66,7 +66,8 @@ def test_csv_multi_label_joins_with_the_documented_separator(tmp_path: Path) -> 
 
 
 def test_jsonl_nests_provenance_history_and_suggestion(tmp_path: Path) -> None:
-    sug = {"value": ["Sports"], "pred_probs": {"World": 0.2, "Sports": 0.8}, "model_version": "v1"}
+    sug = {"value": ["Sports"], "pred_probs": {"World": 0.2, "Sports": 0.8}, "confidence": 0.8,
+           "model_version": "v1"}  # fmt: skip
     rec = make_export_record(5, annotator="bob", suggestion=sug)
     out = tmp_path / "o.jsonl"
     write_records([rec], out, format="jsonl", schema=make_schema(LABELS, False))

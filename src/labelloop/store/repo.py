@@ -147,8 +147,14 @@ def add_annotation(
     blind: bool = False,
     reviewed: bool = False,
     current: bool = True,
+    confidence: float | None = None,
+    threshold: float | None = None,
 ) -> int:
     """Append an annotation and return its id; earlier rows for the item stay as history.
+
+    ``confidence`` and ``threshold`` are an ``auto`` label's evidence (an import of one that
+    auto-accept wrote); left out of the INSERT when None, so the statements of the hot path
+    stay the ones they were.
 
     With ``current`` (the default) it becomes the item's label and the row it replaces is marked
     superseded; otherwise it is kept as history only (a gold item's answer, say). Runs in an
@@ -176,6 +182,10 @@ def add_annotation(
         "request_id": request_id,
         "created_at": created_at or utcnow(),
     }
+    if confidence is not None:
+        row["confidence"] = confidence
+    if threshold is not None:
+        row["threshold"] = threshold
     return int(executor.execute(_INSERT_ANNOTATION, row).scalar())
 
 

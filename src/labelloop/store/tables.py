@@ -119,6 +119,10 @@ class Annotation(Base):
         ForeignKey("model_versions.id", ondelete="SET NULL")
     )
     seconds: Mapped[float | None] = mapped_column(Float)
+    # An ``auto`` label's evidence: the model's probability of it when auto-accept took it, and
+    # the threshold it met (NULL for other sources).
+    confidence: Mapped[float | None] = mapped_column(Float)
+    threshold: Mapped[float | None] = mapped_column(Float)
     is_current: Mapped[bool] = mapped_column(Boolean, default=True)
     # The annotator answered without seeing the suggestion (anchoring-bias check).
     blind: Mapped[bool] = mapped_column(Boolean, default=False)

@@ -127,4 +127,6 @@ def _provenance(annotation: Annotation, versions: dict[int, int]) -> dict[str, A
         else None,
         "seconds": annotation.seconds,
         "created_at": annotation.created_at.isoformat() if annotation.created_at else None,
+        "confidence": annotation.confidence,
+        "threshold": annotation.threshold,
     }

@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+import numpy as np
 from sqlalchemy.orm import Session
 
 from labelloop.errors import InvalidInput
@@ -442,6 +443,16 @@ class _BatchImporter:
             scores = tuple(snapped[_span_key(span)] for span in value)
         else:
             scores = ()
+        probs = prediction.pred_probs
+        if probs is not None:
+            unknown = [label for label in probs if label not in self.schema.labels]
+            if unknown:
+                raise InvalidInput(
+                    f"pred_probs names {unknown[0]!r}, which is not a label of the project",
+                    file=str(self.path),
+                    line=record.line,
+                    field="suggestion.pred_probs",
+                )
         return dataclasses.replace(prediction, value=value, scores=scores)
 
     def _located(self, record: ImportRecord) -> ImportRecord:
@@ -507,6 +518,8 @@ class _BatchImporter:
                     "source": annotation.source,
                     "annotator": annotation.annotator,
                     "seconds": annotation.seconds,
+                    "confidence": annotation.confidence,
+                    "threshold": annotation.threshold,
                     "is_current": True,
                 }
                 if annotation.created_at is not None:
@@ -522,6 +535,8 @@ class _BatchImporter:
                         annotator=annotation.annotator,
                         seconds=annotation.seconds,
                         created_at=annotation.created_at,
+                        confidence=annotation.confidence,
+                        threshold=annotation.threshold,
                     )
                 else:
                     fresh.append(row)
@@ -564,6 +579,15 @@ class _BatchImporter:
                 probs = list(prediction.scores) or [score] * len(prediction.value)
                 if prediction.score is None and prediction.scores:
                     score = math.prod(prediction.scores)
+            elif prediction.pred_probs is not None:
+                # the file's own probabilities (a labelloop export): kept whole, a label it
+                # leaves out at 0; the confidence as the model's decoding defines it, unless
+                # the file gives it
+                given = prediction.pred_probs
+                probs = [given.get(label, 0.0) for label in self.schema.labels]
+                if prediction.score is None:
+                    decoded = self.task.decode(self.schema, np.asarray([probs], dtype=np.float64))
+                    score = float(decoded.confidence[0])
             elif self.schema.multi_label:
                 probs = [
                     score if label in prediction.value else 0.0 for label in self.schema.labels

@@ -12,8 +12,9 @@ How a run decides (see docs/auto-accept.md):
    :func:`~labelloop.quality.autoaccept.certifiable_size` evidence items; too little evidence
    refuses.
 3. **Accept.** Every unlabelled item whose current suggestion (from the champion) has confidence
-   >= threshold gets an annotation with source ``auto``, annotator ``auto-accept`` and the
-   champion's model version, all in one transaction.
+   >= threshold gets an annotation with source ``auto``, annotator ``auto-accept``, the
+   champion's model version, the suggestion's confidence and the threshold (the evidence an
+   export carries), all in one transaction.
 
 Audit: a deterministic pseudo-random share (``audit_rate``, default 5%, at least
 :data:`MIN_AUDIT` items) of the auto-accepted items is drawn by a hash of (project id, item id);
@@ -182,6 +183,11 @@ def auto_accept_evidence(
         if champion is None or champion.artifact is None:
             raise AutoAcceptRefused(f"project {name!r} has no trained model yet: run train first")
         is_spans = task_for(schema).tags.answer is AnswerShape.SPANS
+        is_predictor = champion.kind == ModelKind.PREDICTOR
+    if is_predictor:  # a team's own model: the evidence it gave before training on each label
+        from labelloop.services.models import predictors
+
+        return predictors.auto_accept_evidence(ws, name)
     if is_spans:  # sentence level: a sentence is right only if its span set is exactly right
         return spans.auto_accept_evidence(ws, name)
     with ws.transaction() as session:
@@ -297,10 +303,10 @@ def auto_accept(
         if _is_paused(project):
             raise AutoAcceptRefused(f"auto-accept is paused for project {name!r}")
         candidates = _unlabelled_suggestions(session, project.id, version_id)
-        accepted = [(i, v) for i, v, c in candidates if c >= threshold]
-        audited = set(_sample(project.id, [i for i, _ in accepted], _audit_rate(project)))
+        accepted = [(i, v, c) for i, v, c in candidates if c >= threshold]
+        audited = set(_sample(project.id, [i for i, _, _ in accepted], _audit_rate(project)))
         if not dry_run and accepted:
-            _write_auto(session, project.id, version_id, accepted)
+            _write_auto(session, project.id, version_id, accepted, threshold)
             # the project's settings remember the target the audit is held to
             project.settings = {**(project.settings or {}), "auto_accept_target": target_precision}
     n_unlabelled = len(candidates)
@@ -324,15 +330,28 @@ def auto_accept(
 
 
 def _write_auto(
-    session: Session, project_id: int, version_id: int, accepted: list[tuple[int, list[str]]]
+    session: Session,
+    project_id: int,
+    version_id: int,
+    accepted: list[tuple[int, list[str], float]],
+    threshold: float,
 ) -> None:
-    """Bulk form of ``repo.add_annotation`` for many unlabelled items (flips retractions)."""
+    """Bulk form of ``repo.add_annotation`` for many unlabelled items (flips retractions).
+
+    ``accepted`` holds (item id, value, confidence): each label keeps its suggestion's
+    confidence and the threshold it met, since the suggestion itself is deleted."""
     now = utcnow()
     for chunk in in_chunks(accepted):
-        ids = [i for i, _ in chunk]
+        ids = [i for i, _, _ in chunk]
         queries.retire_current(session, ids)
         queries.insert_auto_annotations(
-            session, project_id, version_id, chunk, annotator=AUTO_ANNOTATOR, now=now
+            session,
+            project_id,
+            version_id,
+            chunk,
+            annotator=AUTO_ANNOTATOR,
+            threshold=threshold,
+            now=now,
         )
         # labelled items keep no suggestion (as after predict)
         queries.delete_suggestions(session, ids)

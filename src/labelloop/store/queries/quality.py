@@ -29,7 +29,9 @@ __all__ = [
     "delete_suggestions",
     "detector_flag_item_ids",
     "flag_counts",
+    "flag_in_project",
     "flags",
+    "gold_item_rows",
     "gold_items",
     "human_answer_rows",
     "insert_auto_annotations",
@@ -343,12 +345,14 @@ def insert_auto_annotations(
     session: Session,
     project_id: int,
     version_id: int,
-    rows: Sequence[tuple[int, list[str]]],
+    rows: Sequence[tuple[int, list[str], float]],
     *,
     annotator: str,
+    threshold: float,
     now: datetime,
 ) -> None:
-    """Insert a current ``auto`` annotation per (item id, value) of ``rows``."""
+    """Insert a current ``auto`` annotation per (item id, value, confidence) of ``rows``, each
+    keeping its confidence and the ``threshold`` it met."""
     session.execute(
         insert(Annotation),
         [
@@ -359,10 +363,12 @@ def insert_auto_annotations(
                 "source": Source.AUTO,
                 "annotator": annotator,
                 "model_version_id": version_id,
+                "confidence": confidence,
+                "threshold": threshold,
                 "is_current": True,
                 "created_at": now,
             }
-            for i, value in rows
+            for i, value, confidence in rows
         ],
     )
 

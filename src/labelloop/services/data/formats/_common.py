@@ -197,6 +197,21 @@ def optional_str(value: Any) -> str | None:
     return str(value)
 
 
+def parse_probability(value: Any, opts: ReadOptions, line: int, field: str) -> float | None:
+    """A probability in [0, 1]; None or an empty cell is None."""
+    if value is None or value == "":
+        return None
+    if isinstance(value, bool):
+        raise opts.error(f"{value!r} is not a probability", line=line, field=field)
+    try:
+        p = float(value)
+    except (TypeError, ValueError):
+        raise opts.error(f"{value!r} is not a probability", line=line, field=field) from None
+    if not 0.0 <= p <= 1.0:  # also refuses NaN
+        raise opts.error(f"probability {value!r} is not in [0, 1]", line=line, field=field)
+    return p
+
+
 def annotation_from_provenance(
     value: tuple[Any, ...], prov: Mapping[str, Any], opts: ReadOptions, line: int
 ) -> ImportedAnnotation:
@@ -209,7 +224,54 @@ def annotation_from_provenance(
             prov.get("created_at", prov.get("annotated_at")), opts, line, "created_at"
         ),
         seconds=parse_seconds(prov.get("seconds"), opts, line, "seconds"),
+        confidence=parse_probability(prov.get("confidence"), opts, line, "confidence"),
+        threshold=parse_probability(prov.get("threshold"), opts, line, "threshold"),
     )
+
+
+def parse_pred_probs(
+    value: Any, opts: ReadOptions, line: int, field: str = "suggestion.pred_probs"
+) -> dict[str, float] | None:
+    """A suggestion's probabilities as ``{label: p}``.
+
+    Reads the three shapes labelloop has written: a JSON object (JSONL), a list of
+    ``{"label", "prob"}`` structs (Parquet and ``hf``, which ``datasets`` loads) and a list of
+    ``(label, p)`` pairs (how pyarrow reads the ``map<string, double>`` column of Parquet files
+    exported before). None or empty: the file gives no probabilities.
+    """
+    if value is None:
+        return None
+    pairs: list[tuple[Any, Any]]
+    if isinstance(value, Mapping):
+        pairs = list(value.items())
+    elif isinstance(value, list | tuple):
+        pairs = []
+        for entry in value:
+            if isinstance(entry, Mapping) and "label" in entry and "prob" in entry:
+                pairs.append((entry["label"], entry["prob"]))
+            elif isinstance(entry, list | tuple) and len(entry) == 2:
+                pairs.append((entry[0], entry[1]))
+            else:
+                raise opts.error(
+                    "pred_probs entries must be {label, prob} objects", line=line, field=field
+                )
+    else:
+        raise opts.error(
+            f"pred_probs must be an object of label: probability, got {type(value).__name__}",
+            line=line,
+            field=field,
+        )
+    probs: dict[str, float] = {}
+    for label, p in pairs:
+        if not isinstance(label, str) or not label:
+            raise opts.error(f"pred_probs label {label!r} is not a name", line=line, field=field)
+        if label in probs:
+            raise opts.error(f"pred_probs names {label!r} twice", line=line, field=field)
+        prob = parse_probability(p, opts, line, field)
+        if prob is None:
+            raise opts.error(f"pred_probs of {label!r} is empty", line=line, field=field)
+        probs[label] = prob
+    return probs or None
 
 
 def merge_meta(meta: dict[str, Any], value: Any) -> None:
@@ -319,14 +381,16 @@ def _predictions_from_object(
     if not isinstance(suggestion, Mapping):
         return ()
     value = parse_label(suggestion.get("value"), opts, line, "suggestion") or ()
-    probs = suggestion.get("pred_probs") or {}
-    if isinstance(probs, list):  # Parquet returns a map column as (key, value) pairs
-        probs = dict(probs)
-    scores = [float(probs[v]) for v in value if v in probs]
+    probs = parse_pred_probs(suggestion.get("pred_probs"), opts, line)
+    score = parse_probability(suggestion.get("confidence"), opts, line, "suggestion.confidence")
+    if score is None and probs:
+        scores = [probs[v] for v in value if v in probs]
+        score = max(scores) if scores else None
     return (
         ImportedPrediction(
             value=value,
-            score=max(scores) if scores else None,
+            score=score,
             model_version=optional_str(suggestion.get("model_version")),
+            pred_probs=probs,
         ),
     )

@@ -17,7 +17,18 @@ __all__ = ["MULTI_LABEL_SEPARATOR", "PROVENANCE_KEYS", "ExportContext", "iso", "
 
 #: Joins the labels of a multi-label item in one CSV cell; label names may not contain it.
 MULTI_LABEL_SEPARATOR = "|"
-PROVENANCE_KEYS = ("source", "annotator", "model_version", "seconds", "created_at")
+#: What every exported label says of itself; ``confidence`` and ``threshold`` are the model's
+#: probability of an ``auto`` label and the auto-accept threshold that admitted it (None for
+#: the other sources).
+PROVENANCE_KEYS = (
+    "source",
+    "annotator",
+    "model_version",
+    "seconds",
+    "created_at",
+    "confidence",
+    "threshold",
+)
 
 
 def iso(value: Any) -> str | None:
@@ -119,7 +130,8 @@ def provenance(rec: ExportRecord) -> dict[str, Any] | None:
 def _prov(src: dict[str, Any]) -> dict[str, Any]:
     out = {k: src.get(k) for k in PROVENANCE_KEYS}
     out["created_at"] = iso(out["created_at"])
-    out["seconds"] = None if out["seconds"] is None else float(out["seconds"])
+    for key in ("seconds", "confidence", "threshold"):
+        out[key] = None if out[key] is None else float(out[key])
     return out
 
 
@@ -131,9 +143,11 @@ def suggestion(rec: ExportRecord) -> dict[str, Any] | None:
     s = rec.suggestion
     if s is None:
         return None
+    confidence = s.get("confidence")
     return {
         "value": list(s.get("value") or ()),
         "pred_probs": {str(k): float(v) for k, v in (s.get("pred_probs") or {}).items()},
+        "confidence": None if confidence is None else float(confidence),
         "model_version": s.get("model_version"),
     }
 

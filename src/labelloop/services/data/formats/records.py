@@ -7,6 +7,7 @@ annotations and suggestions.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -36,6 +37,9 @@ class ImportedAnnotation:
         source: ``human``, ``model_accepted`` or ``auto``.
         created_at: When it was labelled, if the file says.
         seconds: Seconds the annotator spent, if the file says.
+        confidence: An ``auto`` label's probability, as the model gave it when auto-accept
+            took it (None for other labels, or when the file does not say).
+        threshold: The auto-accept threshold that admitted it (same rule).
 
     Example:
         >>> ImportedAnnotation(("Sports",), "alice").source == "human"
@@ -47,6 +51,8 @@ class ImportedAnnotation:
     source: str = Source.HUMAN
     created_at: datetime | None = None
     seconds: float | None = None
+    confidence: float | None = None
+    threshold: float | None = None
 
 
 @dataclass(frozen=True)
@@ -59,12 +65,16 @@ class ImportedPrediction:
         model_version: The model's name or version, if the file says.
         scores: Spans only: each span's own score, in the order of ``value`` (empty when the
             file gives none).
+        pred_probs: Classification only: the model's probability of every label it scored
+            (a labelloop export's ``suggestion.pred_probs``), or None when the file gives
+            only ``score``.
     """
 
     value: tuple[Any, ...]
     score: float | None
     model_version: str | None
     scores: tuple[float, ...] = ()
+    pred_probs: Mapping[str, float] | None = None
 
 
 @dataclass(frozen=True)
@@ -101,8 +111,10 @@ class ExportRecord:
         label: Current label (latest annotation), None if unlabelled; ``()`` is a multi-label
             annotation saying no label applies. A spans project's label is its span dicts
             (``()``: labelled, no span).
-        provenance: ``{"source", "annotator", "model_version", "seconds", "created_at"}`` of the
-            current label (``created_at`` as ISO 8601), None if unlabelled.
+        provenance: ``{"source", "annotator", "model_version", "seconds", "created_at",
+            "confidence", "threshold"}`` of the current label (``created_at`` as ISO 8601;
+            ``confidence`` and ``threshold``: what admitted an ``auto`` label, else None), None
+            if unlabelled.
         history: Every annotation of the item, oldest first: the provenance keys plus ``"value"``
             (a list of label names).
         suggestion: ``{"value": [...], "pred_probs": {label: p}, "confidence": c,

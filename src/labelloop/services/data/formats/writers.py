@@ -282,7 +282,19 @@ def _parquet_row(rec: ExportRecord, ctx: ExportContext, data_cols: list[str]) ->
     for part in [row.get("provenance"), row.get("suggestion"), *(row.get("history") or [])]:
         if isinstance(part, dict) and part.get("model_version") is not None:
             part["model_version"] = str(part["model_version"])
+    if row.get("suggestion") is not None:
+        row["suggestion"]["pred_probs"] = prob_structs(row["suggestion"]["pred_probs"])
     return row
+
+
+def prob_structs(pred_probs: dict[str, float]) -> list[dict[str, Any]]:
+    """``{label: p}`` as a list of ``{"label", "prob"}`` structs, in the schema's label order.
+
+    Parquet and ``hf`` store a suggestion's probabilities this way: a ``map<string, double>``
+    column is what pyarrow writes for a dict, but ``datasets`` cannot load one (its features
+    have no map type), while a list of structs loads as a list of dicts.
+    """
+    return [{"label": label, "prob": p} for label, p in pred_probs.items()]
 
 
 def _parquet_schema(pa: Any, data_cols: list[str], multi_label: bool) -> Any:
@@ -293,6 +305,8 @@ def _parquet_schema(pa: Any, data_cols: list[str], multi_label: bool) -> Any:
         ("model_version", string),
         ("seconds", pa.float64()),
         ("created_at", string),
+        ("confidence", pa.float64()),
+        ("threshold", pa.float64()),
     ]
     return pa.schema(
         [
@@ -308,7 +322,11 @@ def _parquet_schema(pa: Any, data_cols: list[str], multi_label: bool) -> Any:
                 pa.struct(
                     [
                         ("value", pa.list_(string)),
-                        ("pred_probs", pa.map_(string, pa.float64())),
+                        (
+                            "pred_probs",
+                            pa.list_(pa.struct([("label", string), ("prob", pa.float64())])),
+                        ),
+                        ("confidence", pa.float64()),
                         ("model_version", string),
                     ]
                 ),

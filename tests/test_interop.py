@@ -1,0 +1,231 @@
+"""Exports read back by the tools people load them with (datasets, Label Studio's converter) and
+by labelloop itself, with suggestions, provenance and auto-accept evidence kept whole."""
+
+from __future__ import annotations
+
+import json
+import os
+import random
+from pathlib import Path
+from typing import Any
+
+import pytest
+from sqlalchemy import select
+
+from factories import TOPICS, write_csv
+from labelloop.errors import InvalidInput
+from labelloop.services.data.importing import ImportOptions
+from labelloop.services.quality.autoaccept import auto_accept
+from labelloop.store import Annotation, Item, Suggestion, repo
+
+LABELS = ["sports", "tech", "politics"]
+
+
+def blurred_texts(n: int, *, seed: int) -> list[tuple[str, str]]:
+    """(text, label) pairs with two words of their topic and two of any: a model of them is
+    unsure, so its probabilities are no 0/1 one-hots."""
+    rng = random.Random(seed)
+    everything = [w for words in TOPICS.values() for w in words]
+    out = []
+    for i in range(n):
+        label = LABELS[i % len(LABELS)]
+        words = [*rng.sample(TOPICS[label], 2), *rng.sample(everything, 2)]
+        out.append((f"A {' '.join(words)} note {i}.", label))
+    return out
+
+
+def trained_project(ws, tmp_path: Path, name: str = "a", *, n: int = 60, labelled: int = 30):
+    """A fake-backbone project: ``labelled`` items labelled by alice (every fourth with a
+    ``lang`` column, kept as meta), the rest unlabelled, trained so that every unlabelled item
+    has a suggestion."""
+    rows = [
+        {"id": f"i{i}", "text": text, "label": label if i < labelled else "",
+         "lang": "en" if i % 4 == 0 else ""}
+        for i, (text, label) in enumerate(blurred_texts(n, seed=5))
+    ]  # fmt: skip
+    ws.create_project(name, labels=LABELS, backbone="fake")
+    ws.import_file(
+        name,
+        write_csv(tmp_path / f"{name}-labelled.csv", [r for r in rows if r["label"]]),
+        ImportOptions(id_field="id", label_field="label", annotator="alice"),
+    )
+    pool = [{"id": r["id"], "text": r["text"]} for r in rows if not r["label"]]
+    ws.import_file(
+        name, write_csv(tmp_path / f"{name}-pool.csv", pool), ImportOptions(id_field="id")
+    )
+    ws.train(name)
+
+
+def suggestions(ws, name: str) -> dict[str, tuple[list[Any], list[float], float]]:
+    """external id -> (value, pred_probs, confidence) of the project's stored suggestions."""
+    with ws.transaction() as session:
+        project = repo.get_project(session, name)
+        rows = session.execute(
+            select(Suggestion, Item.external_id)
+            .join(Item, Item.id == Suggestion.item_id)
+            .where(Suggestion.project_id == project.id)
+        ).all()
+        return {ext: (list(s.value), list(s.pred_probs), s.confidence) for s, ext in rows}
+
+
+def jsonl_rows(ws, name: str, tmp_path: Path) -> dict[str, dict[str, Any]]:
+    out = tmp_path / f"{name}-snapshot.jsonl"
+    ws.export(name, out, format="jsonl")
+    return {r["id"]: r for r in map(json.loads, out.read_text(encoding="utf-8").splitlines())}
+
+
+def labels_and_provenance(rows: dict[str, dict[str, Any]]) -> dict[str, Any]:
+    keep = ("source", "annotator", "seconds", "confidence", "threshold")
+    return {
+        k: (r["label"], {p: (r["provenance"] or {}).get(p) for p in keep}, r.get("meta"))
+        for k, r in rows.items()
+    }
+
+
+# -- pred_probs kept whole (item 5) --------------------------------------------------------------
+
+
+@pytest.mark.parametrize("fmt", ["jsonl", "parquet"])
+def test_round_trip_keeps_pred_probs_whole(sqlite_workspace, tmp_path: Path, fmt: str):
+    ws = sqlite_workspace
+    trained_project(ws, tmp_path)
+    before = suggestions(ws, "a")
+    assert len(before) == 30
+    # a model's probabilities are no top class plus an even split of the rest
+    assert any(len({round(p, 5) for p in probs}) == 3 for _, probs, _ in before.values())
+    out = tmp_path / f"a.{fmt}"
+    ws.export("a", out, format=fmt)
+    ws.create_project("b", labels=LABELS, backbone="fake")
+    ws.import_file("b", out, ImportOptions(id_field="id", label_field="label"))
+    assert suggestions(ws, "b") == before
+
+
+def test_pred_probs_naming_a_label_the_project_lacks_are_refused(sqlite_workspace, tmp_path):
+    ws = sqlite_workspace
+    trained_project(ws, tmp_path)
+    rows = [
+        r for r in jsonl_rows(ws, "a", tmp_path).values()
+        if r["label"] is None and r["suggestion"]["value"] != ["politics"]
+    ]  # fmt: skip
+    out = tmp_path / "unlabelled.jsonl"
+    out.write_text("".join(json.dumps(r) + "\n" for r in rows), encoding="utf-8")
+    ws.create_project("b", labels=["sports", "tech", "law"], backbone="fake")
+    with pytest.raises(InvalidInput, match="pred_probs names 'politics'") as info:
+        ws.import_file("b", out, ImportOptions(id_field="id", label_field="label"))
+    assert (info.value.line, info.value.field) == (1, "suggestion.pred_probs")
+    assert ws.status("b").items == 0  # nothing half-written
+
+
+# -- Parquet for datasets (item 3) ---------------------------------------------------------------
+
+
+def _offline_datasets(tmp_path: Path):
+    os.environ.setdefault("HF_DATASETS_OFFLINE", "1")
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    datasets = pytest.importorskip("datasets")
+    datasets.disable_progress_bars()
+    return datasets
+
+
+def test_parquet_export_loads_with_datasets(sqlite_workspace, tmp_path: Path):
+    datasets = _offline_datasets(tmp_path)
+    ws = sqlite_workspace
+    trained_project(ws, tmp_path)
+    out = tmp_path / "a.parquet"
+    ws.export("a", out, format="parquet")
+    ds = datasets.load_dataset(
+        "parquet", data_files=str(out), split="train", cache_dir=str(tmp_path / "cache")
+    )
+    assert len(ds) == 60
+    stored = suggestions(ws, "a")
+    for row in ds:
+        if row["suggestion"] is None:
+            assert row["label"] in LABELS
+            continue
+        _, probs, confidence = stored[row["id"]]
+        got = row["suggestion"]["pred_probs"]
+        assert [p["label"] for p in got] == LABELS
+        assert [p["prob"] for p in got] == probs
+        assert row["suggestion"]["confidence"] == confidence
+
+
+def test_parquet_written_before_with_a_map_column_still_imports(sqlite_workspace, tmp_path):
+    pa = pytest.importorskip("pyarrow")
+    pq = pytest.importorskip("pyarrow.parquet")
+    ws = sqlite_workspace
+    ws.create_project("b", labels=LABELS, backbone="fake")
+    sug = pa.struct([("value", pa.list_(pa.string())),
+                     ("pred_probs", pa.map_(pa.string(), pa.float64())),
+                     ("model_version", pa.string())])  # fmt: skip
+    schema = pa.schema([("id", pa.string()), ("text", pa.string()), ("label", pa.string()),
+                        ("suggestion", sug), ("content_hash", pa.string())])  # fmt: skip
+    probs = [("sports", 0.6), ("tech", 0.3), ("politics", 0.1)]  # how pyarrow reads a map
+    sug_row = {"value": ["sports"], "model_version": "3", "pred_probs": probs}
+    rows = [
+        {"id": "u1", "text": "a goal", "label": None, "content_hash": "x", "suggestion": sug_row}
+    ]
+    pq.write_table(pa.Table.from_pylist(rows, schema=schema), tmp_path / "old.parquet")
+    ws.import_file("b", tmp_path / "old.parquet", ImportOptions(id_field="id", label_field="label"))
+    assert suggestions(ws, "b") == {"u1": (["sports"], [0.6, 0.3, 0.1], 0.6)}
+
+
+# -- auto-accept evidence (item 6) ---------------------------------------------------------------
+
+
+def auto_accepted_project(ws, tmp_path: Path) -> tuple[float, dict[str, float]]:
+    """A project with auto-accepted labels: (threshold, external id -> confidence before)."""
+    trained_project(ws, tmp_path, n=240, labelled=150)
+    before = {k: c for k, (_, _, c) in suggestions(ws, "a").items()}
+    result = auto_accept(ws, "a", target_precision=0.85, confidence=0.9)
+    assert result.n_accepted > 0
+    return result.threshold, before
+
+
+def test_auto_accepted_labels_keep_their_probability_and_threshold(sqlite_workspace, tmp_path):
+    pq = pytest.importorskip("pyarrow.parquet")
+    ws = sqlite_workspace
+    threshold, before = auto_accepted_project(ws, tmp_path)
+    with ws.transaction() as session:
+        autos = list(session.scalars(select(Annotation).where(Annotation.source == "auto")))
+        humans = list(session.scalars(select(Annotation).where(Annotation.source == "human")))
+    assert {(a.threshold) for a in autos} == {threshold}
+    assert all(a.confidence is not None and a.confidence >= threshold for a in autos)
+    assert all(a.confidence is None and a.threshold is None for a in humans)
+
+    rows = jsonl_rows(ws, "a", tmp_path)
+    auto_rows = {k: r for k, r in rows.items() if (r["provenance"] or {}).get("source") == "auto"}
+    assert len(auto_rows) == len(autos)
+    for key, row in auto_rows.items():
+        assert row["provenance"]["confidence"] == before[key]
+        assert row["provenance"]["threshold"] == threshold
+        assert row["history"][-1]["confidence"] == before[key]
+
+    ws.export("a", tmp_path / "a.parquet", format="parquet")
+    table = {r["id"]: r for r in pq.read_table(tmp_path / "a.parquet").to_pylist()}
+    for key in auto_rows:
+        assert table[key]["provenance"]["confidence"] == before[key]
+        assert table[key]["provenance"]["threshold"] == threshold
+
+    ws.export("a", tmp_path / "a.json", format="labelstudio")
+    tasks = json.loads((tmp_path / "a.json").read_text(encoding="utf-8"))
+    ls = {t["meta"]["external_id"]: t for t in tasks}
+    for key in auto_rows:
+        meta = ls[key]["annotations"][0]["meta"]
+        assert (meta["source"], meta["confidence"], meta["threshold"]) == (
+            "auto",
+            before[key],
+            threshold,
+        )
+
+
+@pytest.mark.parametrize("fmt", ["jsonl", "parquet", "labelstudio"])
+def test_auto_accept_evidence_survives_export_then_import(sqlite_workspace, tmp_path, fmt):
+    ws = sqlite_workspace
+    auto_accepted_project(ws, tmp_path)
+    out = tmp_path / f"a.{'json' if fmt == 'labelstudio' else fmt}"
+    ws.export("a", out, format=fmt)
+    ws.create_project("b", labels=LABELS, backbone="fake")
+    options = {} if fmt == "labelstudio" else {"id_field": "id", "label_field": "label"}
+    ws.import_file("b", out, ImportOptions(format=fmt, **options))
+    before = labels_and_provenance(jsonl_rows(ws, "a", tmp_path))
+    assert labels_and_provenance(jsonl_rows(ws, "b", tmp_path)) == before
