@@ -15,6 +15,7 @@ __all__ = [
     "NotFitted",
     "NotFound",
     "PermissionDenied",
+    "PluginError",
     "PoolExhausted",
 ]
 
@@ -114,3 +115,12 @@ class MissingDependency(LabelloopError):
         elif package is not None:
             hint = f"; install it with: pip install {package}"
         super().__init__(f"{what} is not installed{hint}")
+
+
+class PluginError(LabelloopError):
+    """A plug-in (an installed entry point) or the model service it talks to failed: it did not
+    load, answered with the wrong shape, or could not be reached. The message names the plug-in,
+    its entry point or URL, and what went wrong."""
+
+    exit_code = 10
+    http_status = 502

@@ -6,13 +6,11 @@ one ``register_backbone`` entry here and its pip line to ``pyproject.toml`` as a
 
 from __future__ import annotations
 
+import contextlib
+
 from labelloop.backbones._base import Encoder
-from labelloop.backbones._registry import (
-    DEFAULT_BACKBONE,
-    BackboneInfo,
-    list_backbones,
-    register_backbone,
-)
+from labelloop.backbones._registry import DEFAULT_BACKBONE, BackboneInfo, register_backbone
+from labelloop.errors import Conflict
 from labelloop.schema import Modality
 
 __all__ = ["register_builtin_backbones"]
@@ -137,8 +135,10 @@ _BUILTINS = (
 
 
 def register_builtin_backbones() -> None:
-    """Register the built-in backbones (idempotent: names already present are left alone)."""
-    present = {info.name for info in list_backbones()}
+    """Register the built-in backbones (idempotent: names already present are left alone).
+
+    Runs at import: it must not read the entry-point plug-ins, whose modules import this package.
+    """
     for info, factory in _BUILTINS:
-        if info.name not in present:
+        with contextlib.suppress(Conflict):
             register_backbone(info, factory)

@@ -3,6 +3,10 @@
 A backbone is registered with a :class:`BackboneInfo` (what it is and which pip packages it needs)
 and a factory (a zero-argument callable that loads it). Nothing is imported or loaded until
 :func:`get_encoder` asks for it; then the encoder is built once per process and shared.
+
+Installed packages add backbones through entry points (group ``labelloop.backbones``, see
+``_plugins.py`` and docs/plugins.md): they are read on the first call that lists or gets a
+backbone, and again after :func:`refresh_backbone_plugins`.
 """
 
 from __future__ import annotations
@@ -14,16 +18,18 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from labelloop.backbones._base import Encoder
-from labelloop.errors import Conflict, InvalidInput, MissingDependency
+from labelloop.errors import Conflict, InvalidInput, MissingDependency, PluginError
 from labelloop.schema import Modality
 
 __all__ = [
     "DEFAULT_BACKBONE",
     "BackboneInfo",
     "EncoderFactory",
+    "backbone_plugin_errors",
     "get_encoder",
     "installed_backbones",
     "list_backbones",
+    "refresh_backbone_plugins",
     "register_backbone",
     "unregister_backbone",
 ]
@@ -95,6 +101,43 @@ class _Registry:
         self._loaded: dict[str, Encoder] = {}
         self._lock = threading.Lock()
         self._name_locks: dict[str, threading.Lock] = {}
+        self._plugins_read = False
+        self._plugin_names: set[str] = set()
+        self._broken: dict[str, PluginError] = {}
+        self._discover_lock = threading.Lock()
+
+    def discover(self, *, again: bool = False) -> None:
+        """Register the entry-point plug-ins (once, or ``again`` after installing one)."""
+        if self._plugins_read and not again:
+            return
+        with self._discover_lock:
+            if self._plugins_read and not again:
+                return
+            from labelloop.backbones._plugins import discover_backbone_plugins
+
+            broken: dict[str, PluginError] = {}
+            for entry, outcome in discover_backbone_plugins():
+                if isinstance(outcome, PluginError):
+                    logger.warning("%s", outcome)
+                    broken[entry.name] = outcome
+                    continue
+                with self._lock:
+                    taken = entry.name in self._infos and entry.name not in self._plugin_names
+                if taken or entry.name in broken:
+                    broken[entry.name] = PluginError(
+                        f"{entry.describe()} is not registered: another backbone is already "
+                        f"named {entry.name!r}"
+                    )
+                    logger.warning("%s", broken[entry.name])
+                    continue
+                self.register(outcome.info, outcome.load, replace=True)
+                self._plugin_names.add(entry.name)
+            self._broken = broken
+            self._plugins_read = True
+
+    def broken(self) -> list[PluginError]:
+        self.discover()
+        return list(self._broken.values())
 
     def register(self, info: BackboneInfo, factory: EncoderFactory, *, replace: bool) -> None:
         with self._lock:
@@ -107,11 +150,13 @@ class _Registry:
 
     def unregister(self, name: str) -> None:
         with self._lock:
+            self._plugin_names.discard(name)
             self._infos.pop(name, None)
             self._factories.pop(name, None)
             self._loaded.pop(name, None)
 
     def infos(self) -> list[BackboneInfo]:
+        self.discover()
         with self._lock:
             return list(self._infos.values())
 
@@ -120,6 +165,10 @@ class _Registry:
             loaded = self._loaded.get(name)
             if loaded is not None:
                 return loaded
+        self.discover()
+        with self._lock:
+            if name in self._broken and name not in self._infos:
+                raise self._broken[name]
             if name not in self._infos:
                 known = ", ".join(sorted(self._infos))
                 raise InvalidInput(f"unknown backbone {name!r}; known backbones: {known}")
@@ -200,3 +249,15 @@ def get_encoder(name: str) -> Encoder:
         (1, 64)
     """
     return _REGISTRY.get(name)
+
+
+def refresh_backbone_plugins() -> None:
+    """Read the ``labelloop.backbones`` entry points again (after installing a plug-in into a
+    running process); plug-ins already registered are re-registered from their entry point."""
+    _REGISTRY.discover(again=True)
+
+
+def backbone_plugin_errors() -> list[PluginError]:
+    """Why each broken backbone plug-in is not registered (it failed to import, names something
+    that is not a ``BackbonePlugin``, or takes a name already used); empty when all load."""
+    return _REGISTRY.broken()
