@@ -370,7 +370,7 @@ def create_app(ws: Workspace, settings: ServerSettings | None = None) -> FastAPI
     The background retrain worker starts and stops with the app's lifespan (when
     ``settings.background_retrain``).
     """
-    from labelloop.server import api_annotate, api_models, api_projects, pages
+    from labelloop.server import api_annotate, api_models, api_projects, pages, pages_admin
 
     settings = settings or ServerSettings()
     retrainer = Retrainer(ws)
@@ -438,5 +438,6 @@ def create_app(ws: Workspace, settings: ServerSettings | None = None) -> FastAPI
     app.include_router(api_projects.router, prefix="/api/v1")
     app.include_router(api_models.router, prefix="/api/v1")
     app.include_router(pages.router)
+    app.include_router(pages_admin.router)
     app.mount("/static", StaticFiles(directory=str(HERE / "static")), name="static")
     return app

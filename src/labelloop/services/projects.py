@@ -28,6 +28,7 @@ __all__ = [
     "SEMI_SUPERVISED_MAX_ITEMS",
     "SEQUENCE_STRATEGIES",
     "ProjectSettings",
+    "TaskChoice",
     "add_project",
     "check_backbone",
     "check_settings",
@@ -41,6 +42,7 @@ __all__ = [
     "project_settings",
     "project_status",
     "setting_range",
+    "task_choices",
     "update_project",
 ]
 
@@ -178,6 +180,7 @@ def _info(project: Project) -> ProjectInfo:
         settings=project_settings(project),
         created_at=project.created_at,
         widget=task_for(schema).widget,
+        descriptions=dict(schema.descriptions),
         allow_overlap=schema.allow_overlap,
         type_map=_effective_type_map(schema),
     )
@@ -257,6 +260,33 @@ def implemented_task(task: str) -> Task:
             field="task",
         )
     return found
+
+
+class TaskChoice(BaseModel):
+    """A task type a project can be created with (the web app's form lists them)."""
+
+    name: str
+    modality: str = Field(description="what an item is: text, image or audio")
+    answer: str = Field(description="what an answer is: choices (labels) or spans")
+    multi_label: bool = Field(description="whether its projects may be multi-label")
+
+
+def task_choices() -> list[TaskChoice]:
+    """The registered task types that have an installed backbone of their modality (those
+    :func:`implemented_task` accepts), in registry order."""
+    from labelloop.backbones import installed_backbones
+
+    modalities = {b.modality for b in installed_backbones()}
+    return [
+        TaskChoice(
+            name=t.name,
+            modality=t.tags.modality.value,
+            answer=t.tags.answer.value,
+            multi_label=t.tags.multi_label,
+        )
+        for t in list_tasks()
+        if t.tags.modality in modalities
+    ]
 
 
 def _a(word: str) -> str:

@@ -38,6 +38,9 @@ class ProjectInfo(BaseModel):
     settings: dict[str, Any]
     created_at: datetime
     widget: str = Field(description="the web UI widget that answers the task, e.g. 'choices'")
+    descriptions: dict[str, str] = Field(
+        default_factory=dict, description="label -> the words describing it (labels that have some)"
+    )
     allow_overlap: bool = Field(
         default=False, description="spans projects: whether an answer may hold overlapping spans"
     )
