@@ -1,18 +1,22 @@
-"""REST routes for model versions: list, train (in the background), promote, rollback, poll."""
+"""REST routes for model versions: list, train (in the background), predict, evaluate, promote,
+rollback, poll."""
 
 from __future__ import annotations
 
+import shutil
+import tempfile
+from pathlib import Path
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Depends, File, Form, Request, UploadFile
 from fastapi import Path as PathParam
 
-from labelloop.errors import Conflict
+from labelloop.errors import Conflict, InvalidInput
 from labelloop.server.api_projects import ERRORS
 from labelloop.server.deps import ProjectRole
 from labelloop.server.schemas import ModelPoll, TrainRequested
 from labelloop.services import stats
-from labelloop.services.results import MAX_ID, ModelVersionInfo
+from labelloop.services.results import MAX_ID, EvaluateResult, ModelVersionInfo, PredictResult
 from labelloop.services.users import Principal
 
 __all__ = ["router"]
@@ -51,6 +55,41 @@ def train(request: Request, project: str, principal: Admin) -> TrainRequested:
     retrainer = request.app.state.retrainer
     state = retrainer.request(project)
     return TrainRequested(project=project, state=state, training=retrainer.state(project))
+
+
+@router.post("/projects/{project}/predict", response_model=PredictResult)
+def predict(request: Request, project: str, principal: Admin) -> PredictResult:
+    """Refresh every unlabelled item's suggestion from the champion and re-rank the queue, now
+    (a project without a champion gets a zero-shot or first trained one first). Returns when
+    done; items the backbone has not seen are embedded first (``embedded`` counts them)."""
+    return _ws(request).predict(project)
+
+
+@router.post("/projects/{project}/evaluate", response_model=EvaluateResult)
+def evaluate(
+    request: Request,
+    project: str,
+    principal: Admin,
+    file: Annotated[
+        UploadFile, File(description="a labelled CSV, TSV, JSONL or Parquet file (held out)")
+    ],
+    text_field: Annotated[str, Form(max_length=200)] = "text",
+    label_field: Annotated[str, Form(max_length=200)] = "label",
+    format: Annotated[str | None, Form(max_length=20)] = None,
+) -> EvaluateResult:
+    """Score the champion on an uploaded labelled file that is not in the project (nothing is
+    stored): accuracy, macro-F1 and per-class precision, recall, F1 and support, as
+    ``labelloop evaluate`` prints. Single-label projects."""
+    suffix = "".join(Path(Path(file.filename or "upload").name).suffixes[-2:])[:20]
+    if not suffix and format is None:
+        raise InvalidInput("give the file an extension or a format", field="format")
+    with tempfile.TemporaryDirectory(prefix="labelloop-evaluate-") as tmp:
+        target = Path(tmp) / f"eval{suffix}"
+        with target.open("wb") as out:
+            shutil.copyfileobj(file.file, out, 1 << 20)
+        return _ws(request).evaluate(
+            project, target, text_field=text_field, label_field=label_field, format=format
+        )
 
 
 @router.post("/projects/{project}/models/{version}/promote", response_model=ModelVersionInfo)

@@ -114,7 +114,7 @@ async def _validation_error(request: Request, exc: Exception) -> Response:
     return JSONResponse(body, status_code=status)
 
 
-_UPLOAD_PATH = re.compile(r"^/api/v1/projects/([^/]+)/import$")
+_UPLOAD_PATH = re.compile(r"^/api/v1/projects/([^/]+)/(?:import|evaluate)$")
 
 
 def json_depth_over(body: bytes, limit: int) -> bool:
@@ -169,8 +169,8 @@ class BodyLimit:
     """Refuse request bodies over a limit with 413, before a route reads them.
 
     ``Content-Length`` is checked up front; chunked bodies are counted as they arrive and
-    answered 413 as soon as they pass the limit (the rest is not read). An upload (the import
-    route) is authorized before a byte of its body is read: anonymous callers get 401 and
+    answered 413 as soon as they pass the limit (the rest is not read). An upload (import,
+    evaluate) is authorized before a byte of its body is read: anonymous callers get 401 and
     callers who are not the project's admins 404/403, so no one can make the server spool a
     file to disk without the right to import it. JSON bodies nested deeper than
     ``max_json_depth`` get 422, and so does a NUL character in the URL (path or query) or in
@@ -370,7 +370,15 @@ def create_app(ws: Workspace, settings: ServerSettings | None = None) -> FastAPI
     The background retrain worker starts and stops with the app's lifespan (when
     ``settings.background_retrain``).
     """
-    from labelloop.server import api_annotate, api_models, api_projects, pages, pages_admin
+    from labelloop.server import (
+        api_annotate,
+        api_models,
+        api_projects,
+        api_quality,
+        pages,
+        pages_admin,
+    )
+    from labelloop.server.openapi import add_security
 
     settings = settings or ServerSettings()
     retrainer = Retrainer(ws)
@@ -437,7 +445,9 @@ def create_app(ws: Workspace, settings: ServerSettings | None = None) -> FastAPI
     app.include_router(api_annotate.router, prefix="/api/v1")
     app.include_router(api_projects.router, prefix="/api/v1")
     app.include_router(api_models.router, prefix="/api/v1")
+    app.include_router(api_quality.router, prefix="/api/v1")
     app.include_router(pages.router)
     app.include_router(pages_admin.router)
     app.mount("/static", StaticFiles(directory=str(HERE / "static")), name="static")
+    add_security(app)
     return app
