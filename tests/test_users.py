@@ -32,3 +32,19 @@ def test_a_failed_membership_rolls_the_project_back(workspace, monkeypatch):
         users.create_project_with_admin(workspace, "news", admin="ada", labels=["a", "b"])
     assert workspace.list_projects() == []
     assert users.authenticate(workspace, "ada", "long-enough-pw").roles == {}
+
+
+def test_a_sessions_csrf_token_is_its_signature_under_the_server_secret():
+    from itsdangerous import BadSignature, Signer
+
+    secret, other = b"s" * 32, b"t" * 32
+    token = users.csrf_token(secret, "session-a")
+    assert token == users.csrf_token(secret, "session-a")  # nothing to store
+    assert token != users.csrf_token(secret, "session-b")
+    assert token != users.csrf_token(other, "session-a")
+    signer = Signer(
+        secret, salt="labelloop-session-csrf", digest_method=__import__("hashlib").sha256
+    )
+    assert signer.unsign(f"session-a.{token}".encode()) == b"session-a"
+    with pytest.raises(BadSignature):
+        signer.unsign(f"session-b.{token}".encode())

@@ -17,7 +17,6 @@ Example:
 from __future__ import annotations
 
 import hashlib
-import hmac
 import os
 import secrets
 import time
@@ -28,6 +27,7 @@ from typing import TYPE_CHECKING, Any
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
+from itsdangerous import Signer
 from limits import RateLimitItemPerSecond
 from limits.storage import MemoryStorage
 from limits.strategies import MovingWindowRateLimiter
@@ -478,8 +478,13 @@ def secret_key(ws: WorkspaceContext) -> bytes:
 
 
 def csrf_token(secret: bytes, session_token: str) -> str:
-    """The CSRF token that goes with a session (an HMAC of it; nothing to store)."""
-    return hmac.new(secret, b"csrf:" + session_token.encode(), hashlib.sha256).hexdigest()
+    """The CSRF token that goes with a session: itsdangerous' signature of it with the server
+    secret (salted apart from the login form's signatures), so there is nothing to store.
+
+    Compare a given token with :func:`hmac.compare_digest`.
+    """
+    signer = Signer(secret, salt="labelloop-session-csrf", digest_method=hashlib.sha256)
+    return signer.get_signature(session_token).decode()
 
 
 class LoginLimiter:
