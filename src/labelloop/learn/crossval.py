@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
+from sklearn.metrics import accuracy_score, confusion_matrix, precision_recall_fscore_support
 
 from labelloop.errors import InvalidInput
 from labelloop.learn._softmax import log_softmax, softmax
@@ -302,20 +303,36 @@ def classification_metrics(
         raise InvalidInput(f"must be (n, {len(label_names)}), got {p.shape}", field="pred_probs")
     k = p.shape[1]
     y = check_hard_labels(labels, p.shape[0], k)
-    pred = p.argmax(axis=1) if len(y) else np.empty(0, np.int64)
-    confusion = np.zeros((k, k), dtype=np.int64)
-    np.add.at(confusion, (y, pred), 1)
-    tp = np.diag(confusion).astype(np.float64)
+    if not len(y):
+        zeros = np.zeros(k)
+        return _metrics(label_names, 0, 0.0, zeros, zeros, zeros, np.zeros((k, k), np.int64))
+    pred = p.argmax(axis=1)
+    ids = np.arange(k)
+    confusion = confusion_matrix(y, pred, labels=ids)
+    precision, recall, f1, _ = precision_recall_fscore_support(
+        y, pred, labels=ids, zero_division=0.0
+    )
+    return _metrics(
+        label_names, len(y), float(accuracy_score(y, pred)), precision, recall, f1, confusion
+    )
+
+
+def _metrics(
+    label_names: Sequence[str],
+    n: int,
+    accuracy: float,
+    precision: np.ndarray,
+    recall: np.ndarray,
+    f1: np.ndarray,
+    confusion: np.ndarray,
+) -> Metrics:
+    """``macro_f1`` averages the labels that occur in the truth or the predictions."""
+    k = len(label_names)
     support = confusion.sum(axis=1)
-    predicted = confusion.sum(axis=0)
-    precision = np.divide(tp, predicted, out=np.zeros(k), where=predicted > 0)
-    recall = np.divide(tp, support, out=np.zeros(k), where=support > 0)
-    denom = precision + recall
-    f1 = np.divide(2 * precision * recall, denom, out=np.zeros(k), where=denom > 0)
-    present = (support > 0) | (predicted > 0)
+    present = (support > 0) | (confusion.sum(axis=0) > 0)
     return Metrics(
-        n=len(y),
-        accuracy=float(tp.sum() / len(y)) if len(y) else 0.0,
+        n=n,
+        accuracy=accuracy,
         macro_f1=float(f1[present].mean()) if present.any() else 0.0,
         per_class=tuple(
             ClassMetrics(
