@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib.util
 import inspect
 import json
 import typing
@@ -253,6 +254,17 @@ def test_auto_accept_dry_run_then_apply_and_audit(workspace, tmp_path):
     assert project.status().by_source["auto"] == applied.n_accepted
     audit = workspace.audit("news")
     assert audit.n_auto == applied.n_accepted and audit.n_sampled > 0
+    # the frame keeps what admitted each auto label
+    frame = project.to_pandas()
+    auto = frame[frame["source"] == "auto"]
+    assert len(auto) == applied.n_accepted
+    assert (auto["threshold"] == applied.threshold).all()
+    assert (auto["confidence"] >= applied.threshold).all()
+    if importlib.util.find_spec("datasets"):
+        ds = project.to_datasets()
+        assert ds.features["confidence"].dtype == "float64"
+        kept = [r["confidence"] for r in ds if r["source"] == "auto"]
+        assert kept == pytest.approx(auto["confidence"].tolist())
 
 
 def test_auto_accept_refuses_without_evidence(workspace, tmp_path):
