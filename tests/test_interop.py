@@ -229,3 +229,82 @@ def test_auto_accept_evidence_survives_export_then_import(sqlite_workspace, tmp_
     ws.import_file("b", out, ImportOptions(format=fmt, **options))
     before = labels_and_provenance(jsonl_rows(ws, "a", tmp_path))
     assert labels_and_provenance(jsonl_rows(ws, "b", tmp_path)) == before
+
+
+# -- hf folders re-import (item 4) ---------------------------------------------------------------
+
+
+@pytest.mark.parametrize("multi_label", [False, True])
+def test_hf_export_reimports_labels_suggestions_and_meta(sqlite_workspace, tmp_path, multi_label):
+    _offline_datasets(tmp_path)
+    ws = sqlite_workspace
+    trained_project(ws, tmp_path)
+    if multi_label:  # the same items in a multi-label project
+        ws.create_project("m", labels=LABELS, backbone="fake", multi_label=True)
+        rows = [r for r in jsonl_rows(ws, "a", tmp_path).values()]
+        for r in rows:
+            r["label"] = None if r["label"] is None else [r["label"]]
+            r["history"] = []
+        src = tmp_path / "multi.jsonl"
+        src.write_text("".join(json.dumps(r) + "\n" for r in rows), encoding="utf-8")
+        ws.import_file("m", src, ImportOptions(id_field="id", label_field="label"))
+    name = "m" if multi_label else "a"
+    ws.export(name, tmp_path / "hf", format="hf")
+    ws.create_project("b", labels=LABELS, backbone="fake", multi_label=multi_label)
+    result = ws.import_file("b", tmp_path / "hf", ImportOptions(id_field="id"))
+    assert (result.format, result.items_added) == ("hf", 60)
+    before = labels_and_provenance(jsonl_rows(ws, name, tmp_path))
+    assert labels_and_provenance(jsonl_rows(ws, "b", tmp_path)) == before
+    assert sum(r[2] is not None for r in before.values()) == 30  # the meta came back too
+    assert suggestions(ws, "b") == suggestions(ws, name)
+
+
+def test_a_saved_dataset_with_a_class_label_imports(sqlite_workspace, tmp_path):
+    datasets = _offline_datasets(tmp_path)
+    features = datasets.Features(
+        {"text": datasets.Value("string"), "label": datasets.ClassLabel(names=LABELS)}
+    )
+    texts = ["a goal in the match", "a new chip", "the vote in parliament"]
+    train = datasets.Dataset.from_dict({"text": texts, "label": [0, 1, -1]}, features=features)
+    test = datasets.Dataset.from_dict({"text": ["the coach"], "label": [0]}, features=features)
+    datasets.DatasetDict({"train": train, "test": test}).save_to_disk(str(tmp_path / "saved"))
+    ws = sqlite_workspace
+    ws.create_project("b", labels=LABELS, backbone="fake")
+    result = ws.import_file("b", tmp_path / "saved", ImportOptions(annotator="hub"))
+    assert (result.format, result.items_added, result.annotations_added) == ("hf", 4, 3)
+    ws.export("b", tmp_path / "b.jsonl")
+    rows = map(json.loads, (tmp_path / "b.jsonl").read_text(encoding="utf-8").splitlines())
+    by_text = {r["text"]: (r["label"], (r["provenance"] or {}).get("annotator")) for r in rows}
+    assert by_text == {
+        "a goal in the match": ("sports", "hub"),
+        "a new chip": ("tech", "hub"),
+        "the vote in parliament": (None, None),
+        "the coach": ("sports", "hub"),
+    }
+
+
+def test_hf_span_export_reimports(sqlite_workspace, tmp_path):
+    _offline_datasets(tmp_path)
+    ws = sqlite_workspace
+    sentences = [
+        ["Peter B-PER", "Blackburn I-PER", "flew O", "to O", "Brussels B-LOC", ". O"],
+        ["Nothing O", "here O", ". O"],
+        ["EU B-ORG", "rejects O", "German B-MISC", "call O"],
+    ]
+    src = tmp_path / "in.conll"
+    src.write_text("\n\n".join("\n".join(s) for s in sentences) + "\n", encoding="utf-8")
+    ws.create_project("ner", labels=["PER", "LOC", "ORG", "MISC"], task="spans")
+    ws.import_file("ner", src, ImportOptions(annotator="conll"))
+    ws.export("ner", tmp_path / "hf", format="hf")
+    ws.create_project("back", labels=["PER", "LOC", "ORG", "MISC"], task="spans")
+    result = ws.import_file("back", tmp_path / "hf")
+    assert (result.format, result.items_added, result.annotations_added) == ("hf", 3, 3)
+
+    def spans(name: str) -> dict[str, Any]:
+        out = tmp_path / f"{name}.jsonl"
+        ws.export(name, out, format="jsonl")
+        rows = map(json.loads, out.read_text(encoding="utf-8").splitlines())
+        return {r["text"]: (r["spans"], r["provenance"]["annotator"]) for r in rows}
+
+    assert spans("back") == spans("ner")
+    assert spans("back")["Nothing here ."] == ([], "conll")

@@ -12,8 +12,13 @@ from typing import Any
 
 from labelloop.errors import LabelloopError, MissingDependency
 from labelloop.services.data.formats._atomic import atomic_dir
-from labelloop.services.data.formats._rows import ExportContext, iso, meta_json
-from labelloop.services.data.formats._spans import TOKENS_KEY, sequence, tokens_and_tags
+from labelloop.services.data.formats._rows import ExportContext, iso, meta_json, suggestion
+from labelloop.services.data.formats._spans import (
+    TOKENS_KEY,
+    sequence,
+    span_suggestion,
+    tokens_and_tags,
+)
 from labelloop.services.data.formats.records import ExportRecord
 from labelloop.tasks.spans import bio_tags
 
@@ -44,9 +49,42 @@ def _features(datasets: Any, data_cols: list[str], ctx: ExportContext) -> Any:
             "model_version": Value("string"),
             "seconds": Value("float64"),
             "annotated_at": Value("string"),
+            "confidence": Value("float64"),
+            "threshold": Value("float64"),
+            "suggestion": _suggestion_feature(datasets, ctx),
             "content_hash": Value("string"),
         }
     )
+
+
+def _suggestion_feature(datasets: Any, ctx: ExportContext) -> dict[str, Any]:
+    """The suggestion as the JSONL and Parquet rows hold it: label names and their
+    probabilities as ``{label, prob}`` structs (a spans suggestion: scored span structs)."""
+    Value, List = datasets.Value, sequence(datasets)
+    common = {"confidence": Value("float64"), "model_version": Value("string")}
+    if ctx.spans:
+        span = {
+            "start": Value("int64"),
+            "end": Value("int64"),
+            "label": Value("string"),
+            "score": Value("float64"),
+        }
+        return {"value": List(span), **common}
+    prob = {"label": Value("string"), "prob": Value("float64")}
+    return {"value": List(Value("string")), "pred_probs": List(prob), **common}
+
+
+def _suggestion(rec: ExportRecord, ctx: ExportContext) -> dict[str, Any] | None:
+    sug = span_suggestion(rec) if ctx.spans else suggestion(rec)
+    if sug is None:
+        return None
+    version = sug.get("model_version")
+    sug["model_version"] = None if version is None else str(version)
+    if ctx.spans:
+        sug["value"] = [{"score": None, **span} for span in sug["value"]]
+    else:
+        sug["pred_probs"] = [{"label": k, "prob": p} for k, p in sug["pred_probs"].items()]
+    return sug
 
 
 def _label_columns(rec: ExportRecord, ctx: ExportContext) -> dict[str, Any]:
@@ -74,6 +112,9 @@ def _example(rec: ExportRecord, ctx: ExportContext, data_cols: list[str]) -> dic
         "model_version": prov.get("model_version"),
         "seconds": None if prov.get("seconds") is None else float(prov["seconds"]),
         "annotated_at": iso(prov.get("created_at")),
+        "confidence": prov.get("confidence"),
+        "threshold": prov.get("threshold"),
+        "suggestion": _suggestion(rec, ctx),
         "content_hash": rec.content_hash,
     }
 
@@ -102,6 +143,11 @@ def _quiet(datasets: Any) -> Iterator[None]:
 
 def write_hf(records: Iterator[ExportRecord], out: Path, ctx: ExportContext) -> int:
     """Write a ``datasets`` folder; label is ``ClassLabel`` (single) or a list of them (multi).
+
+    Each row also holds the label's provenance (``source``, ``annotator``, ``model_version``,
+    ``seconds``, ``annotated_at``, and an ``auto`` label's ``confidence`` and ``threshold``),
+    the item's ``meta`` as JSON text and its ``suggestion`` (None when it has none).
+    :func:`labelloop.services.data.formats.read_records` reads the folder back.
 
     Unlabelled items get label ``-1`` (single-label) or ``[]`` with ``source`` None (multi-label).
     A spans project writes ``tokens`` and ``ner_tags`` (a list of ``ClassLabel`` IOB2 tags, one

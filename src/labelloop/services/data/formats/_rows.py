@@ -128,10 +128,11 @@ def provenance(rec: ExportRecord) -> dict[str, Any] | None:
 
 
 def _prov(src: dict[str, Any]) -> dict[str, Any]:
-    out = {k: src.get(k) for k in PROVENANCE_KEYS}
+    out: dict[str, Any] = {k: src.get(k) for k in PROVENANCE_KEYS}
     out["created_at"] = iso(out["created_at"])
     for key in ("seconds", "confidence", "threshold"):
-        out[key] = None if out[key] is None else float(out[key])
+        value = out[key]
+        out[key] = None if value is None else float(value)
     return out
 
 

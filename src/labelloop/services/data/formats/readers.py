@@ -19,6 +19,7 @@ from labelloop.services.data.formats._common import ReadOptions
 from labelloop.services.data.formats._conll import read_conll
 from labelloop.services.data.formats._docbin import read_docbin
 from labelloop.services.data.formats._folder import iter_media_files, read_folder
+from labelloop.services.data.formats._hf import is_hf_folder, read_hf
 from labelloop.services.data.formats._jsonl import read_jsonl, read_parquet
 from labelloop.services.data.formats._labelstudio import read_labelstudio
 from labelloop.services.data.formats._tabular import read_delimited
@@ -26,7 +27,19 @@ from labelloop.services.data.formats.records import ImportRecord
 
 __all__ = ["IMPORT_FORMATS", "count_rows_hint", "detect_format", "iter_media_files", "read_records"]
 
-IMPORT_FORMATS = ("csv", "tsv", "jsonl", "parquet", "folder", "labelstudio", "conll", "spacy")
+IMPORT_FORMATS = (
+    "csv",
+    "tsv",
+    "jsonl",
+    "parquet",
+    "folder",
+    "hf",
+    "labelstudio",
+    "conll",
+    "spacy",
+)
+#: The formats read from a folder rather than a file.
+FOLDER_IMPORT_FORMATS = ("folder", "hf")
 
 _EXTENSIONS = {
     ".csv": "csv",
@@ -45,7 +58,9 @@ _EXTENSIONS = {
 
 
 def detect_format(path: Path) -> str:
-    """Name of the import format for ``path``: a folder, or a file by its extension.
+    """Name of the import format for ``path``: ``hf`` for a folder ``datasets`` saved (it holds
+    ``dataset_info.json`` and ``state.json``, or ``dataset_dict.json``), ``folder`` for any
+    other folder, or a file's by its extension.
 
     Raises:
         InvalidInput: ``path`` does not exist or its extension is not one labelloop reads.
@@ -56,7 +71,7 @@ def detect_format(path: Path) -> str:
     """
     path = Path(path)
     if path.is_dir():
-        return "folder"
+        return "hf" if is_hf_folder(path) else "folder"
     if not path.exists():
         raise InvalidInput("file not found", file=str(path))
     fmt = _EXTENSIONS.get(path.suffix.lower())
@@ -90,14 +105,17 @@ def read_records(
 
     Args:
         path: A ``.csv``, ``.tsv``, ``.jsonl``/``.ndjson``, ``.parquet``, Label Studio ``.json``,
-            CoNLL (``.conll``, ``.iob``, ``.iob2``, ``.bio``) or spaCy ``.spacy`` file, or a folder
-            of image/audio files.
+            CoNLL (``.conll``, ``.iob``, ``.iob2``, ``.bio``) or spaCy ``.spacy`` file, a folder
+            of image/audio files, or a folder ``datasets`` saved (``save_to_disk``: labelloop's
+            ``hf`` export or any dataset with a text column).
         format: One of :data:`IMPORT_FORMATS`; None detects it from ``path``.
         text_field: Column holding the text (Label Studio: key of the task data; its first string
             value when the key is absent).
         id_field: Column holding the item's external id (must be unique in the file); None: no
             ids (folder: the relative path; Label Studio: the task id).
-        label_field: Column holding labels; None: import no labels (tabular formats only).
+        label_field: Column holding labels; None: import no labels (tabular formats; an ``hf``
+            folder's ``ClassLabel`` column ``label``, or ``ner_tags`` for spans, is read
+            without it).
         annotator: Annotator recorded for labels when the file names none; None lets the service
             decide.
         label_separator: Splits a label cell into several labels (multi-label), e.g. ``","``.
@@ -123,8 +141,8 @@ def read_records(
         )
     if not path.exists():
         raise InvalidInput("file not found", file=str(path))
-    if (format == "folder") != path.is_dir():
-        what = "a folder" if format == "folder" else "a file"
+    if (format in FOLDER_IMPORT_FORMATS) != path.is_dir():
+        what = "a folder" if format in FOLDER_IMPORT_FORMATS else "a file"
         raise InvalidInput(f"format {format!r} needs {what}", file=str(path))
     if max_field_bytes < 1:
         raise InvalidInput("max_field_bytes must be positive", field="max_field_bytes")
@@ -155,6 +173,8 @@ def read_records(
         return read_conll(path, opts)
     if format == "spacy":
         return read_docbin(path, opts)
+    if format == "hf":
+        return read_hf(path, opts)
     return read_folder(path, opts)
 
 
