@@ -7,6 +7,8 @@ package raises bare ``ValueError`` for user-facing problems.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 __all__ = [
     "Conflict",
     "InvalidInput",
@@ -32,6 +34,8 @@ class InvalidInput(LabelloopError):
 
     ``file``, ``line`` and ``field`` say where the problem is, when it comes from a file; the
     message then starts with ``file:line: field ...`` so a user can jump straight to it.
+    ``also`` holds further problems found in the same input (an import reports several bad
+    rows at once); the message counts them and names their lines.
 
     Example:
         >>> str(InvalidInput("text is empty", file="pool.csv", line=12, field="text"))
@@ -48,11 +52,13 @@ class InvalidInput(LabelloopError):
         file: str | None = None,
         line: int | None = None,
         field: str | None = None,
+        also: Sequence[InvalidInput] = (),
     ) -> None:
         self.reason = message
         self.file = file
         self.line = line
         self.field = field
+        self.also = tuple(also)
         super().__init__(self._render())
 
     def _render(self) -> str:
@@ -64,7 +70,13 @@ class InvalidInput(LabelloopError):
             where = f"line {self.line}: "
         if self.field is not None:
             where += f"field {self.field!r}: "
-        return where + self.reason
+        more = ""
+        if self.also:
+            lines = [str(p.line) for p in self.also if p.line is not None][:10]
+            more = f" (and {len(self.also)} more problem{'s' if len(self.also) > 1 else ''}"
+            on = f", on line{'s' if len(lines) > 1 else ''} {', '.join(lines)}" if lines else ""
+            more += on + ")"
+        return where + self.reason + more
 
 
 class NotFound(LabelloopError):

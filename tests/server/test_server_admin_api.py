@@ -91,7 +91,7 @@ def test_bad_input_names_its_field_and_line(client, env, tmp_path):
     )
     assert r.json()["error"]["field"] == "backbone"
     assert r.json()["error"]["reason"].startswith("unknown backbone 'nope'")
-    upload = b"id,text\n1,fine\n2,\n"
+    upload = b"id,text\n1,fine\n2,\n3,fine too\n4,\n"
     r = client.post(
         "/api/v1/projects/alpha/import",
         files={"file": ("pool.csv", upload, "text/csv")},
@@ -101,3 +101,7 @@ def test_bad_input_names_its_field_and_line(client, env, tmp_path):
     error = r.json()["error"]
     assert r.status_code == 422 and error["line"] == 3 and error["field"] == "text", error
     assert "labelloop-import" not in error["reason"]  # no server path in what a page shows
+    # every bad row of the file, by line; nothing was imported
+    assert [(e["line"], e["field"]) for e in error["errors"]] == [(3, "text"), (5, "text")]
+    assert error["message"].endswith("(and 1 more problem, on line 5)")
+    assert env.ws.status("alpha").items == 30

@@ -76,6 +76,13 @@ def _where(exc: LabelloopError) -> dict[str, Any]:
     name on the server)."""
     if not isinstance(exc, InvalidInput):
         return {}
+    body = _place(exc)
+    if exc.also:  # an import's other bad rows
+        body["errors"] = [_place(e) for e in (exc, *exc.also)]
+    return body
+
+
+def _place(exc: InvalidInput) -> dict[str, Any]:
     where = {"field": exc.field, "line": exc.line}
     return {"reason": exc.reason, **{k: v for k, v in where.items() if v is not None}}
 

@@ -84,6 +84,14 @@ def answer_value(value: str | list[str] | list[SpanValue]) -> AnswerValue:
     return [label for label in value if isinstance(label, str)]
 
 
+class ErrorPlace(BaseModel):
+    """One bad row of an import: where it is and what is wrong there."""
+
+    reason: str
+    field: str | None = None
+    line: int | None = None
+
+
 class ErrorDetail(BaseModel):
     type: str
     message: str
@@ -92,6 +100,9 @@ class ErrorDetail(BaseModel):
     )
     line: int | None = Field(default=None, description="bad input in a file: its line or row")
     reason: str | None = Field(default=None, description="bad input: what is wrong, alone")
+    errors: list[ErrorPlace] | None = Field(
+        default=None, description="an import with several bad rows: each one, first to last"
+    )
 
 
 class ErrorBody(BaseModel):

@@ -51,6 +51,8 @@ __all__ = ["ImportOptions", "import_file"]
 
 BATCH = 2000
 SOURCES = tuple(Source)
+MAX_PROBLEMS = 20
+"""Bad rows one failed import reports at most (the first, and up to this many in all)."""
 # what the database stores of an item's id and an annotator's name (both databases: a longer
 # string or a NUL is refused by PostgreSQL alone)
 _STORED_LENGTH: dict[str, int] = {
@@ -132,7 +134,9 @@ def import_file(
 
     Items whose content is already in the project are counted as duplicates and skipped (their
     labels still apply); importing the same file with the same options again changes nothing.
-    Any bad row aborts the whole import with :class:`InvalidInput` naming file, line and field.
+    Any bad row aborts the whole import with :class:`InvalidInput` naming file, line and field;
+    the rest of the file is still checked, so the error's ``also`` holds the next bad rows (up
+    to :data:`MAX_PROBLEMS` in all, and a reader's error ends the check).
     """
     if not path.exists():
         raise InvalidInput("no such file or folder", file=str(path))
@@ -151,6 +155,7 @@ def import_file(
                 project=name, file=str(path), format=fmt, rows=0, items_added=0,
                 duplicates=0, annotations_added=0, already_imported=True,
             )  # fmt: skip
+        problems: list[InvalidInput] = []  # the reader's and the importer's, in one list
         records = read_records(
             path,
             format=fmt,
@@ -162,13 +167,20 @@ def import_file(
             labels_from_subfolders=opts.labels_from_subfolders,
             max_field_bytes=opts.max_field_bytes,
             schema=schema,
+            problems=problems,
         )
         counts = _Counts()
-        importer = _BatchImporter(session, project, schema, path, opts, ws.media_root)
-        for batch in _batched(records, BATCH):
-            importer.add(batch, counts)
-            if progress is not None:
-                progress(len(batch))
+        importer = _BatchImporter(session, project, schema, path, opts, ws.media_root, problems)
+        try:
+            for batch in _batched(records, BATCH):
+                importer.add(batch, counts)
+                if progress is not None:
+                    progress(len(batch))
+        except InvalidInput as exc:  # a reader's error: it cannot read on
+            if not importer.problems:
+                raise
+            importer.problems.append(exc)
+        importer.raise_problems()
         if counts.rows == 0:
             raise InvalidInput("the file has no rows to import", file=str(path))
         _refresh_statistics(session, counts)
@@ -249,6 +261,7 @@ class _BatchImporter:
         path: Path,
         opts: ImportOptions,
         media_root: Path,
+        problems: list[InvalidInput],
     ) -> None:
         self.session = session
         self.project = project
@@ -270,6 +283,23 @@ class _BatchImporter:
         self.max_meta_bytes = opts.max_meta_bytes
         self.label_field = opts.label_field or "annotations"
         self.analyzed = False
+        # bad rows found so far (the reader adds its own): once there is one, the rest are
+        # only checked, never written
+        self.problems = problems
+
+    def _problem(self, exc: InvalidInput) -> None:
+        self.problems.append(exc)
+        if len(self.problems) >= MAX_PROBLEMS:
+            self.raise_problems()
+
+    def raise_problems(self) -> None:
+        """Raise the first bad row's error, with the others as its ``also``, if there was one."""
+        if self.problems:
+            by_line = sorted(self.problems, key=lambda p: (p.line is None, p.line or 0))
+            first, *rest = by_line[:MAX_PROBLEMS]
+            raise InvalidInput(
+                first.reason, file=first.file, line=first.line, field=first.field, also=rest
+            ) from None
 
     def add(self, batch: list[ImportRecord], counts: _Counts) -> None:
         if counts.items and not self.analyzed:
@@ -277,11 +307,27 @@ class _BatchImporter:
             # on them PostgreSQL scans every item per lookup (seconds a batch at 100,000 items).
             analyze(self.session, Item.__tablename__)
             self.analyzed = True
+        if len(self.problems) >= MAX_PROBLEMS:
+            self.raise_problems()
         counts.rows += len(batch)
-        hashes = [self._check(record) for record in batch]
-        batch = [self._located(self._answers(record)) for record in batch]
+        checked: list[ImportRecord] = []
+        hashes: list[str] = []
+        for record in batch:
+            try:
+                digest = self._check(record)
+                checked.append(self._located(self._answers(record)))
+                hashes.append(digest)
+            except InvalidInput as exc:
+                self._problem(exc)
+        batch = checked
+        if self.problems:
+            return  # nothing more is written: the import will be refused
         existing = repo.items_by_hash(self.session, self.project.id, hashes)
-        self._check_external_ids(batch, hashes)
+        try:
+            self._check_external_ids(batch, hashes)
+        except InvalidInput as exc:
+            self._problem(exc)
+            return
 
         new_rows: list[dict[str, Any]] = []
         first_line: dict[str, int] = {}

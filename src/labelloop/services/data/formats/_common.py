@@ -31,6 +31,8 @@ EXPORT_KEYS = frozenset(
 class ReadOptions:
     """Reader options after validation; ``file`` is the name used in error messages.
 
+    ``problems``, when given, collects the errors of bad rows (see :meth:`bad_row`).
+
     ``schema`` is the label schema of the project the file goes into, when the caller knows it:
     it says whether labels are label names or spans, and which labels a CoNLL tag may name.
     """
@@ -44,6 +46,8 @@ class ReadOptions:
     max_field_bytes: int
     labels_from_subfolders: bool
     schema: LabelSchema | None = None
+    # where a caller that reports every bad row collects them (None: the first one raises)
+    problems: list[InvalidInput] | None = None
 
     @property
     def spans(self) -> bool:
@@ -54,6 +58,13 @@ class ReadOptions:
         self, message: str, *, line: int | None = None, field: str | None = None
     ) -> InvalidInput:
         return InvalidInput(message, file=self.file, line=line, field=field)
+
+    def bad_row(self, exc: InvalidInput) -> None:
+        """A row that cannot be read: raise ``exc``, or keep it in :attr:`problems` when the
+        caller collects them (the reader then skips the row and reads on)."""
+        if self.problems is None:
+            raise exc
+        self.problems.append(exc)
 
 
 def human_size(n: int) -> str:

@@ -11,6 +11,7 @@ from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
+from labelloop.errors import InvalidInput
 from labelloop.services.data.formats._common import IdTracker, ReadOptions, record_from_object
 from labelloop.services.data.formats._spans import span_record
 from labelloop.services.data.formats.records import ImportRecord
@@ -46,20 +47,27 @@ def read_jsonl(path: Path, opts: ReadOptions) -> Iterator[ImportRecord]:
                 ) from None
             if not text.strip():
                 continue
-            try:
-                obj = json.loads(text)
-            except json.JSONDecodeError as exc:
-                raise opts.error(
-                    f"invalid JSON: {exc.msg} (column {exc.colno})", line=line_no
-                ) from None
-            if not isinstance(obj, dict):
-                raise opts.error(
-                    f"each line must be a JSON object, got {type(obj).__name__}", line=line_no
-                )
             n += 1
-            yield build(obj, opts, line_no, ids)
+            try:
+                record = _json_line(text, line_no, build, opts, ids)
+            except InvalidInput as exc:
+                opts.bad_row(exc)
+                continue
+            yield record
     if n == 0:
         raise opts.error("file has no rows")
+
+
+def _json_line(
+    text: str, line_no: int, build: _Build, opts: ReadOptions, ids: IdTracker
+) -> ImportRecord:
+    try:
+        obj = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise opts.error(f"invalid JSON: {exc.msg} (column {exc.colno})", line=line_no) from None
+    if not isinstance(obj, dict):
+        raise opts.error(f"each line must be a JSON object, got {type(obj).__name__}", line=line_no)
+    return build(obj, opts, line_no, ids)
 
 
 def read_parquet(path: Path, opts: ReadOptions) -> Iterator[ImportRecord]:
@@ -102,4 +110,9 @@ def read_parquet(path: Path, opts: ReadOptions) -> Iterator[ImportRecord]:
         for batch in parquet.iter_batches(batch_size=PARQUET_BATCH_ROWS):
             for obj in batch.to_pylist():
                 row += 1
-                yield build(obj, opts, row, ids)
+                try:
+                    record = build(obj, opts, row, ids)
+                except InvalidInput as exc:
+                    opts.bad_row(exc)
+                    continue
+                yield record

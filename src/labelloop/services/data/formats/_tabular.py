@@ -49,14 +49,19 @@ def read_delimited(path: Path, opts: ReadOptions, *, delimiter: str) -> Iterator
         n = 0
         ids = IdTracker()
         for line, row in rows:
-            if len(row) != len(columns):
-                raise opts.error(
-                    f"row has {len(row)} columns but the header has {len(columns)}"
-                    " (an unquoted delimiter or a missing quote?)",
-                    line=line,
-                )
             n += 1
-            yield _record(dict(zip(columns, row, strict=True)), opts, line, ids, columns)
+            try:
+                if len(row) != len(columns):
+                    raise opts.error(
+                        f"row has {len(row)} columns but the header has {len(columns)}"
+                        " (an unquoted delimiter or a missing quote?)",
+                        line=line,
+                    )
+                record = _record(dict(zip(columns, row, strict=True)), opts, line, ids, columns)
+            except InvalidInput as exc:
+                opts.bad_row(exc)
+                continue
+            yield record
         if n == 0:
             raise opts.error("file has a header but no rows", line=header[0])
 

@@ -97,6 +97,7 @@ def read_records(
     max_field_bytes: int = 1_000_000,
     labels_from_subfolders: bool = False,
     schema: LabelSchema | None = None,
+    problems: list[InvalidInput] | None = None,
 ) -> Iterator[ImportRecord]:
     """Stream the items of a file (or folder) as validated records.
 
@@ -124,6 +125,9 @@ def read_records(
         schema: The label schema of the project the records go into. A spans schema reads the
             label field as span lists (and keeps an item's ``tokens``); CoNLL tags are checked
             against its labels. None: labels are label names, any CoNLL label is read.
+        problems: Where a caller that reports every bad row collects the errors of rows that
+            cannot be read (CSV, TSV, JSONL and Parquet skip them and read on); None: the
+            first bad row raises.
 
     Returns:
         An iterator of :class:`ImportRecord`, in file order.
@@ -158,6 +162,7 @@ def read_records(
         max_field_bytes=max_field_bytes,
         labels_from_subfolders=labels_from_subfolders,
         schema=schema,
+        problems=problems,
     )
     if format == "csv":
         return read_delimited(path, opts, delimiter=",")
