@@ -280,7 +280,7 @@ def export(
         )
     tmp = tempfile.mkdtemp(prefix="labelloop-export-")
     background.add_task(shutil.rmtree, tmp, True)
-    ext = {"labelstudio": "json"}.get(format, format)
+    ext = {"labelstudio": "json", "label-studio-config": "xml"}.get(format, format)
     out = Path(tmp) / f"{project}.{ext}"
     result: ExportResult = _ws(request).export(project, out, format=format, only=only)
     sent = Path(result.out)
