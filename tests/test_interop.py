@@ -308,3 +308,25 @@ def test_hf_span_export_reimports(sqlite_workspace, tmp_path):
 
     assert spans("back") == spans("ner")
     assert spans("back")["Nothing here ."] == ([], "conll")
+
+
+# -- the label config (item 2) -------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("task", ["text-classification", "spans"])
+def test_label_config_exports_and_parses_with_label_studio_sdk(sqlite_workspace, tmp_path, task):
+    interface = pytest.importorskip("label_studio_sdk.label_interface")
+    ws = sqlite_workspace
+    labels = LABELS if task != "spans" else ["PER", "LOC"]
+    ws.create_project("a", labels=labels, task=task, backbone="fake" if task != "spans" else None)
+    result = ws.export("a", tmp_path / "config.xml")  # the format from the extension
+    assert (result.format, result.rows) == ("label-studio-config", 0)
+    li = interface.LabelInterface((tmp_path / "config.xml").read_text(encoding="utf-8"))
+    li.validate()
+    (control,) = li.controls
+    assert control.labels == labels
+    # the tasks of a labelstudio export fit it
+    ws.import_file("a", write_csv(tmp_path / "in.csv", [{"text": "Anna met Bo"}]))
+    ws.export("a", tmp_path / "a.json")
+    (task_json,) = json.loads((tmp_path / "a.json").read_text(encoding="utf-8"))
+    assert all(obj.value_name in task_json["data"] for obj in li.objects)

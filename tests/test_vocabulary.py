@@ -123,7 +123,7 @@ def test_cli_export_help_and_error_list_exactly_the_export_formats(tmp_path: Pat
     assert _cli(ws, "project", "create", "news", "--labels", "a,b").returncode == 0
     failed = _cli(ws, "export", "news", str(tmp_path / "out.xml"), "--format", "xml")
     assert failed.returncode != 0
-    listed = re.search(r"one of ([\w, ]+)", failed.stderr)
+    listed = re.search(r"one of ([\w, -]+)", failed.stderr)
     assert listed is not None, failed.stderr
     assert tuple(listed.group(1).split(", ")) == EXPORT_FORMATS
 
@@ -156,14 +156,14 @@ def test_rest_export_offers_and_downloads_exactly_the_file_formats(admin_client)
         r = admin_client.get(f"/api/v1/projects/news/export?format={format}")
         assert r.status_code == 422, (format, r.text)
         message = r.json()["error"]["message"]
-        listed = re.search(r"one of ([\w, ]+)", message)
+        listed = re.search(r"one of ([\w, -]+)", message)
         assert listed is not None, message
         assert tuple(listed.group(1).split(", ")) == FILE_EXPORT_FORMATS
 
 
 def test_docs_list_the_same_export_formats():
-    cli = re.search(r"labelloop export .*--format ([\w|]+)", (DOCS / "cli.md").read_text())
-    api = re.search(r"/export\?format=([\w\\|]+)&", (DOCS / "api.md").read_text())
+    cli = re.search(r"labelloop export .*--format ([\w|-]+)", (DOCS / "cli.md").read_text())
+    api = re.search(r"/export\?format=([\w\\|-]+)&", (DOCS / "api.md").read_text())
     assert cli is not None and api is not None
     assert tuple(cli.group(1).split("|")) == EXPORT_FORMATS
     assert tuple(api.group(1).split("\\|")) == FILE_EXPORT_FORMATS

@@ -14,6 +14,7 @@ from formats_factories import LABELS, make_export_record, make_schema
 from labelloop.errors import InvalidInput
 from labelloop.services.data.formats import (
     EXPORT_FORMATS,
+    LABEL_STUDIO_CONFIG,
     MULTI_LABEL_SEPARATOR,
     SPANS_ONLY_FORMATS,
     ExportRecord,
@@ -30,7 +31,9 @@ EXTENSION = {
 }
 #: The formats a classification project exports to (the span formats are tested in
 #: test_span_formats.py).
-LABEL_FORMATS = tuple(f for f in EXPORT_FORMATS if f not in SPANS_ONLY_FORMATS)
+LABEL_FORMATS = tuple(
+    f for f in EXPORT_FORMATS if f not in SPANS_ONLY_FORMATS and f != LABEL_STUDIO_CONFIG
+)  # the label config holds no items (test_label_studio_interop.py, test_interop.py)
 
 
 def test_csv_has_flat_provenance_columns(tmp_path: Path) -> None:

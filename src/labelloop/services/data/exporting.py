@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -39,11 +39,19 @@ PAGE = 2000
 
 
 def export_project(
-    ws: WorkspaceContext, name: str, out: Path, *, format: str | None = None, only: str = "all"
+    ws: WorkspaceContext,
+    name: str,
+    out: Path,
+    *,
+    format: str | None = None,
+    only: str = "all",
+    label_studio_users: Mapping[str, str | int] | None = None,
 ) -> ExportResult:
     """Write project ``name`` to ``out`` in ``format`` (default: the one ``out``'s extension
     names, :func:`~labelloop.services.data.formats.export_format_for`); every label carries its
-    provenance."""
+    provenance. ``label_studio_users`` maps annotators to Label Studio users (e-mail or user
+    id) for a ``labelstudio`` export (:func:`~labelloop.services.data.formats.write_records`).
+    """
     if format is None:
         format = export_format_for(out)
     if format not in EXPORT_FORMATS:
@@ -69,6 +77,7 @@ def export_project(
             out,
             format=format,
             schema=schema,
+            label_studio_users=label_studio_users,
         )
     return ExportResult(project=name, out=str(out), format=format, rows=rows, only=only)
 

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
+from labelloop.errors import InvalidInput
 from labelloop.schema import LabelSchema
 from labelloop.services.data.formats._atomic import atomic_file
 from labelloop.services.data.formats._rows import ExportContext, provenance, suggestion
@@ -14,7 +15,12 @@ from labelloop.services.data.formats._spans import ls_model_version, ls_span_pre
 from labelloop.services.data.formats.records import ExportRecord
 from labelloop.tasks import task_for
 
-__all__ = ["label_studio_config", "write_labelstudio"]
+__all__ = [
+    "check_label_studio_users",
+    "label_studio_config",
+    "write_label_studio_config",
+    "write_labelstudio",
+]
 
 _MEDIA_TAGS = {"image": "Image", "audio": "Audio"}
 
@@ -45,6 +51,9 @@ def _task(rec: ExportRecord, ctx: ExportContext) -> dict[str, Any]:
     for key, value in meta.items():
         data.setdefault(key, value)
     task: dict[str, Any] = {
+        # Label Studio's tools (its converter) key every task by an integer id; Label Studio
+        # numbers the tasks it imports itself, so this one is only read by tools and labelloop
+        "id": rec.item_id,
         "data": data,
         "meta": {
             "external_id": rec.external_id,
@@ -68,11 +77,9 @@ def _task(rec: ExportRecord, ctx: ExportContext) -> dict[str, Any]:
             "lead_time": prov["seconds"],
             "meta": prov,
         }
-        annotator = prov.get("annotator")
-        # Label Studio resolves completed_by by e-mail among its members and refuses unknown
-        # ids, so only e-mail annotators are named there; the name is always in ``meta``.
-        if isinstance(annotator, str) and "@" in annotator:
-            annotation["completed_by"] = {"email": annotator}
+        completed_by = _completed_by(prov.get("annotator"), ctx)
+        if completed_by is not None:
+            annotation["completed_by"] = completed_by
         task["annotations"].append(annotation)
     if ctx.spans and rec.suggestion is not None:
         task["predictions"].append(ls_span_prediction(rec, ctx, to_name))
@@ -89,6 +96,50 @@ def _task(rec: ExportRecord, ctx: ExportContext) -> dict[str, Any]:
             }
         )
     return task
+
+
+def _completed_by(annotator: Any, ctx: ExportContext) -> dict[str, str] | int | None:
+    """The annotator as Label Studio's import takes it: ``{"email": ...}`` of one of its users,
+    or a member's integer id.
+
+    Label Studio refuses an unknown user, so an annotator is named only when
+    ``label_studio_users`` maps it, or when its name is an e-mail address; otherwise Label
+    Studio records the user who imports the file. The name is always in the annotation's
+    ``meta``.
+    """
+    if not isinstance(annotator, str):
+        return None
+    identity = (ctx.label_studio_users or {}).get(annotator, annotator)
+    if isinstance(identity, int):
+        return identity
+    return {"email": identity} if "@" in identity else None
+
+
+def check_label_studio_users(users: Mapping[str, Any]) -> dict[str, str | int]:
+    """``users`` checked: each annotator names an e-mail address or a positive user id.
+
+    Raises:
+        InvalidInput: an annotator maps to anything else (naming it).
+    """
+    checked: dict[str, str | int] = {}
+    for name, identity in users.items():
+        is_id = isinstance(identity, int) and not isinstance(identity, bool) and identity > 0
+        is_email = isinstance(identity, str) and "@" in identity.strip("@")
+        if not (is_id or is_email):
+            raise InvalidInput(
+                f"annotator {name!r} maps to {identity!r}: a Label Studio user is an e-mail "
+                "address or a user id (a positive integer)",
+                field="label_studio_users",
+            )
+        checked[str(name)] = identity
+    return checked
+
+
+def write_label_studio_config(out: Path, ctx: ExportContext) -> int:
+    """Write the project's labelling config (the ``<View>`` XML) to ``out``; 0 rows."""
+    with atomic_file(out) as tmp:
+        tmp.write_text(label_studio_config(ctx.schema, text_field=ctx.text_field) + "\n", "utf-8")
+    return 0
 
 
 def write_labelstudio(records: Iterator[ExportRecord], out: Path, ctx: ExportContext) -> int:

@@ -86,6 +86,8 @@ def _record(task: dict[str, Any], opts: ReadOptions, line: int, ids: IdTracker) 
         external_id = ids.check(data_in[opts.id_field], opts, line, opts.id_field)
     elif task_meta.get("external_id") is not None:
         external_id = ids.check(task_meta["external_id"], opts, line, "meta.external_id")
+    elif "content_hash" in task_meta:
+        pass  # labelloop wrote it: its task id is the item id, not the item's own id
     elif task.get("id") is not None:
         external_id = ids.check(task["id"], opts, line, "id")
     data, main_key = _data(data_in, opts, line)
@@ -185,8 +187,16 @@ def _annotator(completed_by: Any, opts: ReadOptions) -> str | None:
 
 
 def _prediction(pred: Any, opts: ReadOptions, line: int) -> ImportedPrediction | None:
+    if isinstance(pred, int) and not isinstance(pred, bool):
+        # Label Studio's default export names a task's predictions by their primary keys
+        # (they come as objects only when the export expands them): nothing to read
+        return None
     if not isinstance(pred, dict):
-        raise opts.error("predictions must be objects", line=line, field="predictions")
+        raise opts.error(
+            "predictions must be objects (or the integer ids Label Studio exports)",
+            line=line,
+            field="predictions",
+        )
     scores: tuple[float, ...] = ()
     if opts.spans:
         value, scores = ls_spans(pred.get("result", []), opts, line, "predictions")

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -47,6 +47,9 @@ class ExportContext:
 
     schema: LabelSchema
     text_field: str
+    #: Label Studio export: the user each annotator is in Label Studio, an e-mail address or
+    #: a member's id (checked by :func:`~labelloop.services.data.formats.write_records`).
+    label_studio_users: Mapping[str, str | int] | None = None
 
     @property
     def label_names(self) -> tuple[str, ...]:

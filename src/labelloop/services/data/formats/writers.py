@@ -11,7 +11,7 @@ from __future__ import annotations
 import csv
 import itertools
 import json
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -21,7 +21,12 @@ from labelloop.services.data.formats._atomic import atomic_file
 from labelloop.services.data.formats._conll import write_conll
 from labelloop.services.data.formats._docbin import write_docbin
 from labelloop.services.data.formats._export_hf import write_hf
-from labelloop.services.data.formats._export_ls import label_studio_config, write_labelstudio
+from labelloop.services.data.formats._export_ls import (
+    check_label_studio_users,
+    label_studio_config,
+    write_label_studio_config,
+    write_labelstudio,
+)
 from labelloop.services.data.formats._rows import (
     MULTI_LABEL_SEPARATOR,
     ExportContext,
@@ -37,6 +42,7 @@ __all__ = [
     "EXPORT_FORMATS",
     "FILE_EXPORT_FORMATS",
     "FOLDER_EXPORT_FORMATS",
+    "LABEL_STUDIO_CONFIG",
     "MULTI_LABEL_SEPARATOR",
     "SPANS_ONLY_FORMATS",
     "SPAN_EXPORT_FORMATS",
@@ -45,11 +51,22 @@ __all__ = [
     "write_records",
 ]
 
-EXPORT_FORMATS = ("jsonl", "csv", "parquet", "hf", "labelstudio", "conll", "spacy")
+LABEL_STUDIO_CONFIG = "label-studio-config"
+"""The format that writes the project's Label Studio labelling config (no items)."""
+EXPORT_FORMATS = (
+    "jsonl",
+    "csv",
+    "parquet",
+    "hf",
+    "labelstudio",
+    "conll",
+    "spacy",
+    LABEL_STUDIO_CONFIG,
+)
 """Every format :func:`write_records` writes: the one list the CLI, the REST API and their error
 messages derive theirs from."""
 SPAN_EXPORT_FORMATS = ("jsonl", "hf", "labelstudio", "conll", "spacy")
-"""The formats a spans project exports to."""
+"""The formats a spans project exports its items to (its label config too)."""
 SPANS_ONLY_FORMATS = ("conll", "spacy")
 """The formats that hold spans only (a classification project cannot export to them)."""
 FOLDER_EXPORT_FORMATS = ("hf",)
@@ -67,6 +84,7 @@ _EXPORT_EXTENSIONS = {
     ".iob2": "conll",
     ".bio": "conll",
     ".spacy": "spacy",
+    ".xml": LABEL_STUDIO_CONFIG,
 }
 PARQUET_BATCH_ROWS = 8192
 
@@ -102,6 +120,7 @@ def write_records(
     format: str,
     schema: LabelSchema,
     text_field: str = "text",
+    label_studio_users: Mapping[str, str | int] | None = None,
 ) -> int:
     """Write records to ``out`` in one of :data:`EXPORT_FORMATS`.
 
@@ -111,12 +130,17 @@ def write_records(
         format: ``jsonl``, ``csv``, ``parquet``, ``hf`` (Hugging Face ``datasets`` folder),
             ``labelstudio`` (Label Studio JSON tasks), and for spans projects ``conll`` (IOB2)
             and ``spacy`` (a spaCy ``DocBin``); see :data:`SPAN_EXPORT_FORMATS`.
+            ``label-studio-config`` writes no items: the Label Studio labelling config
+            (``<View>`` XML) that a ``labelstudio`` export's tasks fit.
         schema: The project's label schema; its task encodes the labels (``hf``: the
             ``ClassLabel`` feature, ``labelstudio``: the choices result).
         text_field: Name of the text column/key in the output.
+        label_studio_users: ``labelstudio`` only: annotator name -> the Label Studio user
+            (an e-mail address or an integer user id) its annotations are ``completed_by``.
+            Unmapped annotators are named only when their name is an e-mail address.
 
     Returns:
-        Number of records written.
+        Number of records written (0 for ``label-studio-config``).
 
     Raises:
         InvalidInput: Unknown format, a format that does not fit the project's task (``csv``
@@ -135,7 +159,10 @@ def write_records(
             field="format",
         )
     out = Path(out)
-    ctx = ExportContext(schema, text_field)
+    users = None if label_studio_users is None else check_label_studio_users(label_studio_users)
+    ctx = ExportContext(schema, text_field, users)
+    if format == LABEL_STUDIO_CONFIG:  # every task has one
+        return write_label_studio_config(out, ctx)
     if ctx.spans and format not in SPAN_EXPORT_FORMATS:
         raise InvalidInput(
             f"labelloop does not write spans as {format}; export a spans project as one of "
