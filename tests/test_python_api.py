@@ -41,6 +41,8 @@ CLI_TO_API: dict[str, str | None] = {
     "project create": "Workspace.create_project",
     "project list": "Workspace.list_projects",
     "project set": "Workspace.update_project",
+    "project delete": "Workspace.delete_project",
+    "project delete-items": "Workspace.delete_items",
     "backbones list": "Workspace.backbones",
     "backbones rank": "Workspace.rank_backbones",
     "qa report": "Workspace.qa_report",
@@ -54,7 +56,21 @@ CLI_TO_API: dict[str, str | None] = {
     "token list": "Workspace.tokens",
     "token revoke": "Workspace.revoke_token",
 }
-EXTRA_API = ["Workspace.promote", "Workspace.rollback", "Workspace.revoke_tokens"]
+EXTRA_API = [
+    "Workspace.promote",
+    "Workspace.rollback",
+    "Workspace.revoke_tokens",
+    "Workspace.evaluate_gold",
+    "Workspace.gold",
+    "Workspace.set_gold",
+    "Workspace.flags",
+    "Workspace.dismiss_flag",
+    "Workspace.set_role",
+    "Workspace.members",
+    "Workspace.open_project",
+    "Workspace.to_pandas",
+    "Workspace.to_datasets",
+]
 
 
 def _cli_commands() -> set[str]:
@@ -93,7 +109,8 @@ def test_every_cli_command_has_a_python_api():
 def test_each_api_method_is_typed_and_documented(path):
     function = _resolve(path)
     assert inspect.getdoc(function), f"{path} has no docstring"
-    hints = typing.get_type_hints(function)
+    # pandas is imported for type checking only (the API loads it on first use)
+    hints = typing.get_type_hints(function, {**function.__globals__, "pd": pd})
     assert "return" in hints, f"{path} has no return type"
     params = [p for p in inspect.signature(function).parameters if p not in ("self",)]
     missing = [p for p in params if p not in hints]

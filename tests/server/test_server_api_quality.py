@@ -232,3 +232,22 @@ def test_label_issues_find_the_mislabelled_items(api, tmp_path):
     assert {i["external_id"] for i in refreshed["issues"]} == found
     assert api.get("noisy/issues?method=nope", "alpha-reviewer").status_code == 422
     assert api.get("noisy/issues", "alpha-annotator").status_code == 403
+
+
+def test_evaluate_on_the_gold_items_scores_the_champions_suggestions(api):
+    r = api.get("alpha/evaluate", "alpha-admin")
+    assert r.status_code == 422 and r.json()["error"]["field"] == "gold"
+    suggested = {
+        s["item_id"]: s["value"] for s in api.get("alpha/suggestions", "alpha-reviewer").json()
+    }
+    gold = dict(zip(api.env.items["alpha"][:6], ["sports", "tech", "politics"] * 2, strict=True))
+    for item_id, label in gold.items():
+        api.put(f"alpha/gold/{item_id}", "alpha-admin", json={"value": label})
+    r = api.get("alpha/evaluate", "alpha-admin")
+    assert r.status_code == 200, r.text
+    result = r.json()
+    right = sum(suggested[i] == [label] for i, label in gold.items())
+    assert result["n"] == 6 and result["accuracy"] == pytest.approx(right / 6)
+    assert result["model_version"] == api.get("alpha/status", "alpha-admin").json()["champion"]
+    assert sum(c["support"] for c in result["per_class"].values()) == 6
+    assert api.get("alpha/evaluate", "alpha-reviewer").status_code == 403

@@ -92,6 +92,14 @@ def evaluate(
         )
 
 
+@router.get("/projects/{project}/evaluate", response_model=EvaluateResult)
+def evaluate_on_gold(request: Request, project: str, principal: Admin) -> EvaluateResult:
+    """Score the champion on the project's gold items (held out from training, so its
+    suggestions there are out-of-sample): the same numbers as the POST form. Single-label
+    projects; 409 without a champion, 422 when no gold item holds one of its suggestions."""
+    return _ws(request).evaluate_gold(project)
+
+
 @router.post("/projects/{project}/models/{version}/promote", response_model=ModelVersionInfo)
 def promote(
     request: Request,

@@ -237,6 +237,11 @@ class Workspace(WorkspaceContext):
             self, name, Path(path), text_field=text_field, label_field=label_field, format=format
         )
 
+    def evaluate_gold(self, name: str) -> EvaluateResult:
+        """Score the champion on the project's gold items, whose answers it never trained on
+        (single-label projects)."""
+        return qa.evaluate_on_gold(self, name)
+
     def rank_backbones(self, name: str, *, seed: int = 0) -> BackboneRanking:
         """Cross-validate every installed backbone of the task's modality on the labels."""
         return evaluation.rank_backbones(self, name, seed=seed)

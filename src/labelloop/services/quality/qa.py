@@ -32,7 +32,9 @@ import logging
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from labelloop.errors import Conflict, InvalidInput, LabelloopError, NotFound
+import numpy as np
+
+from labelloop.errors import Conflict, InvalidInput, LabelloopError, NotFitted, NotFound
 from labelloop.services.annotation.annotating import check_value
 from labelloop.services.projects import label_schema, project_settings
 from labelloop.services.quality import answers, issues, spans
@@ -48,6 +50,7 @@ from labelloop.services.quality.results import (
     ReviewReason,
 )
 from labelloop.services.quality.review import review_candidates
+from labelloop.services.results import EvaluateResult
 from labelloop.store import Flag, Item, repo, utcnow
 from labelloop.store.queries import models as model_queries
 from labelloop.store.queries import quality as queries
@@ -60,6 +63,7 @@ if TYPE_CHECKING:
 __all__ = [
     "after_training",
     "dismiss_flag",
+    "evaluate_on_gold",
     "flag",
     "get_flag",
     "import_gold",
@@ -111,6 +115,45 @@ def list_gold(
             )
             for i in rows
         ]
+
+
+def evaluate_on_gold(ws: WorkspaceContext, name: str) -> EvaluateResult:
+    """The champion scored on the project's gold items, as ``evaluate`` scores it on a file:
+    accuracy, macro-F1 and per-class precision, recall, F1 and support.
+
+    Gold answers never become training labels, so the champion's suggestions on gold items are
+    out-of-sample predictions. Single-label projects; :class:`NotFitted` without a champion,
+    :class:`InvalidInput` when no gold item holds one of its suggestions.
+    """
+    from labelloop.learn import classification_metrics
+
+    with ws.transaction() as session:
+        project = repo.get_project(session, name)
+        schema = label_schema(project)
+        if schema.multi_label or spans.is_spans(schema):
+            raise InvalidInput("evaluate supports single-label projects", field="project")
+        champion = repo.champion(session, project.id)
+        if champion is None:
+            raise NotFitted(f"project {name!r} has no champion model: run train first")
+        rows = queries.gold_pred_probs(session, project.id, champion.id)
+        version = champion.version
+    if not rows:
+        raise InvalidInput(
+            f"no gold item of {name!r} has a suggestion of model version {version}: mark gold "
+            "items (PUT .../gold/{id} or labelloop qa gold) and run predict",
+            field="gold",
+        )
+    labels = np.array([schema.labels.index(gold[0]) for _, gold, _ in rows])
+    pred_probs = np.array([probs for _, _, probs in rows], dtype=np.float64)
+    metrics = classification_metrics(labels, pred_probs, label_names=list(schema.labels))
+    return EvaluateResult(
+        accuracy=metrics.accuracy, macro_f1=metrics.macro_f1, n=metrics.n, model_version=version,
+        per_class={
+            c.label: {"precision": c.precision, "recall": c.recall, "f1": c.f1,
+                      "support": c.support}
+            for c in metrics.per_class
+        },
+    )  # fmt: skip
 
 
 def _read_gold_rows(path: Path, id_field: str, label_field: str) -> list[tuple[int, Any, Any]]:

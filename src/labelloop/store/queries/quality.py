@@ -33,6 +33,7 @@ __all__ = [
     "flags",
     "gold_item_rows",
     "gold_items",
+    "gold_pred_probs",
     "human_answer_rows",
     "insert_auto_annotations",
     "items_by_id",
@@ -85,6 +86,24 @@ def gold_item_rows(session: Session, project_id: int, offset: int, limit: int) -
         .offset(offset)
         .limit(limit)
     ).all()
+
+
+def gold_pred_probs(
+    session: Session, project_id: int, version_id: int
+) -> list[tuple[int, tuple[str, ...], list[float]]]:
+    """(item id, gold answer, pred_probs) of the gold items that hold a suggestion of model
+    version ``version_id``."""
+    rows = session.execute(
+        select(Item.id, Item.gold, Suggestion.pred_probs)
+        .join(Suggestion, Suggestion.item_id == Item.id)
+        .where(
+            Item.project_id == project_id,
+            Item.gold.is_not(None),
+            Suggestion.model_version_id == version_id,
+        )
+        .order_by(Item.id)
+    ).all()
+    return [(int(i), tuple(gold), list(probs)) for i, gold, probs in rows]
 
 
 def suggestion_values(session: Session, project_id: int, item_ids: list[int]) -> list[Any]:
