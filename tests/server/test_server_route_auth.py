@@ -48,6 +48,7 @@ def fill(path: str, env: Any, *, project: str = "alpha", item: int | None = None
         .replace("{version}", "1")
         .replace("{username}", "alpha-annotator")
         .replace("{kind}", "learning-curve")
+        .replace("{comment_id}", "1")
     )
 
 
@@ -129,6 +130,8 @@ def test_another_projects_item_is_not_found(client, env, user):
             continue
         answers = ("/review/{item_id}", "/gold/{item_id}")  # routes whose body is an answer
         body = {"value": "sports"} if path.endswith(answers) and method != "DELETE" else None
+        if path.endswith("/comments") and method == "POST":
+            body = {"body": "a comment"}
         r = call(client, method, fill(path, env, item=other), headers=env.auth(user), json=body)
         assert r.status_code == 404, f"{method} {path} as {user}: {r.status_code} {r.text}"
         checked += 1

@@ -1,4 +1,4 @@
-"""HTML pages: login/logout, project list, annotate, review, dashboard, and its SVG plots."""
+"""HTML pages: login/logout, project list, annotate, items, review, dashboard, and its SVG plots."""
 
 from __future__ import annotations
 
@@ -25,6 +25,7 @@ from labelloop.server.deps import (
     principal_of,
 )
 from labelloop.services import stats, users
+from labelloop.services.annotation import comments
 from labelloop.services.quality import qa
 from labelloop.services.results import MAX_ID
 from labelloop.services.users import Principal
@@ -229,7 +230,20 @@ def _project_context(request: Request, project: str, principal: Principal) -> di
 
 @router.get("/projects/{project}/annotate", response_class=HTMLResponse)
 def annotate(request: Request, project: str, principal: Member) -> Response:
-    return _render(request, "annotate.html", **_project_context(request, project, principal))
+    """The annotate page; ``?item=<id>`` opens that item first (the items page links here)."""
+    keys = comments.hotkeys(request.app.state.ws, project)
+    return _render(
+        request,
+        "annotate.html",
+        hotkeys=keys,
+        **_project_context(request, project, principal),
+    )
+
+
+@router.get("/projects/{project}/items", response_class=HTMLResponse)
+def items(request: Request, project: str, principal: Reviewer) -> Response:
+    """Search and filter the project's items; a row opens its item on the annotate page."""
+    return _render(request, "items.html", **_project_context(request, project, principal))
 
 
 @router.get("/projects/{project}/review", response_class=HTMLResponse)

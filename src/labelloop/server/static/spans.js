@@ -1,5 +1,5 @@
 // The spans widget (named entities): the item's text as tokens; select words with the mouse or
-// the keyboard, label them with number keys, accept the suggested spans with Enter.
+// the keyboard, label them with the labels' hotkeys, accept the suggested spans with Enter.
 // Text goes into the page through textContent only (LL.el and text nodes), never as markup.
 "use strict";
 (() => {
@@ -43,7 +43,8 @@
     return box;
   }
 
-  // The editor: ctx = { labels, allowOverlap, changed() }; annotate.js drives it.
+  // The editor: ctx = { labels, allowOverlap, keyOf, labelFor, descriptions, changed() };
+  // annotate.js drives it.
   function spansWidget(ctx) {
     const { labels, allowOverlap } = ctx;
     const $ = (id) => document.getElementById(id);
@@ -58,11 +59,9 @@
     let target = null;   // the selected span (an index into spans) or null
     let drag = null;     // {keep, moved} while the mouse button is down on the text
 
-    // label buttons, built once: a click labels the selection like its number key
-    const buttons = labels.map((label, i) => {
-      const key = i < 9 ? String(i + 1) : i === 9 ? "0" : "";
-      const b = LL.el("button", { type: "button", class: "label " + colour(labels, label), "data-label": label },
-        key ? LL.el("kbd", {}, key) : null, " ", label);
+    // label buttons, built once: a click labels the selection like its hotkey
+    const buttons = labels.map((label) => {
+      const b = LL.labelButton(ctx, label, "label " + colour(labels, label));
       b.addEventListener("click", () => apply(label));
       $("span-labels").append(b);
       return b;
@@ -285,10 +284,9 @@
           paint();
           return true;
         }
-        if (/^[0-9]$/.test(key)) {
-          const index = key === "0" ? 9 : Number(key) - 1;
-          if (index >= labels.length) return false;
-          apply(labels[index]);
+        const label = ctx.labelFor(key);
+        if (label !== null) {
+          apply(label);
           return true;
         }
         if (key === "Backspace" || key === "Delete") {

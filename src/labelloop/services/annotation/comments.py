@@ -54,6 +54,10 @@ class CommentView(BaseModel):
 class Hotkeys(BaseModel):
     hotkeys: dict[str, str] = Field(description="label -> the key that picks it")
     default: bool = Field(description="the project uses the defaults (1-9, 0: first ten labels)")
+    descriptions: dict[str, str] = Field(
+        default_factory=dict,
+        description="each described label's description (the label search matches it too)",
+    )
 
 
 def _view(c: Comment) -> CommentView:
@@ -121,12 +125,13 @@ def hotkeys(ws: WorkspaceContext, name: str) -> Hotkeys:
     with ws.transaction() as session:
         project = repo.get_project(session, name)
         stored = queries.project_hotkeys(session, project.id)
-        labels = label_schema(project).labels
+        schema = label_schema(project)
+    labels, descriptions = schema.labels, dict(schema.descriptions)
     if not stored:
-        return Hotkeys(hotkeys=default_hotkeys(labels), default=True)
+        return Hotkeys(hotkeys=default_hotkeys(labels), default=True, descriptions=descriptions)
     order = {label: i for i, label in enumerate(labels)}
-    known = {k: v for k, v in stored.items() if k in order}
-    return Hotkeys(hotkeys=dict(sorted(known.items(), key=lambda kv: order[kv[0]])), default=False)
+    known = sorted(((k, v) for k, v in stored.items() if k in order), key=lambda kv: order[kv[0]])
+    return Hotkeys(hotkeys=dict(known), default=False, descriptions=descriptions)
 
 
 def set_hotkeys(ws: WorkspaceContext, name: str, keys: dict[str, str]) -> Hotkeys:
