@@ -201,7 +201,14 @@ def test_media_route_refuses_path_traversal(client, env):
 def test_errors_have_one_shape(client, env):
     r = client.get("/api/v1/projects/alpha/next?n=0", headers=env.auth("root"))
     assert r.status_code == 422
-    assert set(r.json()) == {"error"} and set(r.json()["error"]) == {"type", "message"}
+    assert set(r.json()) == {"error"}
+    error = r.json()["error"]
+    assert (
+        {"type", "message"}
+        <= set(error)
+        <= {"type", "message", "field", "line", "reason", "errors"}
+    )
+    assert error["field"] == "n" and error["reason"]
     r = client.post(
         "/api/v1/projects/alpha/annotations",
         headers=env.auth("root"),
