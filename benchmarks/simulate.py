@@ -154,7 +154,7 @@ def main(argv: list[str] | None = None) -> None:
         fixed_C_after=args.fixed_c_after, cache_dir=cache_dir,
     )  # fmt: skip
     start = time.perf_counter()
-    summary = simulate(config, progress=lambda event: None)
+    summary = simulate(config)
     print(json.dumps(summary.model_dump(mode="json"), indent=1))
     print(f"total {time.perf_counter() - start:.0f}s", file=sys.stderr)
 

@@ -115,3 +115,29 @@ def test_seed_drives_the_random_strategy_and_runs_repeat(tmp_path):
     # another seed picks other items; the same seed the same ones, in the same order
     assert first[0]["queried"] != first[1]["queried"]
     assert [r["queried"] for r in again] == [r["queried"] for r in first]
+
+
+class RecordingProgress:
+    """A :class:`labelloop.services.progress.Progress` that keeps each stage and its count."""
+
+    def __init__(self) -> None:
+        self.stages: list[list] = []
+
+    def stage(self, name, total, *, unit="items"):
+        record = [name, total, unit, 0]
+        self.stages.append(record)
+
+        def advance(n: int) -> None:
+            record[3] += n
+
+        return advance
+
+
+def test_progress_hears_embedding_and_rounds_with_true_totals(tmp_path):
+    shown = RecordingProgress()
+    simulate(config(tmp_path, strategies=("margin",), end_to_end=False), progress=shown)
+    assert shown.stages == [
+        ["embedding eval items", 30, "items", 30],
+        ["embedding pool", 60, "items", 60],
+        ["simulating", 2, "rounds", 2],  # (budget 20 - initial 0) / batch 10, one run
+    ]

@@ -6,6 +6,7 @@ Errors print one line on stderr and exit non-zero (see :class:`labelloop.errors.
 
 from __future__ import annotations
 
+import os
 from typing import Annotated
 
 import typer
@@ -75,4 +76,7 @@ app.add_typer(server.token_app, name="token")
 
 def main() -> None:
     """Entry point of the ``labelloop`` script and ``python -m labelloop``."""
+    # the CLI reports progress itself; Hugging Face's tqdm bars (loading weights) would
+    # interleave with its lines
+    os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
     run_app(app)

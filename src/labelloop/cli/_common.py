@@ -9,8 +9,7 @@ from __future__ import annotations
 
 import json
 import sys
-from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Annotated, Any
 
@@ -18,9 +17,9 @@ import typer
 import typer.main
 from pydantic import BaseModel
 from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 from typer._click import exceptions as click_exceptions
 
+from labelloop.cli._progress import Reporter, reporter
 from labelloop.errors import LabelloopError
 from labelloop.services.workspace import Workspace, open_workspace
 
@@ -30,13 +29,13 @@ __all__ = [
     "emit",
     "err",
     "out",
-    "progress_bar",
+    "progress",
     "run_app",
     "workspace",
 ]
 
 # The two terminals: results and tables on stdout, messages and progress on stderr.
-err = Console(stderr=True)
+err = Console(stderr=True, soft_wrap=True)  # a message stays one line, whatever the width
 out = Console()
 
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print one JSON document on stdout.")]
@@ -72,6 +71,11 @@ def workspace(ctx: typer.Context) -> Workspace:
     return state.open()
 
 
+def progress() -> Reporter:
+    """The progress reporter of a long command, on stderr (see :mod:`labelloop.cli._progress`)."""
+    return reporter(err)
+
+
 def emit(
     result: BaseModel | Sequence[BaseModel] | dict[str, Any],
     as_json: bool,
@@ -92,27 +96,6 @@ def emit(
     else:
         payload = [r.model_dump(mode="json") for r in result]
     sys.stdout.write(json.dumps(payload) + "\n")
-
-
-@contextmanager
-def progress_bar(
-    description: str,
-) -> Iterator[tuple[Callable[[int], None], Callable[[int | None], None]]]:
-    """A rich progress bar on stderr; yields (advance, set_total) callbacks."""
-    with Progress(
-        TextColumn("[bold]{task.description}"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TimeRemainingColumn(),
-        console=err,
-        transient=True,
-        disable=not err.is_terminal,
-    ) as bar:
-        task = bar.add_task(description, total=None)
-        yield (
-            lambda n: bar.advance(task, n),
-            lambda total: bar.update(task, total=total),
-        )
 
 
 def run_app(app: typer.Typer, args: Sequence[str] | None = None) -> None:

@@ -7,7 +7,7 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from labelloop.cli._common import JsonOpt, emit, err, out, workspace
+from labelloop.cli._common import JsonOpt, emit, err, out, progress, workspace
 from labelloop.services.results import SubmitResult, TrainResult
 
 __all__ = ["LabelResult", "label", "next_"]
@@ -66,7 +66,10 @@ def label(
     """Label one item (a correction keeps the earlier label in the history)."""
     ws = workspace(ctx)
     submitted = ws.submit(name, item_id, [v.strip() for v in value.split(",")], annotator=annotator)
-    trained = ws.train(name) if retrain and submitted.retrain_due else None
+    trained = None
+    if retrain and submitted.retrain_due:
+        with progress() as shown:
+            trained = ws.train(name, progress=shown)
     result = LabelResult(**dict(submitted), trained=trained)
 
     def render() -> None:

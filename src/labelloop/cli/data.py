@@ -8,7 +8,7 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from labelloop.cli._common import JsonOpt, emit, err, out, progress_bar, workspace
+from labelloop.cli._common import JsonOpt, emit, err, out, progress, workspace
 from labelloop.services.data.formats import EXPORT_FORMATS, IMPORT_FORMATS
 from labelloop.services.data.importing import ImportOptions
 
@@ -57,7 +57,7 @@ def import_(
     as_json: JsonOpt = False,
 ) -> None:
     """Import items (and optionally their labels) into a project."""
-    with progress_bar("importing") as (advance, set_total):
+    with progress() as shown:
         result = workspace(ctx).import_file(
             name,
             file,
@@ -71,8 +71,8 @@ def import_(
                 labels_from_subfolders=labels_from_subfolders,
                 max_field_bytes=max_field_bytes,
             ),
-            progress=advance,
-            on_total=set_total,
+            progress=shown.stage("importing", None, unit="rows"),
+            on_total=shown.set_total,
         )
 
     def render() -> None:

@@ -6,16 +6,19 @@ import csv
 import os
 import secrets
 from collections import defaultdict
+from collections.abc import Callable
 from pathlib import Path
 from typing import Annotated
 
 import typer
 
-from labelloop.cli._common import err, out, workspace
+from labelloop.cli._common import err, out, progress, workspace
 from labelloop.cli.server import HostOpt, PortOpt, serve_workspace
 from labelloop.errors import MissingDependency, NotFound
 from labelloop.services.data.importing import ImportOptions
+from labelloop.services.progress import Progress
 from labelloop.services.results import ModelKind
+from labelloop.services.workspace import Workspace
 
 __all__ = ["DEMO_PROJECT", "demo", "demo_data_dir", "setup_demo"]
 
@@ -45,15 +48,18 @@ def _read_tsv(path: Path) -> list[dict[str, str]]:
     return rows
 
 
-def setup_demo(workspace: object, *, log: object = None) -> str:
+def setup_demo(
+    workspace: Workspace,
+    *,
+    log: Callable[[str], None] | None = None,
+    progress: Progress | None = None,
+) -> str:
     """Create (or reuse) the demo project: pool, zero-shot model, 3 seeds per class, a head.
 
-    Returns the project name. Re-running it changes nothing that is already there.
+    Returns the project name. Re-running it changes nothing that is already there. ``log``
+    hears each step in words, ``progress`` the stages of the long ones (embedding the pool).
     """
-    from labelloop.services.workspace import Workspace
-
-    assert isinstance(workspace, Workspace)
-    say = log if callable(log) else (lambda _m: None)
+    say = log or (lambda _m: None)
     folder = demo_data_dir()
     train_rows = _read_tsv(folder / "train.tsv")
     labels = sorted({r["label"] for r in train_rows})
@@ -74,7 +80,8 @@ def setup_demo(workspace: object, *, log: object = None) -> str:
     models = workspace.models(DEMO_PROJECT)
     if not models:
         say("zero-shot model (embedding the pool; a minute on a laptop CPU)")
-        workspace.train(DEMO_PROJECT)  # the zero-shot champion's suggestions come with it
+        # the zero-shot champion's suggestions come with it
+        workspace.train(DEMO_PROJECT, progress=progress)
     seeds = data / "yahoo-seed.csv"
     if not seeds.exists():
         per_class: dict[str, list[dict[str, str]]] = defaultdict(list)
@@ -93,7 +100,7 @@ def setup_demo(workspace: object, *, log: object = None) -> str:
     )
     if not any(m.kind != ModelKind.ZERO_SHOT for m in workspace.models(DEMO_PROJECT)):
         say(f"training a head on {DEMO_SEED_PER_CLASS} labelled examples per topic")
-        trained = workspace.train(DEMO_PROJECT)
+        trained = workspace.train(DEMO_PROJECT, progress=progress)
         if not trained.promoted:
             workspace.promote(DEMO_PROJECT, trained.model_version)
     return DEMO_PROJECT
@@ -115,7 +122,8 @@ def demo(
 
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     ws = workspace(ctx)
-    project = setup_demo(ws, log=lambda m: err.print(m, markup=False))
+    with progress() as shown:
+        project = setup_demo(ws, log=lambda m: err.print(m, markup=False), progress=shown)
     password = password or secrets.token_urlsafe(12)
     add_user(ws, "admin", password=password, superuser=True)
     set_member(ws, project, "admin", "admin")

@@ -8,7 +8,7 @@ from typing import Annotated
 
 import typer
 
-from labelloop.cli._common import JsonOpt, emit, err, progress_bar, workspace
+from labelloop.cli._common import JsonOpt, emit, err, progress, workspace
 from labelloop.errors import InvalidInput
 
 __all__ = ["audit", "auto_accept", "simulate"]
@@ -164,10 +164,8 @@ def simulate(
         target_precision=target_precision, confidence=confidence,
         fixed_C_after=fixed_c_after or None, cache_dir=cache_dir,
     )  # fmt: skip
-    rounds = -(-(budget - initial) // batch_size)
-    with progress_bar("simulating") as (advance, set_total):
-        set_total(len(names) * seeds * rounds)
-        summary = run(config, progress=lambda event: advance(1) if event == "round" else None)
+    with progress() as shown:
+        summary = run(config, progress=shown)
 
     def render() -> None:
         err.print(f"ceiling (all {summary.pool_items} pool labels): {summary.ceiling_accuracy:.3f}")

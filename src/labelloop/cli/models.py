@@ -8,7 +8,7 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from labelloop.cli._common import JsonOpt, emit, err, out, progress_bar, workspace
+from labelloop.cli._common import JsonOpt, emit, err, out, progress, workspace
 from labelloop.errors import InvalidInput
 
 __all__ = ["backbones_app", "evaluate", "models", "predict", "train"]
@@ -24,8 +24,8 @@ def train(
     as_json: JsonOpt = False,
 ) -> None:
     """Train a model version on the current labels (zero-shot with none) and maybe promote it."""
-    with progress_bar("embedding") as (advance, _):
-        result = workspace(ctx).train(name, progress=advance)
+    with progress() as shown:
+        result = workspace(ctx).train(name, progress=shown)
 
     def render() -> None:
         verdict = "promoted to champion" if result.promoted else "kept as challenger"
@@ -46,15 +46,16 @@ def predict(
     as_json: JsonOpt = False,
 ) -> None:
     """Refresh every unlabelled item's suggestion from the champion model."""
-    with progress_bar("embedding") as (advance, _):
-        result = workspace(ctx).predict(name, progress=advance)
+    with progress() as shown:
+        result = workspace(ctx).predict(name, progress=shown)
     emit(
         result,
         as_json,
         lambda: err.print(
             f"{result.items} suggestions from model version {result.model_version} "
-            f"({result.kind}); "
-            f"{result.embedded} items newly embedded; queue ordered by {result.strategy}"
+            f"({result.kind}); {result.items} items embedded, "
+            f"{result.items - result.embedded} from the cache; "
+            f"queue ordered by {result.strategy}"
         ),
     )
 
@@ -121,7 +122,10 @@ def evaluate(
     as_json: JsonOpt = False,
 ) -> None:
     """Score the champion model on an outside labelled file."""
-    result = workspace(ctx).evaluate(name, file, text_field=text_field, label_field=label_field)
+    with progress() as shown:
+        result = workspace(ctx).evaluate(
+            name, file, text_field=text_field, label_field=label_field, progress=shown
+        )
     emit(
         result,
         as_json,
@@ -163,7 +167,8 @@ def backbones_rank(
     as_json: JsonOpt = False,
 ) -> None:
     """Score every installed backbone on the project's labels and recommend one."""
-    result = workspace(ctx).rank_backbones(name)
+    with progress() as shown:
+        result = workspace(ctx).rank_backbones(name, progress=shown)
 
     def render() -> None:
         table = Table("backbone", "accuracy", "macro-F1", "texts/s", "dim", "note")

@@ -26,13 +26,13 @@ import logging
 import queue
 import threading
 import time
-from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from pydantic import BaseModel
 
 from labelloop.errors import LabelloopError
 from labelloop.services.models import predicting, registry, training
+from labelloop.services.progress import Progress
 from labelloop.services.quality.qa import after_training
 from labelloop.services.results import ModelVersionInfo, PredictResult, TrainResult
 from labelloop.store import ModelKind, repo
@@ -43,8 +43,6 @@ if TYPE_CHECKING:
 __all__ = ["Retrainer", "TrainingState", "predict", "promote", "retrain", "rollback"]
 
 log = logging.getLogger(__name__)
-
-Progress = Callable[[int], None]
 
 
 def retrain(
@@ -61,11 +59,12 @@ def retrain(
     trained on).
 
     ``refresh=False`` leaves the suggestions as they are (the retrain worker's ``predict=False``);
-    ``C`` fixes the head's regularisation strength instead of cross-validating it.
+    ``C`` fixes the head's regularisation strength instead of cross-validating it. ``progress``
+    hears the stages of training and then of the refresh.
     """
     result = training.train(ws, name, progress=progress, C=C)
     if result.promoted and refresh:
-        predicting.predict(ws, name)
+        predicting.predict(ws, name, progress=progress)
     if result.kind != ModelKind.ZERO_SHOT and (
         result.kind != ModelKind.PRETRAINED or result.n_labels
     ):
@@ -80,7 +79,7 @@ def predict(ws: WorkspaceContext, name: str, *, progress: Progress | None = None
         project = repo.get_project(session, name)
         has_champion = repo.champion(session, project.id) is not None
     if not has_champion:
-        training.train(ws, name)
+        training.train(ws, name, progress=progress)
     return predicting.predict(ws, name, progress=progress)
 
 

@@ -15,7 +15,7 @@ workspace as it was when it fails.
 from __future__ import annotations
 
 import os
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -24,9 +24,9 @@ from labelloop.services import catalog, loop, projects, users
 from labelloop.services.annotation import annotating, queue
 from labelloop.services.catalog import BackboneEntry
 from labelloop.services.context import WorkspaceContext
-from labelloop.services.data import deleting
-from labelloop.services.data import exporting, frames, importing
+from labelloop.services.data import deleting, exporting, frames, importing
 from labelloop.services.models import evaluation, registry
+from labelloop.services.progress import Advance, Progress
 from labelloop.services.quality import adjudication, autoaccept, qa, review
 from labelloop.services.quality.results import (
     FlagView,
@@ -57,8 +57,6 @@ if TYPE_CHECKING:
 __all__ = ["DEFAULT_WORKSPACE", "Project", "Workspace", "open_workspace"]
 
 DEFAULT_WORKSPACE = "labelloop-data"
-
-Progress = Callable[[int], None]
 
 
 class Workspace(WorkspaceContext):
@@ -148,7 +146,7 @@ class Workspace(WorkspaceContext):
         path: str | Path,
         options: importing.ImportOptions | None = None,
         *,
-        progress: Progress | None = None,
+        progress: Advance | None = None,
         on_total: Callable[[int | None], None] | None = None,
     ) -> ImportResult:
         """Import items (with any labels and predictions) from a file or folder.
@@ -162,28 +160,13 @@ class Workspace(WorkspaceContext):
         )
 
     def export(
-        self,
-        name: str,
-        out: str | Path,
-        *,
-        format: str | None = None,
-        only: str = "all",
-        label_studio_users: Mapping[str, str | int] | None = None,
+        self, name: str, out: str | Path, *, format: str | None = None, only: str = "all"
     ) -> ExportResult:
         """Write the project's items, labels and suggestions to ``out`` in one of
         :data:`~labelloop.services.data.formats.EXPORT_FORMATS`, by default the one the file's
-        extension names (``.jsonl``, ``.csv``, ``.parquet``, ``.json`` for Label Studio,
-        ``.xml`` for its labelling config); ``only``: all | accepted | human;
-        ``label_studio_users``: annotator -> Label Studio user (e-mail or id) that a
-        ``labelstudio`` export names as ``completed_by``."""
-        return exporting.export_project(
-            self,
-            name,
-            Path(out),
-            format=format,
-            only=only,
-            label_studio_users=label_studio_users,
-        )
+        extension names (``.jsonl``, ``.csv``, ``.parquet``, ``.json`` for Label Studio);
+        ``only``: all | accepted | human."""
+        return exporting.export_project(self, name, Path(out), format=format, only=only)
 
     def to_pandas(self, name: str, *, only: str = "all") -> pd.DataFrame:
         """The project as a pandas DataFrame, one row per item: what the JSONL export holds,
@@ -231,20 +214,19 @@ class Workspace(WorkspaceContext):
         text_field: str = "text",
         label_field: str = "label",
         format: str | None = None,
+        progress: Progress | None = None,
     ) -> EvaluateResult:
         """Score the champion on a held-out labelled file (nothing is stored)."""
         return evaluation.evaluate(
-            self, name, Path(path), text_field=text_field, label_field=label_field, format=format
-        )
+            self, name, Path(path), text_field=text_field, label_field=label_field, format=format,
+            progress=progress,
+        )  # fmt: skip
 
-    def evaluate_gold(self, name: str) -> EvaluateResult:
-        """Score the champion on the project's gold items, whose answers it never trained on
-        (single-label projects)."""
-        return qa.evaluate_on_gold(self, name)
-
-    def rank_backbones(self, name: str, *, seed: int = 0) -> BackboneRanking:
+    def rank_backbones(
+        self, name: str, *, seed: int = 0, progress: Progress | None = None
+    ) -> BackboneRanking:
         """Cross-validate every installed backbone of the task's modality on the labels."""
-        return evaluation.rank_backbones(self, name, seed=seed)
+        return evaluation.rank_backbones(self, name, seed=seed, progress=progress)
 
     def backbones(self) -> list[BackboneEntry]:
         """Every known backbone, whether it is installed and how to install it."""

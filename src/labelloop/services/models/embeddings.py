@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
+
+from labelloop.services.progress import Progress, stage
 
 if TYPE_CHECKING:
     from labelloop.services.context import WorkspaceContext
@@ -59,11 +61,17 @@ def embed(
     inputs: Sequence[Any],
     hashes: Sequence[str],
     *,
-    progress: Callable[[int], None] | None = None,
+    progress: Progress | None = None,
+    stage_name: str = "embedding",
 ) -> np.ndarray:
-    """Embeddings ``(n, d)`` of ``inputs``; each content hash is encoded once per backbone, ever."""
+    """Embeddings ``(n, d)`` of ``inputs``; each content hash is encoded once per backbone, ever.
+
+    ``progress`` hears one stage, ``stage_name``, of ``len(inputs)`` items (those served from
+    the cache count at once).
+    """
     from labelloop.backbones import get_encoder
 
     register_finetuned(ws, backbone)
     encoder = get_encoder(backbone)
-    return ws.embedding_cache().embed(encoder, list(inputs), list(hashes), progress=progress)
+    advance = stage(progress, stage_name, len(inputs))
+    return ws.embedding_cache().embed(encoder, list(inputs), list(hashes), progress=advance)

@@ -13,6 +13,7 @@ from labelloop.services.data.formats import read_records
 from labelloop.services.models.embeddings import embed
 from labelloop.services.models.registry import champion_model
 from labelloop.services.models.training import training_labels
+from labelloop.services.progress import Progress
 from labelloop.services.projects import label_schema
 from labelloop.services.results import BackboneRanking, BackboneScore, EvaluateResult
 from labelloop.store import repo
@@ -35,8 +36,10 @@ def evaluate(
     text_field: str = "text",
     label_field: str = "label",
     format: str | None = None,
+    progress: Progress | None = None,
 ) -> EvaluateResult:
-    """Accuracy and macro-F1 of the champion on a labelled file that is not in the project."""
+    """Accuracy and macro-F1 of the champion on a labelled file that is not in the project;
+    ``progress`` hears the embedding of the file's items."""
     from labelloop.learn import classification_metrics
 
     if not path.exists():
@@ -67,7 +70,7 @@ def evaluate(
         labels.append(schema.labels.index(value[0]))
     if not inputs:
         raise InvalidInput("the file has no rows", file=str(path))
-    embeddings = embed(ws, backbone, inputs, hashes)
+    embeddings = embed(ws, backbone, inputs, hashes, progress=progress)
     pred_probs = model.predict_proba(embeddings)
     metrics = classification_metrics(np.array(labels), pred_probs, label_names=list(schema.labels))
     return EvaluateResult(
@@ -87,8 +90,11 @@ def evaluate(
     )
 
 
-def rank_backbones(ws: WorkspaceContext, name: str, *, seed: int = 0) -> BackboneRanking:
-    """Cross-validated accuracy, macro-F1 and encode speed of every installed backbone.
+def rank_backbones(
+    ws: WorkspaceContext, name: str, *, seed: int = 0, progress: Progress | None = None
+) -> BackboneRanking:
+    """Cross-validated accuracy, macro-F1 and encode speed of every installed backbone
+    (``progress`` hears one embedding stage per backbone).
 
     Uses up to 2,000 of the project's human labels; the recommendation is the most accurate
     backbone, preferring a faster one when it is within one standard error.
@@ -118,7 +124,14 @@ def rank_backbones(ws: WorkspaceContext, name: str, *, seed: int = 0) -> Backbon
         if info.modality != task_for(schema).tags.modality or info.name == "fake":
             continue
         try:
-            x = embed(ws, info.name, inputs, hashes)
+            x = embed(
+                ws,
+                info.name,
+                inputs,
+                hashes,
+                progress=progress,
+                stage_name=f"embedding with {info.name}",
+            )
             sample = inputs[:SPEED_SAMPLE]
             start = time.perf_counter()
             get_encoder(info.name).encode(sample)

@@ -7,7 +7,6 @@ active-learning strategy.
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -17,6 +16,7 @@ from labelloop.schema import LabelSchema
 from labelloop.services.models.embeddings import embed
 from labelloop.services.models.loading import load_model
 from labelloop.services.models.suggestions import write_suggestions
+from labelloop.services.progress import Progress, stage
 from labelloop.services.projects import label_schema, project_settings
 from labelloop.services.results import PredictResult
 from labelloop.store import ModelKind, Project, repo
@@ -37,11 +37,13 @@ def predict(
     ws: WorkspaceContext,
     name: str,
     *,
-    progress: Callable[[int], None] | None = None,
+    progress: Progress | None = None,
 ) -> PredictResult:
     """Refresh the suggestion of every unlabelled item from the champion, and re-rank the queue.
 
-    Embeddings come from the cache: items embedded before are not encoded again.
+    Embeddings come from the cache: items embedded before are not encoded again. ``progress``
+    hears two stages: embedding the unlabelled items, then suggesting (scoring, ranking and
+    writing the suggestions).
 
     Raises:
         NotFound: The project has no champion yet (:func:`labelloop.services.loop.predict`
@@ -77,11 +79,14 @@ def predict(
     inputs = [task.encoder_input(r.data, media_root=ws.media_root) for r in rows]
     embeddings = embed(ws, backbone, inputs, hashes, progress=progress)
     embedded = cache.count(backbone) - before
+    advance = stage(progress, "suggesting", len(rows))
     model = load_model(ws.path / artifact)
     pred_probs = model.predict_proba(embeddings) if len(rows) else np.zeros((0, schema.n_labels))
     seed = int(project_seed) * 100_003 + int(champion_version)  # a fresh draw at every re-rank
     priority = _priority(pred_probs, embeddings, strategy, schema, cold=not n_labelled, seed=seed)
     write_suggestions(ws, project_id, champion_id, item_ids, pred_probs, priority, schema)
+    if advance is not None:
+        advance(len(rows))
     return PredictResult(
         model_version=champion_version,
         kind=champion_kind,

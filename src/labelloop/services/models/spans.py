@@ -18,7 +18,7 @@ from __future__ import annotations
 import functools
 import json
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -29,6 +29,7 @@ from labelloop.errors import InvalidInput, NotFound
 from labelloop.schema import LabelSchema
 from labelloop.services.models.registry import make_champion
 from labelloop.services.models.suggestions import write_suggestion_rows
+from labelloop.services.progress import Progress, stage
 from labelloop.services.projects import label_schema, project_settings
 from labelloop.services.results import PredictResult, TrainResult
 from labelloop.store import ModelKind, ModelStatus, ModelVersion, repo, utcnow
@@ -63,6 +64,8 @@ SPAN_BACKBONE = "spacy-en-sm"
 #: Queue strategies a span project can run (``strategy`` setting, after the task's mapping).
 SPAN_STRATEGIES = ("mnlp", "token_entropy", "random")
 _FOLDS = 3
+#: Sentences per call of the model's predict: the unit of predict's progress.
+_PREDICT_BATCH = 256
 #: Out-of-fold evidence kept with a model: per training sentence, the calibrated confidence the
 #: fold model that never saw it gave its spans, and whether they were exactly right.
 _EVIDENCE = "oof_evidence.json"
@@ -141,10 +144,9 @@ def load_span_model(folder: Path) -> SpanModel:
     return _load_cached(str(folder), meta.stat().st_mtime)
 
 
-def train(
-    ws: WorkspaceContext, name: str, *, progress: Callable[[int], None] | None = None
-) -> TrainResult:
-    """Train a new span model version on the project's current spans (pre-trained if none)."""
+def train(ws: WorkspaceContext, name: str, *, progress: Progress | None = None) -> TrainResult:
+    """Train a new span model version on the project's current spans (pre-trained if none);
+    ``progress`` hears one stage, selecting and fitting the candidates."""
     from labelloop.learn.spans import select_span_model
 
     start = time.perf_counter()
@@ -169,6 +171,7 @@ def train(
         model = options[0].fit([], [])
         reason = "no labels yet: suggestions from the pre-trained recogniser, types mapped"
         return _record(ws, project_id, model, ModelKind.PRETRAINED, [], {}, start, (True, reason))
+    stage(progress, "training span models", None)
     selection = select_span_model(
         options, labelled.sentences, labelled.gold, folds=_FOLDS, seed=seed
     )
@@ -282,9 +285,7 @@ def _decide(
     return bool(decision.promote), decision.reason
 
 
-def predict(
-    ws: WorkspaceContext, name: str, *, progress: Callable[[int], None] | None = None
-) -> PredictResult:
+def predict(ws: WorkspaceContext, name: str, *, progress: Progress | None = None) -> PredictResult:
     """Refresh every unlabelled sentence's suggested spans from the champion and re-rank."""
     with ws.transaction() as session:
         project = repo.get_project(session, name)
@@ -305,9 +306,13 @@ def predict(
         )
     model = load_span_model(ws.path / artifact)
     parsed = [_sentence(r.data) for r in rows]
-    predictions = model.predict([sentence for sentence, _ in parsed])
-    if progress is not None:
-        progress(len(rows))
+    advance = stage(progress, "predicting", len(parsed), unit="sentences")
+    predictions = []
+    for start in range(0, len(parsed), _PREDICT_BATCH):
+        chunk = [sentence for sentence, _ in parsed[start : start + _PREDICT_BATCH]]
+        predictions.extend(model.predict(chunk))
+        if advance is not None:
+            advance(len(chunk))
     seed = int(settings["seed"]) * 100_003 + int(version)
     priority = sequence_priority(predictions, strategy, seed=seed)
     now = utcnow()

@@ -27,6 +27,7 @@ from labelloop.services.models.loading import (
     save_zero_shot_model,
 )
 from labelloop.services.models.registry import make_champion
+from labelloop.services.progress import Progress, stage
 from labelloop.services.projects import (
     SEMI_SUPERVISED_BELOW,
     SEMI_SUPERVISED_MAX_ITEMS,
@@ -70,6 +71,24 @@ def _project_args(project: Project, schema: LabelSchema, n_labels: int, n_items:
     )
 
 
+def _steps(progress: Progress | None) -> Callable[[int, int], None] | None:
+    """Fine-tuning's ``(steps_done, total_steps)`` callback as a "fine-tuning" stage, begun
+    when the trainer first reports its total."""
+    if progress is None:
+        return None
+    advance: Callable[[int], None] | None = None
+    reported = 0
+
+    def report(done: int, total: int) -> None:
+        nonlocal advance, reported
+        if advance is None:
+            advance = progress.stage("fine-tuning", total, unit="steps")
+        advance(done - reported)
+        reported = done
+
+    return report
+
+
 def _unlabelled_sample(
     ws: WorkspaceContext,
     project_id: int,
@@ -78,6 +97,7 @@ def _unlabelled_sample(
     *,
     limit: int,
     seed: int,
+    progress: Progress | None = None,
 ) -> np.ndarray:
     """Embeddings of at most ``limit`` unlabelled items of the project (a seeded sample)."""
     from labelloop.learn.semi import sample_rows
@@ -88,7 +108,14 @@ def _unlabelled_sample(
         rows = queries.item_inputs(session, chosen)
     task = task_for(schema)
     inputs = [task.encoder_input(r.data, media_root=ws.media_root) for r in rows]
-    return embed(ws, backbone, inputs, [r.content_hash for r in rows])
+    return embed(
+        ws,
+        backbone,
+        inputs,
+        [r.content_hash for r in rows],
+        progress=progress,
+        stage_name="embedding unlabelled items",
+    )
 
 
 def training_labels(
@@ -134,14 +161,16 @@ def train(
     ws: WorkspaceContext,
     name: str,
     *,
-    progress: Callable[[int], None] | None = None,
+    progress: Progress | None = None,
     C: float | None = None,
 ) -> TrainResult:
     """Train a new model version on the project's current labels (zero-shot when there are none).
 
     Returns the version, whether it was promoted to champion and why, and its cross-validated
     metrics (accuracy, macro-F1, expected calibration error). Span projects train span models
-    (:func:`labelloop.services.models.spans.train`).
+    (:func:`labelloop.services.models.spans.train`). ``progress`` hears the stages: fine-tuning
+    (steps), embedding the labelled items, embedding an unlabelled sample (semi-supervised),
+    fitting.
     """
     from labelloop.services.models import spans
 
@@ -172,9 +201,16 @@ def train(
 
     kind = ModelKind.HEAD
     if _wants_finetuning(settings, schema, len(labelled.labels)):
-        backbone = _finetune(ws, project_id, backbone, labelled, settings)
+        backbone = _finetune(ws, project_id, backbone, labelled, settings, progress)
         kind = ModelKind.FINETUNED
-    embeddings = embed(ws, backbone, labelled.inputs, labelled.hashes, progress=progress)
+    embeddings = embed(
+        ws,
+        backbone,
+        labelled.inputs,
+        labelled.hashes,
+        progress=progress,
+        stage_name="embedding labelled items",
+    )
     from labelloop.learn import fit_model
 
     init = None
@@ -194,7 +230,9 @@ def train(
             schema,
             limit=max(args.smoothing_reference, args.unlabelled_sample),
             seed=args.seed,
+            progress=progress,
         )
+    stage(progress, "fitting the head", None)
     model = fit_model(
         embeddings,
         labelled.labels,
@@ -373,7 +411,12 @@ def _wants_finetuning(settings: dict[str, Any], schema: LabelSchema, n_labels: i
 
 
 def _finetune(
-    ws: WorkspaceContext, project_id: int, base: str, labelled: _Labelled, settings: dict[str, Any]
+    ws: WorkspaceContext,
+    project_id: int,
+    base: str,
+    labelled: _Labelled,
+    settings: dict[str, Any],
+    progress: Progress | None,
 ) -> str:
     """Fine-tune the base backbone on the labels (SetFit); returns the new backbone's name.
 
@@ -400,6 +443,7 @@ def _finetune(
         base_model_path=base_path,
         out_dir=finetuned_dir(ws, name),
         args=TrainingArgs(finetune_max_pairs=int(settings["finetune_max_pairs"])),
+        progress=_steps(progress),
     )
     register_finetuned(ws, name)
     return name

@@ -29,6 +29,7 @@ from pydantic import BaseModel
 
 from labelloop.errors import InvalidInput
 from labelloop.schema import TaskType
+from labelloop.services.progress import Advance, Progress, stage
 from labelloop.services.simulate.run import GoldData, RunConfig, run_simulation
 from labelloop.tasks import get_task
 
@@ -99,6 +100,11 @@ class SimulationConfig:
             if not Path(path).is_file():
                 raise InvalidInput("no such file", file=str(path))
 
+    def rounds(self) -> int:
+        """Active-learning rounds of every run together (fewer when a pool runs out)."""
+        per_run = -(-(self.budget - self.initial) // self.batch_size)
+        return len(self.strategies) * self.seeds * per_run
+
 
 class SimulationSummary(BaseModel):
     """Means over seeds per strategy (per-seed values and standard deviations in results.json)."""
@@ -128,11 +134,14 @@ def _read_gold(path: Path, text_field: str, label_field: str) -> list[tuple[str,
     return rows
 
 
-def _embed(cache: Any, backbone: str, rows: list[tuple[str, Any, str]]) -> np.ndarray:
+def _embed(
+    cache: Any, backbone: str, rows: list[tuple[str, Any, str]], advance: Advance | None
+) -> np.ndarray:
     from labelloop.backbones import get_encoder
 
     inputs = [_TASK.encoder_input(d) for _, d, _ in rows]
-    return np.asarray(cache.embed(get_encoder(backbone), inputs, [h for h, _, _ in rows]))
+    hashes = [h for h, _, _ in rows]
+    return np.asarray(cache.embed(get_encoder(backbone), inputs, hashes, progress=advance))
 
 
 def _ceiling(pool_x: np.ndarray, pool_y: np.ndarray, gold: GoldData) -> tuple[float, float]:
@@ -145,7 +154,9 @@ def _ceiling(pool_x: np.ndarray, pool_y: np.ndarray, gold: GoldData) -> tuple[fl
     return m.accuracy, m.macro_f1
 
 
-def _prepare(config: SimulationConfig, cache: Any) -> tuple[GoldData, float, float, int]:
+def _prepare(
+    config: SimulationConfig, cache: Any, progress: Progress | None
+) -> tuple[GoldData, float, float, int]:
     pool = _read_gold(config.pool, config.text_field, config.label_field)
     evals = _read_gold(config.eval, config.text_field, config.label_field)
     labels = tuple(sorted({label for _, _, label in pool}))
@@ -163,10 +174,14 @@ def _prepare(config: SimulationConfig, cache: Any) -> tuple[GoldData, float, flo
     gold = GoldData(
         labels=labels,
         pool_gold=pool_gold,
-        eval_embeddings=_embed(cache, config.backbone, kept),
+        eval_embeddings=_embed(
+            cache, config.backbone, kept, stage(progress, "embedding eval items", len(kept))
+        ),
         eval_labels=np.array([index[r[2]] for r in kept], dtype=np.int64),
     )
-    pool_x = _embed(cache, config.backbone, unique_pool)
+    pool_x = _embed(
+        cache, config.backbone, unique_pool, stage(progress, "embedding pool", len(unique_pool))
+    )
     pool_y = np.array([index[r[2]] for r in unique_pool], dtype=np.int64)
     acc, f1 = _ceiling(pool_x, pool_y, gold)
     return gold, acc, f1, len(unique_pool)
@@ -263,15 +278,15 @@ def _plot(results: dict[str, Any], ceiling: float, path: Path) -> Path | None:
 def simulate(
     config: SimulationConfig,
     *,
-    progress: Callable[[str], None] | None = None,
+    progress: Progress | None = None,
     cache: Any = None,
 ) -> SimulationSummary:
     """Run every strategy with every seed; write ``results.json`` and ``learning_curve.png``.
 
     Args:
         config: the protocol.
-        progress: called with ``"round"`` after each active-learning round, ``"review"`` after
-            each end-to-end review round, and ``"run"`` after each run.
+        progress: hears the stages: embedding the eval items, embedding the pool, then the
+            active-learning rounds of every run (:meth:`SimulationConfig.rounds`).
         cache: an :class:`~labelloop.backbones.EmbeddingCache` to share (default one under
             ``config.cache_dir`` or ``out/embeddings``).
     """
@@ -282,7 +297,9 @@ def simulate(
     out = Path(config.out)
     out.mkdir(parents=True, exist_ok=True)
     cache = cache or EmbeddingCache(config.cache_dir or out / "embeddings")
-    gold, ceiling, ceiling_f1, n_pool = _prepare(config, cache)
+    gold, ceiling, ceiling_f1, n_pool = _prepare(config, cache, progress)
+    advance = stage(progress, "simulating", config.rounds(), unit="rounds")
+    events = None if advance is None else _rounds(advance)
     results: dict[str, list[dict[str, Any]]] = {}
     for strategy in config.strategies:
         for seed in range(config.first_seed, config.first_seed + config.seeds):
@@ -297,17 +314,20 @@ def simulate(
                 fixed_C_after=config.fixed_C_after,
             )  # fmt: skip
             folder = out / "runs" / f"{strategy}-seed{seed}"
-            record = run_simulation(run, gold, folder, cache=cache, progress=progress,
+            record = run_simulation(run, gold, folder, cache=cache, progress=events,
                                     keep_workspace=config.keep_workspaces)  # fmt: skip
             record["metrics"] = _run_metrics(record, ceiling)
             results.setdefault(strategy, []).append(record)
             logger.info("simulate %s seed %d: %s", strategy, seed, record["metrics"])
-            if progress is not None:
-                progress("run")
             _write(out, config, gold, ceiling, ceiling_f1, n_pool, results, start)
     summary = _write(out, config, gold, ceiling, ceiling_f1, n_pool, results, start)
     plot = _plot(results, ceiling, out / "learning_curve.png")
     return summary.model_copy(update={"plot": str(plot) if plot else None})
+
+
+def _rounds(advance: Advance) -> Callable[[str], None]:
+    """The runs' events (``"round"``, ``"review"``) as the advance of the rounds stage."""
+    return lambda event: advance(1) if event == "round" else None
 
 
 def _end_to_end(config: SimulationConfig, strategy: str) -> bool:
