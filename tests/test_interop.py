@@ -229,6 +229,7 @@ def test_auto_accept_evidence_survives_export_then_import(sqlite_workspace, tmp_
     ws.import_file("b", out, ImportOptions(format=fmt, **options))
     before = labels_and_provenance(jsonl_rows(ws, "a", tmp_path))
     assert labels_and_provenance(jsonl_rows(ws, "b", tmp_path)) == before
+    assert any(prov["threshold"] is not None for _, prov, _ in before.values())
 
 
 # -- hf folders re-import (item 4) ---------------------------------------------------------------
