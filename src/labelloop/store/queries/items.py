@@ -115,18 +115,6 @@ def _filtered(
     if not joined and _needs_suggestion(f):
         query = query.outerjoin(Suggestion, Suggestion.item_id == Item.id)
     where: list[ColumnElement[bool]] = [Item.project_id == project_id]
-    if f.text:
-        pattern = _like_pattern(f.text)
-        where.append(
-            or_(
-                Item.data["text"].as_string().ilike(pattern, escape="\\"),
-                Item.external_id.ilike(pattern, escape="\\"),
-            )
-        )
-    if f.label is not None:
-        where.append(_holds_label(session, _current.value, f.label, spans=f.spans))
-    if f.suggested is not None:
-        where.append(_holds_label(session, Suggestion.value, f.suggested, spans=f.spans))
     if f.source is not None:
         where.append(and_(_current.source == f.source, _current.value.is_not(None)))
     if f.annotator is not None:
@@ -151,6 +139,19 @@ def _filtered(
         where.append(Item.id.in_(_open_flag_items(project_id)))
     elif f.status == "gold":
         where.append(Item.gold.is_not(None))
+    # the costly tests last: SQLite checks a row's terms in this order and stops at a failing one
+    if f.text:
+        pattern = _like_pattern(f.text)
+        where.append(
+            or_(
+                Item.data["text"].as_string().ilike(pattern, escape="\\"),
+                Item.external_id.ilike(pattern, escape="\\"),
+            )
+        )
+    if f.label is not None:
+        where.append(_holds_label(session, _current.value, f.label, spans=f.spans))
+    if f.suggested is not None:
+        where.append(_holds_label(session, Suggestion.value, f.suggested, spans=f.spans))
     return query.where(*where)
 
 
@@ -209,7 +210,8 @@ def item_row(session: Session, project_id: int, item_id: int) -> Any | None:
 
 def item_answers(session: Session, item_id: int) -> list[Any]:
     """Every answer the item got (corrections, retractions and gold answers too), oldest first,
-    with the number of the model version whose suggestion the annotator saw."""
+    with the number of the model version whose suggestion the annotator saw (and an auto
+    label's confidence and threshold)."""
     return list(
         session.execute(
             select(
@@ -222,6 +224,8 @@ def item_answers(session: Session, item_id: int) -> list[Any]:
                 Annotation.reviewed,
                 Annotation.blind,
                 Annotation.created_at,
+                Annotation.confidence,
+                Annotation.threshold,
                 ModelVersion.version.label("model_version"),
             )
             .outerjoin(ModelVersion, ModelVersion.id == Annotation.model_version_id)
