@@ -331,3 +331,19 @@ def test_label_config_exports_and_parses_with_label_studio_sdk(sqlite_workspace,
     ws.export("a", tmp_path / "a.json")
     (task_json,) = json.loads((tmp_path / "a.json").read_text(encoding="utf-8"))
     assert all(obj.value_name in task_json["data"] for obj in li.objects)
+
+
+def test_an_items_history_shows_what_admitted_its_auto_label(sqlite_workspace, tmp_path):
+    from labelloop.services.annotation.browse import item_history
+
+    ws = sqlite_workspace
+    threshold, before = auto_accepted_project(ws, tmp_path)
+    with ws.transaction() as session:
+        auto = session.scalars(select(Annotation).where(Annotation.source == "auto")).first()
+        external_id = session.get(Item, auto.item_id).external_id
+    (event,) = [e for e in item_history(ws, "a", auto.item_id).events if e.kind == "answer"]
+    assert (event.source, event.confidence, event.threshold) == (
+        "auto",
+        before[external_id],
+        threshold,
+    )

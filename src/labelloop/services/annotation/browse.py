@@ -180,7 +180,14 @@ class HistoryEvent(BaseModel):
         "the suggested answer; model_version: what that version predicts for the item",
     )
     source: str | None = Field(default=None, description="answer: human, model_accepted, auto")
-    confidence: float | None = Field(default=None, description="the model's confidence, 0-1")
+    confidence: float | None = Field(
+        default=None,
+        description="the model's confidence, 0-1 (answer: an auto label's, when auto-accept "
+        "took it)",
+    )
+    threshold: float | None = Field(
+        default=None, description="answer: the auto-accept threshold an auto label met"
+    )
     model_version: int | None = Field(
         default=None, description="the version concerned (answer: whose suggestion was shown)"
     )
@@ -236,6 +243,8 @@ def item_history(
                 current=a.is_current,
                 reviewed=a.reviewed,
                 seconds=a.seconds,
+                confidence=a.confidence,
+                threshold=a.threshold,
                 note="answered blind" if a.blind else None,
             )
         )
