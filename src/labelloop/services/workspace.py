@@ -15,7 +15,7 @@ workspace as it was when it fails.
 from __future__ import annotations
 
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -160,13 +160,28 @@ class Workspace(WorkspaceContext):
         )
 
     def export(
-        self, name: str, out: str | Path, *, format: str | None = None, only: str = "all"
+        self,
+        name: str,
+        out: str | Path,
+        *,
+        format: str | None = None,
+        only: str = "all",
+        label_studio_users: Mapping[str, str | int] | None = None,
     ) -> ExportResult:
         """Write the project's items, labels and suggestions to ``out`` in one of
         :data:`~labelloop.services.data.formats.EXPORT_FORMATS`, by default the one the file's
-        extension names (``.jsonl``, ``.csv``, ``.parquet``, ``.json`` for Label Studio);
-        ``only``: all | accepted | human."""
-        return exporting.export_project(self, name, Path(out), format=format, only=only)
+        extension names (``.jsonl``, ``.csv``, ``.parquet``, ``.json`` for Label Studio,
+        ``.xml`` for its labelling config); ``only``: all | accepted | human;
+        ``label_studio_users``: annotator -> Label Studio user (e-mail or id) that a
+        ``labelstudio`` export names as ``completed_by``."""
+        return exporting.export_project(
+            self,
+            name,
+            Path(out),
+            format=format,
+            only=only,
+            label_studio_users=label_studio_users,
+        )
 
     def to_pandas(self, name: str, *, only: str = "all") -> pd.DataFrame:
         """The project as a pandas DataFrame, one row per item: what the JSONL export holds,
@@ -221,6 +236,11 @@ class Workspace(WorkspaceContext):
             self, name, Path(path), text_field=text_field, label_field=label_field, format=format,
             progress=progress,
         )  # fmt: skip
+
+    def evaluate_gold(self, name: str) -> EvaluateResult:
+        """Score the champion on the project's gold items, whose answers it never trained on
+        (single-label projects)."""
+        return qa.evaluate_on_gold(self, name)
 
     def rank_backbones(
         self, name: str, *, seed: int = 0, progress: Progress | None = None
