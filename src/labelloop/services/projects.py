@@ -31,6 +31,7 @@ __all__ = [
     "TaskChoice",
     "add_project",
     "check_backbone",
+    "check_predictor",
     "check_settings",
     "check_strategy",
     "check_type_map",
@@ -147,6 +148,17 @@ class ProjectSettings(BaseModel):
         default="auto",
         description="train on unlabelled items too: auto, on or off (docs/learning.md)",
     )
+    predictor: str = Field(
+        default="",
+        max_length=50,
+        description="your own model instead of the built-in ones: a predictor plug-in's name or "
+        "label-studio-ml; empty for the built-in models (docs/plugins.md)",
+    )
+    predictor_url: str = Field(
+        default="",
+        max_length=2000,
+        description="the predictor's model server, e.g. a Label Studio ML backend's base URL",
+    )
 
 
 DEFAULT_SETTINGS: dict[str, Any] = ProjectSettings().model_dump()
@@ -201,6 +213,9 @@ def setting_range(key: str) -> str:
         return "one of " + ", ".join(map(str, get_args(field.annotation)))
     if field.annotation is bool:
         return "true or false"
+    if field.annotation is str:
+        longest = next(m.max_length for m in field.metadata if hasattr(m, "max_length"))
+        return f"text of at most {longest} characters"
     bounds = {
         k: v for m in field.metadata for k in ("ge", "le") if (v := getattr(m, k, None)) is not None
     }
@@ -382,7 +397,7 @@ def add_project(
         task=schema.task.value,
         label_schema=schema.model_dump(mode="json"),
         backbone=backbone,
-        settings=check_strategy(schema, check_settings(settings or {})),
+        settings=check_predictor(schema, check_strategy(schema, check_settings(settings or {}))),
     )
     session.add(project)
     session.flush()
@@ -419,6 +434,7 @@ def update_project(
             project.backbone = check_backbone(schema.task, backbone)
         if settings:
             checked = check_strategy(schema, check_settings(settings))
+            check_predictor(schema, {**(project.settings or {}), **checked})
             project.settings = {**(project.settings or {}), **checked}
         if descriptions is not None or allow_overlap is not None or type_map is not None:
             spans_only = {"allow_overlap": allow_overlap, "type_map": type_map}
@@ -457,6 +473,46 @@ def check_type_map(task: str, type_map: Mapping[str, str] | None) -> dict[str, s
             field="type_map",
         )
     return {str(k): str(v) for k, v in type_map.items()}
+
+
+def check_predictor(schema: LabelSchema, settings: dict[str, Any]) -> dict[str, Any]:
+    """``settings`` unchanged when its ``predictor`` (if any) is registered, reads the project's
+    modality, answers a classification task and has the ``predictor_url`` it needs (an http(s)
+    URL).
+
+    Raises:
+        InvalidInput: Any of these fails; ``field`` is ``predictor`` or ``predictor_url``.
+        PluginError: The named predictor is an installed plug-in that does not load.
+    """
+    name, url = settings.get("predictor") or "", settings.get("predictor_url") or ""
+    if url and not url.startswith(("http://", "https://")):
+        raise InvalidInput(
+            f"must be an http:// or https:// URL, got {url!r:.60}", field="predictor_url"
+        )
+    if not name:
+        return settings
+    from labelloop.predictors import predictor_info
+
+    try:
+        info = predictor_info(name)
+    except InvalidInput as exc:
+        raise InvalidInput(exc.reason, field="predictor") from None
+    task = task_for(schema)
+    if task.tags.answer is AnswerShape.SPANS:
+        raise InvalidInput(
+            "predictors answer classification projects, not spans", field="predictor"
+        )
+    if task.tags.modality not in info.modalities:
+        reads = ", ".join(m.value for m in info.modalities)
+        raise InvalidInput(
+            f"predictor {name!r} reads {reads}, not {task.tags.modality.value}", field="predictor"
+        )
+    if info.needs_url and not url:
+        raise InvalidInput(
+            f"predictor {name!r} needs predictor_url (its model server's base URL)",
+            field="predictor_url",
+        )
+    return settings
 
 
 def check_strategy(schema: LabelSchema, settings: dict[str, Any]) -> dict[str, Any]:

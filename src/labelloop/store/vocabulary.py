@@ -57,3 +57,5 @@ class ModelKind(StrEnum):
     """Predictions imported from a file; no artifact behind them."""
     PRETRAINED = "pretrained"
     """A pre-trained model used as shipped, its outputs mapped onto the project's labels."""
+    PREDICTOR = "predictor"
+    """A predictor (a team's own model: a plug-in or a model server), calibrated here."""

@@ -19,7 +19,7 @@ from sqlalchemy import Integer, bindparam, select
 from labelloop.errors import InvalidInput
 from labelloop.services.projects import label_schema, project_settings
 from labelloop.services.results import QueueItem, SuggestionView
-from labelloop.store import Item, ModelStatus, ModelVersion, Suggestion
+from labelloop.store import Item, ModelKind, ModelStatus, ModelVersion, Suggestion
 from labelloop.store.raw import Executor
 from labelloop.store.repo import ProjectRef
 from labelloop.tasks import AnswerShape, task_for
@@ -94,7 +94,10 @@ def live_suggestions(
     embeddings, found = ws.embedding_cache().lookup(champion.backbone, [hashes[i] for i in ids])
     if not found.any():
         return {}
-    pred_probs = load_model(ws.path / champion.artifact).predict_proba(embeddings[found])
+    model = load_model(ws.path / champion.artifact)
+    if model.kind == ModelKind.PREDICTOR:  # it reads items over its own channel: not here
+        return {}
+    pred_probs = model.predict_proba(embeddings[found])
     decoded = task_for(schema).decode(schema, pred_probs)
     out: dict[int, SuggestionView] = {}
     hits = [i for i, f in zip(ids, found, strict=True) if f]

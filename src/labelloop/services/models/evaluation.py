@@ -53,6 +53,7 @@ def evaluate(
     inputs: list[Any] = []
     hashes: list[str] = []
     labels: list[int] = []
+    datas: list[Any] = []
     for record in read_records(path, format=format, text_field=text_field, label_field=label_field):
         if not record.annotations:
             raise InvalidInput("no label", file=str(path), line=record.line, field=label_field)
@@ -68,10 +69,17 @@ def evaluate(
         inputs.append(task.encoder_input(record.data, media_root=path.parent))
         hashes.append(task.content_hash(record.data, media_root=path.parent))
         labels.append(schema.labels.index(value[0]))
+        datas.append(record.data)
     if not inputs:
         raise InvalidInput("the file has no rows", file=str(path))
-    embeddings = embed(ws, backbone, inputs, hashes, progress=progress)
-    pred_probs = model.predict_proba(embeddings)
+    if model.predictor is not None:  # a team's own model reads the rows themselves
+        from labelloop.services.models import predictors
+
+        pred_probs = predictors.predict_records(
+            ws, name, datas, model.predictor, media_root=path.parent, progress=progress
+        )
+    else:
+        pred_probs = model.predict_proba(embed(ws, backbone, inputs, hashes, progress=progress))
     metrics = classification_metrics(np.array(labels), pred_probs, label_names=list(schema.labels))
     return EvaluateResult(
         accuracy=metrics.accuracy,

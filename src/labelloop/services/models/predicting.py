@@ -26,7 +26,7 @@ from labelloop.tasks import task_for
 if TYPE_CHECKING:
     from labelloop.services.context import WorkspaceContext
 
-__all__ = ["predict"]
+__all__ = ["predict", "queue_priority"]
 
 # How many top items the project's strategy orders itself (diversity strategies cost more per
 # item); the rest of the queue follows by margin uncertainty.
@@ -65,6 +65,10 @@ def predict(
         strategy = _strategy_name(project)
         project_seed = project_settings(project)["seed"]
         n_labelled = queries.count_current_labels(session, project.id)
+    if champion_kind == ModelKind.PREDICTOR:  # a team's own model reads items, not embeddings
+        from labelloop.services.models import predictors
+
+        return predictors.predict(ws, name, progress=progress)
     if backbone != project.backbone and champion_kind == ModelKind.HEAD:
         raise InvalidInput(
             f"the champion was trained on backbone {backbone!r} but the project now uses "
@@ -83,7 +87,9 @@ def predict(
     model = load_model(ws.path / artifact)
     pred_probs = model.predict_proba(embeddings) if len(rows) else np.zeros((0, schema.n_labels))
     seed = int(project_seed) * 100_003 + int(champion_version)  # a fresh draw at every re-rank
-    priority = _priority(pred_probs, embeddings, strategy, schema, cold=not n_labelled, seed=seed)
+    priority = queue_priority(
+        pred_probs, embeddings, strategy, schema, cold=not n_labelled, seed=seed
+    )
     write_suggestions(ws, project_id, champion_id, item_ids, pred_probs, priority, schema)
     if advance is not None:
         advance(len(rows))
@@ -100,7 +106,7 @@ def _strategy_name(project: Project) -> str:
     return str(project_settings(project)["strategy"])
 
 
-def _priority(
+def queue_priority(
     pred_probs: np.ndarray,
     embeddings: np.ndarray,
     strategy: str,

@@ -22,7 +22,7 @@ __all__ = ["SUGGESTION_BATCH", "write_suggestion_rows", "write_suggestions"]
 # Suggestions are rewritten in short transactions of this many rows, so annotation requests get
 # in between them: on SQLite each transaction holds the only write lock.
 SUGGESTION_BATCH = 2000
-# Scores of predicting._priority lie in [0, 1]; the strategy's own picks sit at 2.0 and above.
+# Scores of predicting.queue_priority lie in [0, 1]; the strategy's own picks sit at 2.0 and above.
 _PICKED_ABOVE = 1.0
 
 

@@ -172,10 +172,12 @@ def train(
     (steps), embedding the labelled items, embedding an unlabelled sample (semi-supervised),
     fitting.
     """
-    from labelloop.services.models import spans
+    from labelloop.services.models import predictors, spans
 
     if spans.answers_spans(ws, name):
         return spans.train(ws, name, progress=progress)
+    if predictors.uses_predictor(ws, name):
+        return predictors.train(ws, name, progress=progress)
     with ws.transaction() as session:
         project = repo.get_project(session, name)
         schema = label_schema(project)
@@ -346,6 +348,8 @@ def _decide(
 
     if champion is None or champion.artifact is None:
         return True, "first model of the project"
+    if champion.kind == ModelKind.PREDICTOR:  # it reads items: no paired comparison on embeddings
+        return True, "promoted: the project's predictor setting no longer names a predictor"
     if schema.multi_label or model.oof_predictions is None:
         # no paired comparison: never trade a champion that knows more classes for one that
         # knows fewer (a head on one Sports label would make every suggestion Sports)

@@ -183,6 +183,11 @@ def auto_accept_evidence(
         if champion is None or champion.artifact is None:
             raise AutoAcceptRefused(f"project {name!r} has no trained model yet: run train first")
         is_spans = task_for(schema).tags.answer is AnswerShape.SPANS
+        is_predictor = champion.kind == ModelKind.PREDICTOR
+    if is_predictor:  # a team's own model: the evidence it gave before training on each label
+        from labelloop.services.models import predictors
+
+        return predictors.auto_accept_evidence(ws, name)
     if is_spans:  # sentence level: a sentence is right only if its span set is exactly right
         return spans.auto_accept_evidence(ws, name)
     with ws.transaction() as session:
