@@ -9,6 +9,7 @@ import typer
 
 from labelloop.cli._common import JsonOpt, emit, err, out, workspace
 from labelloop.errors import InvalidInput
+from labelloop.services.results import iso8601
 from labelloop.services.workspace import Workspace
 
 __all__ = [
@@ -169,7 +170,7 @@ def token_list(
 
     def show() -> None:
         for t in found:
-            created = t.created_at.strftime("%Y-%m-%d %H:%M")
+            created = iso8601(t.created_at)
             out.print(f"{t.id}\t{t.user}\t{t.kind}\t{created}\t{t.label or ''}", markup=False)
 
     emit(found, as_json, show)

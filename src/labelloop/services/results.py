@@ -12,7 +12,7 @@ from typing import Any
 
 from pydantic import BaseModel, Field
 
-from labelloop.store.tables import MAX_ID
+from labelloop.store.tables import MAX_ID, iso8601
 from labelloop.store.vocabulary import ModelKind, ModelStatus, Source
 
 __all__ = [
@@ -25,6 +25,7 @@ __all__ = [
     "ProjectInfo",
     "ProjectStatus",
     "Source",
+    "iso8601",
 ]
 
 

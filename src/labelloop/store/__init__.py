@@ -19,6 +19,7 @@ from labelloop.store.tables import (
     Project,
     Suggestion,
     User,
+    iso8601,
     utcnow,
 )
 from labelloop.store.vocabulary import HUMAN_SOURCES, ModelKind, ModelStatus, Source
@@ -46,6 +47,7 @@ __all__ = [
     "User",
     "analyze",
     "create_db_engine",
+    "iso8601",
     "migrate",
     "repo",
     "session_scope",

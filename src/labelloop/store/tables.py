@@ -24,7 +24,9 @@ from sqlalchemy import (
     UniqueConstraint,
     text,
 )
+from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+from sqlalchemy.types import TypeDecorator
 
 __all__ = [
     "MAX_ID",
@@ -41,6 +43,9 @@ __all__ = [
     "Project",
     "Suggestion",
     "User",
+    "UtcDateTime",
+    "as_utc",
+    "iso8601",
     "utcnow",
 ]
 
@@ -52,6 +57,37 @@ columns are 32-bit on PostgreSQL, so a bigger number names no row and cannot eve
 
 def utcnow() -> datetime:
     return datetime.now(UTC)
+
+
+def as_utc(t: datetime) -> datetime:
+    """``t`` in UTC; a naive ``t`` is taken as UTC (what every stored time is)."""
+    return t.replace(tzinfo=UTC) if t.tzinfo is None else t.astimezone(UTC)
+
+
+def iso8601(t: datetime | None) -> str | None:
+    """``t`` as ISO 8601 in UTC with a ``Z`` (``2026-12-03T12:58:33.507515Z``), the form the
+    JSON of the CLI and REST has too; a naive ``t`` is taken as UTC. ``None`` stays ``None``."""
+    if t is None:
+        return None
+    return as_utc(t).isoformat().replace("+00:00", "Z")
+
+
+class UtcDateTime(TypeDecorator[datetime]):
+    """A timestamp stored in UTC and read back aware of it, on every database.
+
+    PostgreSQL keeps the zone (``timestamptz``); SQLite keeps text without one and gives naive
+    datetimes back, which made the same column print with a zone on one database and without
+    on the other. Values are converted to UTC on the way in and marked UTC on the way out.
+    """
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        return None if value is None else as_utc(value)
+
+    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        return None if value is None else as_utc(value)
 
 
 class Base(DeclarativeBase):
@@ -67,7 +103,7 @@ class Project(Base):
     label_schema: Mapped[dict[str, Any]] = mapped_column(JSON)
     backbone: Mapped[str] = mapped_column(String(100))
     settings: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime(), default=utcnow)
 
 
 class Item(Base):
@@ -94,7 +130,7 @@ class Item(Base):
     media_path: Mapped[str | None] = mapped_column(Text)
     # The known answer of a gold item (label names), hidden from annotators; NULL for other items.
     gold: Mapped[list[Any] | None] = mapped_column(JSON(none_as_null=True))
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime(), default=utcnow)
 
 
 class Annotation(Base):
@@ -130,7 +166,7 @@ class Annotation(Base):
     reviewed: Mapped[bool] = mapped_column(Boolean, default=False)
     # Client-chosen key that makes a submit idempotent: the same key twice stores one row.
     request_id: Mapped[str | None] = mapped_column(String(100))
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime(), default=utcnow)
 
 
 class Flag(Base):
@@ -150,7 +186,7 @@ class Flag(Base):
     )
     status: Mapped[str] = mapped_column(String(20), default="open")  # open | confirmed | dismissed
     resolved_by: Mapped[str | None] = mapped_column(String(200))
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime(), default=utcnow)
 
 
 class ModelVersion(Base):
@@ -171,7 +207,7 @@ class ModelVersion(Base):
     train_seconds: Mapped[float | None] = mapped_column(Float)
     artifact: Mapped[str | None] = mapped_column(Text)
     reason: Mapped[str | None] = mapped_column(Text)
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime(), default=utcnow)
 
 
 class Suggestion(Base):
@@ -192,7 +228,7 @@ class Suggestion(Base):
     confidence: Mapped[float] = mapped_column(Float)
     # Queue order set by the project's query strategy at prediction time (higher comes first).
     priority: Mapped[float] = mapped_column(Float, default=0.0)
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime(), default=utcnow)
 
 
 class ImportRun(Base):
@@ -208,7 +244,7 @@ class ImportRun(Base):
     n_items: Mapped[int] = mapped_column(Integer)
     n_duplicates: Mapped[int] = mapped_column(Integer)
     n_annotations: Mapped[int] = mapped_column(Integer)
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime(), default=utcnow)
 
 
 class User(Base):
@@ -218,7 +254,7 @@ class User(Base):
     name: Mapped[str] = mapped_column(String(200), unique=True)
     password_hash: Mapped[str | None] = mapped_column(Text)
     is_superuser: Mapped[bool] = mapped_column(Boolean, default=False)
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime(), default=utcnow)
     # bumped whenever what the user may do changes (roles, superuser flag, password): the server
     # compares it on every request with the principal it cached
     auth_version: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
@@ -243,7 +279,7 @@ class ApiToken(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
     token_hash: Mapped[str] = mapped_column(String(64), unique=True)
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime(), default=utcnow)
     kind: Mapped[str] = mapped_column(String(10), default="token", server_default="token")
     label: Mapped[str | None] = mapped_column(String(100))
 
@@ -260,7 +296,7 @@ class Lease(Base):
     annotator: Mapped[str] = mapped_column(String(200))
     # A skip keeps the item from this annotator only; a plain lease keeps it from everyone else.
     skipped: Mapped[bool] = mapped_column(Boolean, default=False)
-    expires_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    expires_at: Mapped[datetime] = mapped_column(UtcDateTime())
 
 
 class Comment(Base):
@@ -274,7 +310,7 @@ class Comment(Base):
     item_id: Mapped[int] = mapped_column(ForeignKey("items.id", ondelete="CASCADE"))
     author: Mapped[str] = mapped_column(String(200))
     body: Mapped[str] = mapped_column(Text)
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime(), default=utcnow)
 
 
 class LabelHotkey(Base):

@@ -15,7 +15,7 @@ from labelloop.services.data.formats import (
     write_records,
 )
 from labelloop.services.projects import label_schema
-from labelloop.services.results import ExportResult
+from labelloop.services.results import ExportResult, iso8601
 from labelloop.store import HUMAN_SOURCES, Annotation, Source, repo
 from labelloop.store.queries import exporting as queries
 from labelloop.store.queries import models as model_queries
@@ -135,7 +135,7 @@ def _provenance(annotation: Annotation, versions: dict[int, int]) -> dict[str, A
         if annotation.model_version_id is not None
         else None,
         "seconds": annotation.seconds,
-        "created_at": annotation.created_at.isoformat() if annotation.created_at else None,
+        "created_at": iso8601(annotation.created_at),
         "confidence": annotation.confidence,
         "threshold": annotation.threshold,
     }

@@ -11,6 +11,7 @@ from typing import Any
 from labelloop.errors import InvalidInput
 from labelloop.schema import LabelSchema
 from labelloop.services.data.formats.records import ANNOTATION_SOURCES, ExportRecord
+from labelloop.services.results import iso8601
 from labelloop.tasks import AnswerShape, Task, Where, task_for
 
 __all__ = ["MULTI_LABEL_SEPARATOR", "PROVENANCE_KEYS", "ExportContext", "iso", "json_row"]
@@ -36,7 +37,7 @@ def iso(value: Any) -> str | None:
     if value is None:
         return None
     if isinstance(value, datetime):
-        return value.isoformat()
+        return iso8601(value)
     return str(value)
 
 
