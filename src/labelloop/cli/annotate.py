@@ -8,6 +8,7 @@ import typer
 from rich.table import Table
 
 from labelloop.cli._common import JsonOpt, emit, err, out, progress, workspace
+from labelloop.errors import InvalidInput
 from labelloop.services.results import SubmitResult, TrainResult
 
 __all__ = ["LabelResult", "label", "next_"]
@@ -52,8 +53,13 @@ def label(
     name: Annotated[str, typer.Argument(help="Project name.")],
     item_id: Annotated[int, typer.Argument(help="Item id (from next).")],
     value: Annotated[
-        str, typer.Argument(help="Label name; several comma-separated for multi-label.")
-    ],
+        str | None,
+        typer.Argument(help="Label name; several comma-separated for multi-label."),
+    ] = None,
+    none_applies: Annotated[
+        bool,
+        typer.Option("--none", help="Multi-label: no label applies (an answer, unlike a skip)."),
+    ] = False,
     annotator: Annotated[str | None, typer.Option("--annotator", help="Who labels.")] = None,
     retrain: Annotated[
         bool,
@@ -64,8 +70,13 @@ def label(
     as_json: JsonOpt = False,
 ) -> None:
     """Label one item (a correction keeps the earlier label in the history)."""
+    if (value is None) == (not none_applies):
+        raise InvalidInput(
+            "give a label, or --none on a multi-label project (one of the two)", field="value"
+        )
+    labels = [] if none_applies else [v.strip() for v in (value or "").split(",")]
     ws = workspace(ctx)
-    submitted = ws.submit(name, item_id, [v.strip() for v in value.split(",")], annotator=annotator)
+    submitted = ws.submit(name, item_id, labels, annotator=annotator)
     trained = None
     if retrain and submitted.retrain_due:
         with progress() as shown:
@@ -73,7 +84,8 @@ def label(
     result = LabelResult(**dict(submitted), trained=trained)
 
     def render() -> None:
-        err.print(f"item {item_id}: {', '.join(result.value or [])} ({result.source})")
+        shown = ", ".join(result.value or []) or "no label applies"
+        err.print(f"item {item_id}: {shown} ({result.source})")
         if trained:
             err.print(
                 f"retrained: model version {trained.model_version}, "

@@ -69,7 +69,8 @@ Answer = Annotated[
     Discriminator(_answer_kind),
 ]
 ANSWER_DOC = (
-    "one label; a list of labels for multi-label projects; for spans projects a list of "
+    "one label; a list of labels for multi-label projects ([] when none applies); for spans "
+    "projects a list of "
     "{start, end, label} character spans ([] when the item has none)"
 )
 

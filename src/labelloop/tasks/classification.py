@@ -84,9 +84,12 @@ class ClassificationTask:
                 importer's wording and carry ``file``/``line``/``field``.
             data: The item's data (unused: a label does not point into the item).
 
+        An empty answer (``[]``) on a multi-label project is an answer: no label applies
+        (unlike a skip, it is a label, with a training target of all zeros).
+
         Raises:
-            InvalidInput: No label, a label given twice, several labels on a single-label
-                project, or a label the schema does not have.
+            InvalidInput: No label on a single-label project, a label given twice, several
+                labels on a single-label project, or a label the schema does not have.
         """
         # the schema holds its labels in NFC: an answer typed in another form names the same
         names = [normalize_label(str(v)) for v in ([value] if isinstance(value, str) else value)]
@@ -97,7 +100,11 @@ class ClassificationTask:
             return InvalidInput(message, file=where.file, line=where.line, field=where.field)
 
         if not names:
-            raise refuse("empty label" if imported else "no label given")
+            if schema.multi_label:
+                return []  # none of the labels applies
+            if imported:
+                raise refuse("empty label ([], no label applies, is for multi-label projects)")
+            raise refuse("no label given")
         if len(names) > 1 and not schema.multi_label:
             if imported:
                 given = ", ".join(names)

@@ -127,16 +127,24 @@ class IdTracker:
         return external_id
 
 
+#: A label cell that says "labelled: none of the labels applies" (a multi-label answer); an
+#: empty cell says "not labelled".
+NO_LABEL_CELL = "[]"
+
+
 def parse_label(value: Any, opts: ReadOptions, line: int, field: str) -> tuple[str, ...] | None:
     """Turn a label cell into label names; None means the item is unlabelled.
 
     A string is one label, or several split on ``opts.label_separator``; a JSON list is several
-    labels (``[]``: labelled, none applies); null or an empty string is no label.
+    labels (``[]``: labelled, none applies); null or an empty string is no label. In a text cell
+    (CSV, TSV, Parquet strings) ``[]`` (:data:`NO_LABEL_CELL`) means labelled, none applies.
     """
     if value is None:
         return None
     if isinstance(value, str):
         check_size(value, opts, line, field)
+        if value.strip() == NO_LABEL_CELL:
+            return ()
         if opts.label_separator is not None:
             names = tuple(p.strip() for p in value.split(opts.label_separator) if p.strip())
             return names or None

@@ -18,6 +18,7 @@ from typing import Any
 from labelloop.errors import InvalidInput
 from labelloop.schema import LabelSchema
 from labelloop.services.data.formats._atomic import atomic_file
+from labelloop.services.data.formats._common import NO_LABEL_CELL
 from labelloop.services.data.formats._conll import write_conll
 from labelloop.services.data.formats._docbin import write_docbin
 from labelloop.services.data.formats._export_hf import write_hf
@@ -255,7 +256,8 @@ def _csv_row(rec: ExportRecord, ctx: ExportContext, data_cols: list[str]) -> lis
         merged = {**(rec.data.get("meta") or {}), **extra}
         meta = json.dumps(merged, ensure_ascii=False, sort_keys=True)
     prov = rec.provenance or {}
-    label = "" if rec.label is None else MULTI_LABEL_SEPARATOR.join(rec.label)
+    # an empty multi-label answer (none applies) is "[]", not the empty cell of an unlabelled item
+    label = "" if rec.label is None else MULTI_LABEL_SEPARATOR.join(rec.label) or NO_LABEL_CELL
     seconds = prov.get("seconds")
     return [
         rec.external_id or "",
