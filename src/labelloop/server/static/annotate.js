@@ -17,11 +17,14 @@ LL.labelButton = (ctx, label, cls) => {
   return b;
 };
 
-// The choices widget (classification): one button per label, each with its hotkey.
+// The choices widget (classification): one button per label, each with its hotkey; on a
+// multi-label project also "None applies" (key N unless a label has it): an answer of no
+// label, which is not a skip.
 LL.widgets.choices = (ctx) => {
   const { labels, multi } = ctx;
   const $ = (id) => document.getElementById(id);
   let selected = new Set();  // labels picked for the current item
+  let noneApplies = false;   // multi-label: the answer is "no label applies"
   let shown = false;
 
   const buttons = labels.map((label) => {
@@ -30,11 +33,27 @@ LL.widgets.choices = (ctx) => {
     $("labels").append(b);
     return b;
   });
+  const noneButton = multi
+    ? LL.el("button", { type: "button", id: "btn-none", class: "label none-applies" },
+      LL.el("kbd", {}, "N"), " None applies")
+    : null;
+  if (noneButton) {
+    noneButton.addEventListener("click", () => pickNone());
+    $("labels").append(noneButton);
+  }
 
   function pick(label) {
     if (!shown) return;
+    noneApplies = false;
     if (multi) { selected.has(label) ? selected.delete(label) : selected.add(label); }
     else { selected = new Set([label]); }
+    ctx.changed();
+  }
+
+  function pickNone() {
+    if (!shown) return;
+    noneApplies = !noneApplies;
+    selected = new Set();
     ctx.changed();
   }
 
@@ -43,24 +62,31 @@ LL.widgets.choices = (ctx) => {
       shown = true;
       $("item-text").textContent = LL.itemText(item.data);
       selected = new Set(item.suggestion ? item.suggestion.value : []);
+      // a suggestion of no label proposes "none applies", to confirm with Enter
+      noneApplies = multi && !!item.suggestion && item.suggestion.value.length === 0;
     },
     value() {
+      if (noneApplies) return [];
       if (selected.size === 0) return null;
       const value = labels.filter((l) => selected.has(l));
       return multi ? value : value[0];
     },
-    describe(suggestion) { return suggestion.value.join(", "); },
+    describe(suggestion) { return suggestion.value.join(", ") || "no label applies"; },
     render() {
       for (const b of buttons) {
         b.classList.toggle("selected", selected.has(b.dataset.label));
         b.setAttribute("aria-pressed", selected.has(b.dataset.label) ? "true" : "false");
       }
+      if (noneButton) {
+        noneButton.classList.toggle("selected", noneApplies);
+        noneButton.setAttribute("aria-pressed", noneApplies ? "true" : "false");
+      }
     },
     key(ev) {
       const label = ctx.labelFor(ev.key);
-      if (label === null) return false;
-      pick(label);
-      return true;
+      if (label !== null) { pick(label); return true; }
+      if (noneButton && (ev.key === "n" || ev.key === "N")) { pickNone(); return true; }
+      return false;
     },
   };
 };
