@@ -9,15 +9,49 @@ Example:
 
 from __future__ import annotations
 
+import os
 import random
 import socket
 import threading
 import time
 import uuid
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
-__all__ = ["LiveServer", "LoadResult", "free_port", "run_annotators"]
+import pytest
+
+__all__ = [
+    "ARGS",
+    "ARTIFACTS",
+    "CHROMIUM",
+    "LiveServer",
+    "LoadResult",
+    "free_port",
+    "playwright_or_skip",
+    "run_annotators",
+]
+
+CHROMIUM = "/usr/bin/chromium"
+ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts" / "browser"
+ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+
+
+def playwright_or_skip() -> Any:
+    """Playwright's sync API, once Debian's Chromium is known to be there (the test is skipped
+    otherwise); the screenshots' folder exists after it."""
+    if not os.path.exists(CHROMIUM):
+        pytest.skip("Debian chromium is not installed (make system-deps)")
+    playwright = pytest.importorskip("playwright.sync_api")
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    return playwright
 
 
 def free_port() -> int:

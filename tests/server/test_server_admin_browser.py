@@ -6,42 +6,27 @@ from __future__ import annotations
 
 import io
 import json
-import os
 import zipfile
 from collections.abc import Iterator
 from contextlib import contextmanager
-from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
-from live_server import LiveServer
+from live_server import ARGS, ARTIFACTS, CHROMIUM, LiveServer, playwright_or_skip
 from server_factories import Env, make_env
 
 from factories import topic_texts, write_csv
 from labelloop.server import ServerSettings, create_app
 from labelloop.services import users
 
-CHROMIUM = "/usr/bin/chromium"
-ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts" / "browser"
-ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
 pytestmark = pytest.mark.browser
 
 
 @contextmanager
 def _browser(env: Env, user: str) -> Iterator[tuple[Any, str, list[str]]]:
     """A page logged in as ``user`` on a live server over ``env``; JS errors collected."""
-    if not os.path.exists(CHROMIUM):
-        pytest.skip("Debian chromium is not installed (make system-deps)")
-    playwright = pytest.importorskip("playwright.sync_api")
-    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    playwright = playwright_or_skip()
     app = create_app(env.ws, ServerSettings(background_retrain=False))
     with LiveServer(app) as url, playwright.sync_playwright() as p:
         browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)

@@ -3,16 +3,14 @@ comments, in real headless Chromium."""
 
 from __future__ import annotations
 
-import os
 import re
 from pathlib import Path
 from typing import Any
 
 import pytest
-from live_server import LiveServer
+from live_server import ARGS, ARTIFACTS, CHROMIUM, LiveServer, playwright_or_skip
 from server_factories import make_env
 from span_factories import SENTENCES, make_span_project
-from test_server_browser import ARGS, ARTIFACTS, CHROMIUM
 
 from factories import write_csv
 from labelloop.server import ServerSettings, create_app
@@ -34,12 +32,6 @@ DESCRIPTIONS = {
     "lost_or_stolen_card": "someone took my wallet",
     "exchange_rate": "currency conversion rates",
 }
-
-
-def _chromium() -> Any:
-    if not os.path.exists(CHROMIUM):
-        pytest.skip("Debian chromium is not installed (make system-deps)")
-    return pytest.importorskip("playwright.sync_api")
 
 
 def _login(page: Any, url: str, name: str, password: str, target: str) -> None:
@@ -88,8 +80,7 @@ def _bank_project(ws: Any, folder: Path) -> None:
 
 
 def test_label_search_and_configurable_hotkeys_with_forty_labels(sqlite_workspace, tmp_path):
-    playwright = _chromium()
-    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    playwright = playwright_or_skip()
     ws = sqlite_workspace
     _bank_project(ws, tmp_path)
     users.add_user(ws, "boss", password="pw-boss-1!", role="admin", project="bank")
@@ -190,8 +181,7 @@ def test_label_search_and_configurable_hotkeys_with_forty_labels(sqlite_workspac
 
 
 def test_items_page_filters_opens_an_item_with_its_history_and_comments(sqlite_workspace, tmp_path):
-    playwright = _chromium()
-    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    playwright = playwright_or_skip()
     ws = sqlite_workspace
     env = make_env(ws, tmp_path)
     ids = sorted(env.items["alpha"])
@@ -299,8 +289,7 @@ def ws_comments(ws: Any, item_id: int) -> list[Any]:
 
 
 def test_items_history_and_comments_of_a_spans_project(sqlite_workspace, tmp_path):
-    playwright = _chromium()
-    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    playwright = playwright_or_skip()
     ws = sqlite_workspace
     ids = make_span_project(ws, "ner", tmp_path, SENTENCES)
     users.add_user(ws, "rev", password="pw-rev-123!", role="reviewer", project="ner")

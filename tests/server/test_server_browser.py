@@ -2,34 +2,19 @@
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import pytest
-from live_server import LiveServer
+from live_server import ARGS, ARTIFACTS, CHROMIUM, LiveServer, playwright_or_skip
 from server_factories import make_env
 
 from labelloop.server import ServerSettings, create_app
 from labelloop.services.data.importing import ImportOptions
 
-CHROMIUM = "/usr/bin/chromium"
-ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts" / "browser"
-ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
-
 
 @pytest.mark.browser
 def test_annotate_by_keyboard_undo_and_dashboard(sqlite_workspace, tmp_path):
-    if not os.path.exists(CHROMIUM):
-        pytest.skip("Debian chromium is not installed (make system-deps)")
-    playwright = pytest.importorskip("playwright.sync_api")
-    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    playwright = playwright_or_skip()
     env = make_env(sqlite_workspace, tmp_path)
     sqlite_workspace.import_file(
         "alpha", _evil_csv(tmp_path), ImportOptions(id_field="id")

@@ -4,35 +4,20 @@ or key N) submits an answer with no label, which is not a skip."""
 from __future__ import annotations
 
 import json
-import os
 from pathlib import Path
 
 import pytest
-from live_server import LiveServer
+from live_server import ARGS, ARTIFACTS, CHROMIUM, LiveServer, playwright_or_skip
 
 from factories import topic_texts, write_csv
 from labelloop.server import ServerSettings, create_app
 from labelloop.services import users
 from labelloop.services.data.importing import ImportOptions
 
-CHROMIUM = "/usr/bin/chromium"
-ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts" / "browser"
-ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
-
 
 @pytest.mark.browser
 def test_none_applies_by_key_and_by_button(sqlite_workspace, tmp_path: Path):
-    if not os.path.exists(CHROMIUM):
-        pytest.skip("Debian chromium is not installed (make system-deps)")
-    playwright = pytest.importorskip("playwright.sync_api")
-    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    playwright = playwright_or_skip()
     ws = sqlite_workspace
     ws.create_project("multi", labels=["sports", "tech", "politics"], multi_label=True,
                       backbone="fake")  # fmt: skip

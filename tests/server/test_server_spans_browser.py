@@ -4,15 +4,13 @@ overlaps, Enter to submit, and the review view's span highlights."""
 
 from __future__ import annotations
 
-import os
 import re
 from pathlib import Path
 from typing import Any
 
 import pytest
-from live_server import LiveServer
+from live_server import ARGS, ARTIFACTS, CHROMIUM, LiveServer, playwright_or_skip
 from span_factories import SPAN_LABELS, Sentence, make_span_project, sentence
-from test_server_browser import ARGS, ARTIFACTS, CHROMIUM
 
 from labelloop.server import ServerSettings, create_app
 from labelloop.services import users
@@ -38,12 +36,6 @@ SENTENCES = [
 ]
 PASSWORD = "pw-annotator!"
 REMOVE = "\u00d7"  # the remove button's text: a multiplication sign
-
-
-def _chromium() -> Any:
-    if not os.path.exists(CHROMIUM):
-        pytest.skip("Debian chromium is not installed (make system-deps)")
-    return pytest.importorskip("playwright.sync_api")
 
 
 def _login(page: Any, url: str, name: str, target: str) -> None:
@@ -88,8 +80,7 @@ def _stored(ws: Any, item_id: int) -> tuple[list[dict[str, Any]], str]:
 
 
 def test_spans_widget_by_mouse_and_keyboard_then_review(sqlite_workspace, tmp_path: Path):
-    playwright = _chromium()
-    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    playwright = playwright_or_skip()
     ws = sqlite_workspace
     ids = make_span_project(ws, "ner", tmp_path, SENTENCES)
     users.add_user(ws, "ann", password=PASSWORD, role="annotator", project="ner", superuser=False)
@@ -253,7 +244,7 @@ def _suggested(s: Sentence) -> list[dict[str, Any]]:
 
 
 def test_overlapping_spans_where_the_schema_allows_them(sqlite_workspace, tmp_path: Path):
-    playwright = _chromium()
+    playwright = playwright_or_skip()
     ws = sqlite_workspace
     s = sentence("o1", "New York University is in New York .", ("New York University", "ORG", 0.8))
     ids = make_span_project(ws, "ner", tmp_path, [s])
