@@ -51,3 +51,37 @@ def labelled_csv(path: Path, n: int = 30, *, seed: int = 0) -> Path:
         for i, (text, label) in enumerate(topic_texts(n, seed=seed))
     ]
     return write_csv(path, rows)
+
+
+def topic_project(
+    ws: Any, tmp_path: Path, *, backbone: str, settings: dict[str, Any], n: int, labelled: int
+) -> None:
+    """Project ``p`` (sports, tech, politics) with ``n`` topic items, the first ``labelled`` of
+    them labelled by alice."""
+    from labelloop.services.data.importing import ImportOptions
+
+    ws.create_project("p", labels="sports,tech,politics", backbone=backbone, settings=settings)
+    rows = [
+        {"id": f"i{i}", "text": t, "label": label if i < labelled else ""}
+        for i, (t, label) in enumerate(topic_texts(n))
+    ]
+    ws.import_file(
+        "p",
+        write_csv(tmp_path / "p.csv", rows),
+        ImportOptions(id_field="id", label_field="label", annotator="alice"),
+    )
+
+
+def suggestions_by_text(ws: Any) -> dict[str, tuple[str, float]]:
+    """Every stored suggestion by its item's text: (label, confidence); leases nothing."""
+    from sqlalchemy import select
+
+    from labelloop.store import Item, Suggestion
+
+    with ws.transaction() as session:
+        rows = session.execute(
+            select(Item.data, Suggestion.value, Suggestion.confidence).join(
+                Suggestion, Suggestion.item_id == Item.id
+            )
+        ).all()
+    return {r.data["text"]: (r.value[0], r.confidence) for r in rows}

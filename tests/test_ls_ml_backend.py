@@ -18,11 +18,10 @@ import httpx
 import numpy as np
 import pytest
 
-from factories import topic_texts, write_csv
+from factories import suggestions_by_text, topic_project, topic_texts
 from labelloop.errors import InvalidInput, PluginError
 from labelloop.predictors._label_studio_ml import LabelStudioMLClient, pred_probs_from_predictions
 from labelloop.schema import LabelSchema
-from labelloop.services.data.importing import ImportOptions
 from labelloop.tasks import task_for
 
 ROOT = Path(__file__).parents[1]
@@ -80,35 +79,14 @@ def frozen_backend(tmp_path: Path) -> Iterator[str]:
 
 
 def _project(ws, tmp_path: Path, url: str, *, n: int = 90, labelled: int = 0) -> None:
-    ws.create_project(
-        "p",
-        labels="sports,tech,politics",
+    topic_project(
+        ws,
+        tmp_path,
         backbone="fake",
         settings={"predictor": "label-studio-ml", "predictor_url": url},
+        n=n,
+        labelled=labelled,
     )
-    rows = [
-        {"id": f"i{i}", "text": t, "label": label if i < labelled else ""}
-        for i, (t, label) in enumerate(topic_texts(n))
-    ]
-    ws.import_file(
-        "p",
-        write_csv(tmp_path / "p.csv", rows),
-        ImportOptions(id_field="id", label_field="label", annotator="alice"),
-    )
-
-
-def _suggestions(ws) -> dict[str, tuple[str, float]]:
-    from sqlalchemy import select
-
-    from labelloop.store import Item, Suggestion
-
-    with ws.transaction() as session:
-        rows = session.execute(
-            select(Item.data, Suggestion.value, Suggestion.confidence).join(
-                Suggestion, Suggestion.item_id == Item.id
-            )
-        ).all()
-    return {r.data["text"]: (r.value[0], r.confidence) for r in rows}
 
 
 def test_the_client_speaks_the_backends_protocol(backend):
@@ -134,7 +112,7 @@ def test_a_project_uses_the_backend_as_its_model_end_to_end(backend, workspace, 
     _project(ws, tmp_path, backend, n=90)
     first = ws.predict("p")  # no champion yet: a predictor version first, nothing to train on
     assert first.kind == "predictor" and first.items == 90
-    assert all(abs(c - 1 / 3) < 1e-6 for _, c in _suggestions(ws).values())  # untrained
+    assert all(abs(c - 1 / 3) < 1e-6 for _, c in suggestions_by_text(ws).values())  # untrained
 
     by_text = dict(topic_texts(90))
     given = []
@@ -146,7 +124,7 @@ def test_a_project_uses_the_backend_as_its_model_end_to_end(backend, workspace, 
     assert "trained on 30 labels" in trained.reason
     # asked before /train, the untrained model gave every one of them the same answer
     assert trained.metrics["accuracy"] in {given.count(label) / 30 for label in set(given)}
-    found = _suggestions(ws)
+    found = suggestions_by_text(ws)
     assert len(found) == 60
     accuracy = sum(label == by_text[text] for text, (label, _) in found.items()) / len(found)
     assert accuracy > 0.8

@@ -19,7 +19,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from factories import topic_texts, write_csv
+from factories import suggestions_by_text, topic_project, topic_texts
 from labelloop.backbones import (
     backbone_plugin_errors,
     get_encoder,
@@ -32,7 +32,6 @@ from labelloop.predictors import (
     predictor_plugin_errors,
     refresh_predictor_plugins,
 )
-from labelloop.services.data.importing import ImportOptions
 
 FIXTURE = Path(__file__).parent / "plugin_fixture" / "labelloop_acme"
 ACME = """\
@@ -86,36 +85,12 @@ def acme(site: Path) -> Path:
 
 
 def _project(ws, tmp_path: Path, *, n: int, labelled: int, settings: dict) -> None:
-    ws.create_project("p", labels="sports,tech,politics", backbone="acme-words", settings=settings)
-    rows = [
-        {"id": f"i{i}", "text": t, "label": label if i < labelled else ""}
-        for i, (t, label) in enumerate(topic_texts(n))
-    ]
-    ws.import_file(
-        "p",
-        write_csv(tmp_path / "p.csv", rows),
-        ImportOptions(id_field="id", label_field="label", annotator="alice"),
-    )
-
-
-def _suggestions(ws) -> dict[str, tuple[str, float]]:
-    """Every stored suggestion by its item's text: (label, confidence); leases nothing."""
-    from sqlalchemy import select
-
-    from labelloop.store import Item, Suggestion
-
-    with ws.transaction() as session:
-        rows = session.execute(
-            select(Item.data, Suggestion.value, Suggestion.confidence).join(
-                Suggestion, Suggestion.item_id == Item.id
-            )
-        ).all()
-    return {r.data["text"]: (r.value[0], r.confidence) for r in rows}
+    topic_project(ws, tmp_path, backbone="acme-words", settings=settings, n=n, labelled=labelled)
 
 
 def _suggestion_accuracy(ws, n: int) -> float:
     truth = dict(topic_texts(n))
-    found = _suggestions(ws)
+    found = suggestions_by_text(ws)
     assert found
     return sum(label == truth[text] for text, (label, _) in found.items()) / len(found)
 
@@ -150,7 +125,7 @@ def test_a_project_trains_and_predicts_with_a_plugin_predictor_end_to_end(
     first = ws.predict("p")
     assert first.kind == "predictor" and first.items == 90
     # before any label the naive Bayes predictor knows nothing: every label at 1/3
-    untrained = _suggestions(ws)
+    untrained = suggestions_by_text(ws)
     assert len(untrained) == 90
     assert all(abs(confidence - 1 / 3) < 1e-6 for _, confidence in untrained.values())
 
