@@ -120,3 +120,29 @@ def test_usage_errors_are_one_line_and_exit_2(tmp_path: Path, args, needle):
     assert len(lines) <= 2 and (len(lines) == 1 or lines[1].startswith("Try 'labelloop"))
     assert proc.stdout == ""
     assert not (tmp_path / "ws").exists() or not list((tmp_path / "ws").iterdir())
+
+
+def test_label_studio_export_names_annotators_as_the_users_file_maps_them(tmp_path: Path):
+    ws = tmp_path / "ws"
+    run(ws, "project", "create", "news", "--labels", "sports,tech,politics")
+    pool = labelled_csv(tmp_path / "pool.csv", 6)
+    run(ws, "import", "news", str(pool), "--id-field", "id", "--label-field", "label",
+        "--annotator", "alice")  # fmt: skip
+    users = tmp_path / "users.json"
+    users.write_text(json.dumps({"alice": "alice@example.com"}))
+    out = tmp_path / "ls.json"
+    run(ws, "export", "news", str(out), "--label-studio-users", str(users))
+    annotations = [a for t in json.loads(out.read_text()) for a in t["annotations"]]
+    assert len(annotations) == 6
+    assert all(a["completed_by"] == {"email": "alice@example.com"} for a in annotations)
+
+    for content, needle in [
+        ("[1, 2]", "not a JSON object"),
+        ("{not json", "not a JSON object"),
+        ('{"alice": "nobody"}', "a Label Studio user is an e-mail"),
+    ]:
+        users.write_text(content)
+        proc = run(ws, "export", "news", str(tmp_path / "bad.json"), "--label-studio-users",
+                   str(users), check=False)  # fmt: skip
+        assert proc.returncode == 2 and needle in proc.stderr, proc.stderr
+        assert proc.stderr.count("\n") == 1 and not (tmp_path / "bad.json").exists()

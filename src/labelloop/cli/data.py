@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 from rich.table import Table
 
 from labelloop.cli._common import JsonOpt, emit, err, out, progress, workspace
+from labelloop.errors import InvalidInput
 from labelloop.services.data.formats import EXPORT_FORMATS, IMPORT_FORMATS
 from labelloop.services.data.importing import ImportOptions
 
@@ -129,8 +131,37 @@ def export(
         str,
         typer.Option("--only", help="human (typed labels), accepted (typed or confirmed) or all."),
     ] = "all",
+    label_studio_users: Annotated[
+        Path | None,
+        typer.Option(
+            "--label-studio-users",
+            metavar="FILE",
+            help="labelstudio only: a JSON object mapping each annotator's name to the Label "
+            "Studio user its annotations are completed_by (an e-mail or an integer id), e.g. "
+            '{"alice": "alice@example.com", "bob": 7}.',
+        ),
+    ] = None,
     as_json: JsonOpt = False,
 ) -> None:
     """Export items with their labels, provenance and suggestions."""
-    result = workspace(ctx).export(name, out_path, format=format, only=only)
+    users = None if label_studio_users is None else _read_user_map(label_studio_users)
+    result = workspace(ctx).export(
+        name, out_path, format=format, only=only, label_studio_users=users
+    )
     emit(result, as_json, lambda: err.print(f"wrote {result.rows} rows to {result.out}"))
+
+
+def _read_user_map(path: Path) -> dict[str, Any]:
+    """``--label-studio-users``' file: a JSON object (checked further by the exporter)."""
+    try:
+        users = json.loads(path.read_text(encoding="utf-8"))
+    except OSError as e:
+        raise InvalidInput(f"cannot read it: {e.strerror or e}", file=str(path)) from e
+    except (UnicodeDecodeError, json.JSONDecodeError) as e:
+        raise InvalidInput(f"not a JSON object of annotator -> user: {e}", file=str(path)) from e
+    if not isinstance(users, dict):
+        raise InvalidInput(
+            f"not a JSON object of annotator -> user: found {type(users).__name__}",
+            file=str(path),
+        )
+    return users
