@@ -293,3 +293,25 @@ def test_a_model_without_token_probabilities_is_not_cross_validated(
     result = ws.label_issues("ner", refresh=True)
     assert result.issues == [] and "gives no per-token probabilities" in (result.note or "")
     assert len(fits) == before  # the champion said so: its recipe was not fitted again
+
+
+def test_the_dashboard_measures_span_agreement_by_span_f1(workspace, tmp_path):
+    from labelloop.services import stats
+
+    ids = _project(workspace, tmp_path)
+    submit = workspace.submit
+    submit("ner", ids["s0"], [_span(0, 15, "PER"), _span(24, 32, "LOC")], annotator="alice")
+    submit("ner", ids["s0"], [_span(0, 5, "PER"), _span(24, 32, "LOC")], annotator="bob")
+    submit("ner", ids["s1"], [], annotator="alice")
+    submit("ner", ids["s1"], [_span(0, 2, "ORG")], annotator="bob")
+    submit("ner", ids["s3"], [], annotator="alice")
+    submit("ner", ids["s3"], [], annotator="bob")
+
+    board = stats.dashboard(workspace, "ner")
+    assert board.agreement_measure == "span F1"
+    # the QA report's exact span F1 (alice 2 spans, bob 3, 1 match), not the share of
+    # identical span sets (1 of 3)
+    assert board.agreement == pytest.approx(2 * 1 / 5)
+    per = {a.annotator: a for a in board.annotators}
+    assert per["alice"].agreement == per["bob"].agreement == pytest.approx(0.4)
+    assert per["alice"].compared == 3

@@ -12,7 +12,9 @@ from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel, Field
 
+from labelloop.quality.span_agreement import span_f1
 from labelloop.services.projects import label_schema, project_status
+from labelloop.services.quality.spans import is_spans
 from labelloop.services.results import ProjectStatus
 from labelloop.store import ModelStatus, ModelVersion, Source, repo
 from labelloop.store.queries import models as model_queries
@@ -57,7 +59,9 @@ class AnnotatorStats(BaseModel):
     items_per_hour: float | None
     median_seconds: float | None
     agreement: float | None = Field(
-        default=None, description="share of answers equal to another annotator's on the same item"
+        default=None,
+        description="share of answers equal to another annotator's on the same item; span "
+        "projects: span F1 (exact spans) against the others' answers on the same items",
     )
     compared: int = 0
     gold_accuracy: float | None = None
@@ -80,7 +84,11 @@ class Dashboard(BaseModel):
     acceptance_by_time: list[AcceptanceBucket]
     annotators: list[AnnotatorStats]
     agreement: float | None = Field(
-        description="share of annotator pairs that agree, over items answered by two or more"
+        description="share of annotator pairs that agree, over items answered by two or more; "
+        "span projects: span F1 (exact spans, micro over every pair's spans)"
+    )
+    agreement_measure: str = Field(
+        default="exact answers", description="'exact answers', or 'span F1' for span projects"
     )
     champion: ChampionDetail | None
 
@@ -96,7 +104,9 @@ def dashboard(ws: WorkspaceContext, name: str, *, max_time_buckets: int = 24) ->
         project = repo.get_project(session, name)
         versions = list(model_queries.versions(session, project.id))
         answers = queries.human_answers(session, project.id)
-        labels = list(label_schema(project).labels)
+        schema = label_schema(project)
+        labels = list(schema.labels)
+        spans = is_spans(schema)
     number = {v.id: v.version for v in versions}
     curve = [
         CurvePoint(
@@ -116,8 +126,9 @@ def dashboard(ws: WorkspaceContext, name: str, *, max_time_buckets: int = 24) ->
         learning_curve=curve,
         acceptance_by_version=_acceptance_by_version(answers, number),
         acceptance_by_time=_acceptance_by_time(answers, max_time_buckets),
-        annotators=_annotators(answers),
-        agreement=_overall_agreement(answers),
+        annotators=_annotators(answers, spans=spans),
+        agreement=_overall_agreement(answers, spans=spans),
+        agreement_measure="span F1" if spans else "exact answers",
         champion=_champion(champion, labels),
     )
 
@@ -175,23 +186,34 @@ def _latest_per_annotator(answers: list[Any]) -> dict[int, dict[str, tuple[str, 
     return by_item
 
 
-def _annotators(answers: list[Any]) -> list[AnnotatorStats]:
+def _pairs(answers: list[Any]) -> dict[str, list[tuple[Any, Any]]]:
+    """Per annotator, (their answer, another annotator's answer) on every item both answered."""
+    pairs: dict[str, list[tuple[Any, Any]]] = defaultdict(list)
+    for item in _latest_per_annotator(answers).values():
+        for who, value in item.items():
+            pairs[who or "(unknown)"] += [(value, v) for w, v in item.items() if w != who]
+    return pairs
+
+
+def _agreement(pairs: list[tuple[Any, Any]], *, spans: bool) -> float | None:
+    """Share of equal answers, or for spans the micro span F1 of one side against the other
+    (symmetric, so the order within a pair does not matter)."""
+    if not pairs:
+        return None
+    if spans:
+        return span_f1([a for a, _ in pairs], [b for _, b in pairs]).f1
+    return sum(a == b for a, b in pairs) / len(pairs)
+
+
+def _annotators(answers: list[Any], *, spans: bool = False) -> list[AnnotatorStats]:
     per: dict[str, list[Any]] = defaultdict(list)
     for a in answers:
         per[a.annotator or "(unknown)"].append(a)
-    agree: dict[str, list[int]] = defaultdict(lambda: [0, 0])
-    for item in _latest_per_annotator(answers).values():
-        if len(item) < 2:
-            continue
-        for who, value in item.items():
-            others = [v for w, v in item.items() if w != who]
-            agree[who or "(unknown)"][0] += sum(v == value for v in others)
-            agree[who or "(unknown)"][1] += len(others)
+    pairs = _pairs(answers)
     out = []
     for who, rows in sorted(per.items()):
         secs = sorted(float(r.seconds) for r in rows if r.seconds is not None)
         total = sum(secs)
-        a, n = agree.get(who, [0, 0])
         out.append(
             AnnotatorStats(
                 annotator=who,
@@ -199,22 +221,22 @@ def _annotators(answers: list[Any]) -> list[AnnotatorStats]:
                 seconds=round(total, 3),
                 items_per_hour=len(secs) / (total / 3600.0) if total > 0 else None,
                 median_seconds=secs[len(secs) // 2] if secs else None,
-                agreement=a / n if n else None,
-                compared=n,
+                agreement=_agreement(pairs.get(who, []), spans=spans),
+                compared=len(pairs.get(who, [])),
             )
         )
     return out
 
 
-def _overall_agreement(answers: list[Any]) -> float | None:
-    agree = pairs = 0
-    for item in _latest_per_annotator(answers).values():
-        values = list(item.values())
-        for i in range(len(values)):
-            for j in range(i + 1, len(values)):
-                pairs += 1
-                agree += values[i] == values[j]
-    return agree / pairs if pairs else None
+def _overall_agreement(answers: list[Any], *, spans: bool = False) -> float | None:
+    pairs = [
+        (values[i], values[j])
+        for item in _latest_per_annotator(answers).values()
+        for values in [list(item.values())]
+        for i in range(len(values))
+        for j in range(i + 1, len(values))
+    ]
+    return _agreement(pairs, spans=spans)
 
 
 def _champion(version: ModelVersion | None, labels: list[str]) -> ChampionDetail | None:
