@@ -315,3 +315,32 @@ def test_the_dashboard_measures_span_agreement_by_span_f1(workspace, tmp_path):
     per = {a.annotator: a for a in board.annotators}
     assert per["alice"].agreement == per["bob"].agreement == pytest.approx(0.4)
     assert per["alice"].compared == 3
+
+
+@pytest.mark.real_model
+def test_label_issues_after_a_retrain_reuse_its_out_of_fold_analyses(
+    sqlite_workspace, tmp_path, small_span_models, monkeypatch
+):
+    """Training cross-validated the recipe already: detection right after it fits nothing more,
+    and finds what refitting would; once the answers change it cross-validates again."""
+    import labelloop.learn.spans as span_learning
+
+    ws = sqlite_workspace
+    _labelled_project(ws, tmp_path)
+    ws.train("ner")  # trains, then detects label issues from the stored analyses
+    fits = []
+    real = span_learning.cross_validate_spans
+    monkeypatch.setattr(
+        span_learning, "cross_validate_spans", lambda *a, **k: fits.append(1) or real(*a, **k)
+    )
+    stored = ws.label_issues("ner", refresh=True)
+    assert fits == []
+    assert stored.issues and stored.issues[0].external_id == f"s{WRONG}"
+    assert stored.issues[0].suggested == ["Madrid: LOC"]
+
+    with ws.transaction() as session:
+        project = repo.get_project(session, "ner")
+        s0 = repo.items_by_external_id(session, project.id, ["s0"])["s0"][0]
+    ws.submit("ner", s0, [_span(0, 12, "PER"), _span(24, 29, "LOC")], annotator="ann")
+    again = ws.label_issues("ner", refresh=True)  # same champion, a new answer: refit
+    assert fits == [1] and again.issues[0].external_id == f"s{WRONG}"

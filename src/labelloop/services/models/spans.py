@@ -51,11 +51,13 @@ if TYPE_CHECKING:
 __all__ = [
     "SPAN_BACKBONE",
     "SPAN_STRATEGIES",
+    "OutOfFold",
     "answers_spans",
     "auto_accept_evidence",
     "load_span_model",
     "predict",
     "sequence_priority",
+    "stored_out_of_fold",
     "train",
 ]
 
@@ -69,6 +71,10 @@ _PREDICT_BATCH = 256
 #: Out-of-fold evidence kept with a model: per training sentence, the calibrated confidence the
 #: fold model that never saw it gave its spans, and whether they were exactly right.
 _EVIDENCE = "oof_evidence.json"
+#: Out-of-fold analyses kept with a model: per training sentence, the chosen candidate's token
+#: probabilities and spans from the fold model that never saw it. Label-issue detection reads
+#: them instead of fitting the recipe three times more after every retrain.
+_OUT_OF_FOLD = "oof_tokens.npz"
 
 
 @dataclass(frozen=True)
@@ -193,6 +199,13 @@ def train(ws: WorkspaceContext, name: str, *, progress: Progress | None = None) 
                 p.span_set() == set(g) for p, g in zip(selection.oof, labelled.gold, strict=True)
             ],
         }
+    out_of_fold = None
+    if selection.oof is not None and all(p.token_probs is not None for p in selection.oof):
+        out_of_fold = OutOfFold(
+            labelled.annotation_ids,
+            [np.asarray(p.token_probs, dtype=np.float64) for p in selection.oof],
+            [list(p.spans) for p in selection.oof],
+        )
     return _record(
         ws,
         project_id,
@@ -203,7 +216,58 @@ def train(ws: WorkspaceContext, name: str, *, progress: Progress | None = None) 
         start,
         decision,
         evidence=evidence,
+        out_of_fold=out_of_fold,
     )
+
+
+@dataclass(frozen=True)
+class OutOfFold:
+    """The chosen candidate's out-of-fold analyses of the sentences a model was trained on.
+
+    Attributes:
+        annotation_ids: the training answers, in order (they fix the sentences and their spans).
+        token_probs: per sentence, ``(n_tokens, 1 + n_labels)`` class probabilities, column 0
+            ``O`` (as :attr:`labelloop.learn.spans.SpanPrediction.token_probs`).
+        spans: per sentence, ``(start_token, end_token, label, marginal)`` of each span.
+    """
+
+    annotation_ids: list[int]
+    token_probs: list[np.ndarray]
+    spans: list[list[tuple[int, int, str, float]]]
+
+    def save(self, path: Path) -> None:
+        lengths = [len(p) for p in self.token_probs]
+        width = self.token_probs[0].shape[1] if self.token_probs else 0
+        flat = np.concatenate(self.token_probs) if self.token_probs else np.zeros((0, width))
+        with path.open("wb") as f:
+            np.savez(
+                f,
+                annotation_ids=np.asarray(self.annotation_ids, dtype=np.int64),
+                lengths=np.asarray(lengths, dtype=np.int64),
+                token_probs=flat,
+                spans=np.asarray(json.dumps(self.spans)),
+            )
+
+    @classmethod
+    def load(cls, path: Path) -> OutOfFold:
+        with np.load(path, allow_pickle=False) as z:
+            ids = [int(i) for i in z["annotation_ids"]]
+            splits = np.cumsum(z["lengths"])[:-1]
+            probs = np.split(z["token_probs"], splits) if len(ids) else []
+            spans = json.loads(str(z["spans"]))
+        return cls(ids, probs, [[(s, e, label, m) for s, e, label, m in row] for row in spans])
+
+
+def stored_out_of_fold(
+    ws: WorkspaceContext, artifact: str, annotation_ids: Sequence[int]
+) -> OutOfFold | None:
+    """The out-of-fold analyses saved with the model at ``artifact``, when it was trained on
+    exactly the answers ``annotation_ids`` (else ``None``: they are stale or were never kept)."""
+    path = ws.path / artifact / _OUT_OF_FOLD
+    if not path.exists():
+        return None
+    stored = OutOfFold.load(path)
+    return stored if stored.annotation_ids == list(annotation_ids) else None
 
 
 def _record(
@@ -217,11 +281,14 @@ def _record(
     decision: tuple[bool, str],
     *,
     evidence: dict[str, list[Any]] | None = None,
+    out_of_fold: OutOfFold | None = None,
 ) -> TrainResult:
     def write(folder: Path) -> None:
         model.save(folder)
         if evidence is not None:
             (folder / _EVIDENCE).write_text(json.dumps(evidence), encoding="utf-8")
+        if out_of_fold is not None:
+            out_of_fold.save(folder / _OUT_OF_FOLD)
 
     with ws.transaction() as session:
         version = (queries.latest_number(session, project_id) or 0) + 1

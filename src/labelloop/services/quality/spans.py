@@ -7,8 +7,9 @@ label accuracy) do not apply. Instead:
   overall and per label, averaged over annotator pairs (:func:`labelloop.quality.span_agreement`);
 - **gold**: each annotator's span F1 against the gold spans and exact-sentence accuracy (a
   sentence is right only when its span set is exactly the gold one), and the champion's;
-- **label issues**: out-of-fold per-token class probabilities of the champion's recipe
-  (cross-validated on the project's labelled sentences) go to cleanlab's token-classification
+- **label issues**: out-of-fold per-token class probabilities of the champion's recipe (kept
+  with the model by its training when it was trained on exactly the current answers, else
+  cross-validated on the project's labelled sentences) go to cleanlab's token-classification
   module (:func:`labelloop.quality.find_span_label_issues`); sentences holding a doubtful token
   become label-issue candidates, which :mod:`labelloop.services.quality.issues` caches and turns
   into review flags as for classification.
@@ -44,7 +45,7 @@ from labelloop.tasks.spans import char_spans, token_offsets, token_spans
 if TYPE_CHECKING:
     from sqlalchemy.orm import Session
 
-    from labelloop.learn.spans import Sentence, SpanPrediction
+    from labelloop.learn.spans import Sentence
     from labelloop.quality import SpanF1
     from labelloop.schema import LabelSchema
     from labelloop.services.context import WorkspaceContext
@@ -204,6 +205,7 @@ class _Snapshot:
     head: str | None
     artifact: str | None
     seed: int
+    annotation_ids: list[int]
     item_ids: list[int]
     external_ids: list[str | None]
     texts: list[str]
@@ -227,6 +229,7 @@ def _snapshot(session: Session, name: str) -> _Snapshot:
         head=champion.head if champion else None,
         artifact=champion.artifact if champion else None,
         seed=int(project_settings(project)["seed"]),
+        annotation_ids=[r.id for r in rows],
         item_ids=[r.item_id for r in rows],
         external_ids=[r.external_id for r in rows],
         texts=[str(r.data["text"]) for r in rows],
@@ -262,7 +265,11 @@ def detect_label_issues(ws: WorkspaceContext, name: str, *, method: str) -> Labe
     """
     from labelloop.learn.spans import cross_validate_spans
     from labelloop.quality import find_span_label_issues, token_labels
-    from labelloop.services.models.spans import candidates, load_span_model
+    from labelloop.services.models.spans import (
+        candidates,
+        load_span_model,
+        stored_out_of_fold,
+    )
 
     with ws.transaction() as session:
         snap = _snapshot(session, name)
@@ -284,24 +291,34 @@ def detect_label_issues(ws: WorkspaceContext, name: str, *, method: str) -> Labe
     if recipe is None:
         return _empty(snap, method, f"label-error detection knows no span model {snap.head!r}")
     no_probs = _empty(snap, method, f"span model {snap.head!r} gives no per-token probabilities")
-    if snap.artifact is not None:  # find out from the champion before fitting its recipe 3 times
-        champion = load_span_model(ws.path / snap.artifact)
-        if champion.predict([snap.sentences[rows[0]]])[0].token_probs is None:
+    stored = (
+        None
+        if snap.artifact is None
+        else stored_out_of_fold(ws, snap.artifact, snap.annotation_ids)
+    )
+    if stored is not None:  # the champion's training kept them: nothing to fit again
+        probs = [stored.token_probs[i] for i in rows]
+        suggested = [stored.spans[i] for i in rows]
+    else:
+        if snap.artifact is not None:  # ask the champion before fitting its recipe 3 times
+            champion = load_span_model(ws.path / snap.artifact)
+            if champion.predict([snap.sentences[rows[0]]])[0].token_probs is None:
+                return no_probs
+        _, oof = cross_validate_spans(
+            recipe, [snap.sentences[i] for i in rows], [snap.gold[i] for i in rows],
+            folds=_FOLDS, seed=snap.seed,
+        )  # fmt: skip
+        if any(p.token_probs is None for p in oof):
             return no_probs
-    _, oof = cross_validate_spans(
-        recipe, [snap.sentences[i] for i in rows], [snap.gold[i] for i in rows],
-        folds=_FOLDS, seed=snap.seed,
-    )  # fmt: skip
-    if any(p.token_probs is None for p in oof):
-        return no_probs
-    probs = [np.asarray(p.token_probs) for p in oof]
+        probs = [np.asarray(p.token_probs) for p in oof]
+        suggested = [list(p.spans) for p in oof]
     found = find_span_label_issues(labels, probs, method=method)
     issues = []
     for s in found:
         i = rows[s.index]
         if snap.reviewed[i]:  # a reviewer's adjudication is not questioned again
             continue
-        issues.append(_issue_view(snap, i, s, oof[s.index], classes))
+        issues.append(_issue_view(snap, i, s, suggested[s.index], classes))
     note = f"{skipped} sentences with overlapping spans were not checked" if skipped else None
     return LabelIssues(
         model_version=snap.version,
@@ -317,7 +334,11 @@ def detect_label_issues(ws: WorkspaceContext, name: str, *, method: str) -> Labe
 
 
 def _issue_view(
-    snap: _Snapshot, i: int, issue: Any, prediction: SpanPrediction, classes: list[str]
+    snap: _Snapshot,
+    i: int,
+    issue: Any,
+    suggested: Sequence[tuple[int, int, str, float]],
+    classes: list[str],
 ) -> LabelIssueView:
     text, offsets = snap.texts[i], snap.offsets[i]
     tokens = [
@@ -339,5 +360,5 @@ def _issue_view(
         suggested=[f"{t.text}: {t.suggested}" for t in tokens],
         score=round(issue.score, 6),
         tokens=tokens,
-        suggested_spans=char_spans(offsets, [(s, e, label) for s, e, label, _ in prediction.spans]),
+        suggested_spans=char_spans(offsets, [(s, e, label) for s, e, label, _ in suggested]),
     )
