@@ -6,7 +6,7 @@
 PYTHON ?= python3.11
 VENV ?= .venv
 BIN := $(VENV)/bin
-EXTRAS ?= dev,finetune,hf,spans
+EXTRAS ?= dev,finetune,hf,spans,images
 
 .PHONY: install system-deps lsml-venv demo test test-fast lint bench clean
 

@@ -72,14 +72,17 @@ def test_the_model_learns_from_the_files_not_their_folder_names(
     sqlite_workspace, image_backbone, tmp_path
 ):
     ws = sqlite_workspace
-    ws.create_project("noise", labels="cat,dog", task="image-classification")
-    assert ws.project("noise").backbone == image_backbone  # the one image backbone installed
+    ws.create_project(
+        "noise", labels="cat,dog", task="image-classification", backbone=image_backbone
+    )
     noise = _folder(tmp_path / "noise", separable=False)
     ws.import_file("noise", noise, ImportOptions(labels_from_subfolders=True))
     # random noise: nothing to learn (the text backbone on the paths scored 1.000 here)
     assert ws.train("noise").metrics["accuracy"] < 0.8
 
-    ws.create_project("pets", labels="cat,dog", task="image-classification")
+    ws.create_project(
+        "pets", labels="cat,dog", task="image-classification", backbone=image_backbone
+    )
     pets = _folder(ws.media_root / "pets", separable=True)  # inside the workspace's media root
     result = ws.import_file("pets", pets, ImportOptions(labels_from_subfolders=True))
     assert result.items_added == 48
@@ -88,7 +91,9 @@ def test_the_model_learns_from_the_files_not_their_folder_names(
 
 def test_media_paths_resolve_against_the_media_root(sqlite_workspace, image_backbone, tmp_path):
     ws = sqlite_workspace
-    ws.create_project("pets", labels="cat,dog", task="image-classification")
+    ws.create_project(
+        "pets", labels="cat,dog", task="image-classification", backbone=image_backbone
+    )
     inside = _folder(ws.media_root / "batch1", separable=True, n=3)
     outside = _folder(tmp_path / "elsewhere" / "extra", separable=True, n=3, seed=1)
     ws.import_file("pets", inside, ImportOptions(labels_from_subfolders=True))
@@ -110,7 +115,9 @@ def test_label_studio_export_of_an_image_project(sqlite_workspace, image_backbon
     from labelloop.services.data.formats import label_studio_config
 
     ws = sqlite_workspace
-    ws.create_project("pets", labels="cat,dog", task="image-classification")
+    ws.create_project(
+        "pets", labels="cat,dog", task="image-classification", backbone=image_backbone
+    )
     ws.import_file(
         "pets",
         _folder(tmp_path / "f", separable=True, n=2),

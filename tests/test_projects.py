@@ -37,7 +37,7 @@ def test_duplicate_project_name_is_a_conflict(workspace):
         ({"labels": "A,,B"}, "must not be empty"),
         ({"labels": "A,B", "task": "poetry"}, "task type 'poetry' is not implemented"),
         # no image backbone installed: the task cannot run here
-        ({"labels": "A,B", "task": "image-classification"}, "needs an image backbone"),
+        ({"labels": "A,B", "task": "audio-classification"}, "needs an audio backbone"),
         ({"labels": "A,B", "backbone": "nope"}, "unknown backbone 'nope'"),
         ({"labels": "A,B", "settings": {"retrain_every": 0}}, "from 1 to"),
         ({"labels": "A,B", "settings": {"colour": "red"}}, "unknown setting"),
@@ -54,19 +54,21 @@ def test_backbone_must_embed_the_task_modality(sqlite_workspace):
     from labelloop.backbones._registry import unregister_backbone
     from labelloop.schema import Modality
 
-    info = BackboneInfo("fake-image", Modality.IMAGE, 8, description="tests only")
+    info = BackboneInfo("fake-audio", Modality.AUDIO, 8, description="tests only")
     register_backbone(info, lambda: FakeEncoder(dim=8), replace=True)
     try:
-        with pytest.raises(InvalidInput, match="embeds image, but a text-classification project"):
-            sqlite_workspace.create_project("p", labels="A,B", backbone="fake-image")
-        # with an image backbone installed, image classification is implemented and gets it
-        made = sqlite_workspace.create_project("img", labels="cat,dog", task="image-classification")
-        assert made.backbone == "fake-image"
-        with pytest.raises(InvalidInput, match="needs an image backbone"):
-            sqlite_workspace.update_project("img", backbone="fake")
+        with pytest.raises(InvalidInput, match="embeds audio, but a text-classification project"):
+            sqlite_workspace.create_project("p", labels="A,B", backbone="fake-audio")
+        # with an audio backbone installed, audio classification is implemented and gets it
+        made = sqlite_workspace.create_project(
+            "snd", labels="bell,horn", task="audio-classification"
+        )
+        assert made.backbone == "fake-audio"
+        with pytest.raises(InvalidInput, match="needs an audio backbone"):
+            sqlite_workspace.update_project("snd", backbone="fake")
     finally:
-        unregister_backbone("fake-image")
-    assert [p.name for p in sqlite_workspace.list_projects()] == ["img"]
+        unregister_backbone("fake-audio")
+    assert [p.name for p in sqlite_workspace.list_projects()] == ["snd"]
 
 
 def test_bad_project_name(sqlite_workspace):

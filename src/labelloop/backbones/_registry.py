@@ -23,6 +23,7 @@ from labelloop.schema import Modality
 
 __all__ = [
     "DEFAULT_BACKBONE",
+    "DEFAULT_IMAGE_BACKBONE",
     "BackboneInfo",
     "EncoderFactory",
     "backbone_plugin_errors",
@@ -38,6 +39,9 @@ logger = logging.getLogger(__name__)
 
 DEFAULT_BACKBONE = "minilm-l6"
 """The text backbone the core install ships with."""
+
+DEFAULT_IMAGE_BACKBONE = "efficientnet-lite0"
+"""The image backbone a new image project gets when it is installed (the ``images`` extra)."""
 
 EncoderFactory = Callable[[], Encoder]
 """Builds a ready encoder. Called at most once per name and process, under a lock."""

