@@ -175,3 +175,22 @@ def test_an_image_project_learns_faces_from_a_few_labels(sqlite_workspace, tmp_p
         if path.endswith(rel)
     )
     assert len(suggested) == 40 and right >= 34
+
+
+@requires_lite0
+def test_a_corrupt_file_stops_training_by_name_and_trains_nothing(sqlite_workspace) -> None:
+    from labelloop.services.data.importing import ImportOptions
+
+    ws = sqlite_workspace
+    ws.create_project("pets", labels="cat,other", task="image-classification")
+    root = ws.media_root / "pets"
+    _save(_photo("chelsea"), root / "cat" / "chelsea.png")
+    _save(_photo("cat"), root / "cat" / "cat.jpg")
+    _save(_photo("coffee"), root / "other" / "coffee.png")
+    good = Path(_save(_photo("rocket"), root / "other" / "rocket.jpg"))
+    broken = root / "other" / "broken.jpg"
+    broken.write_bytes(good.read_bytes()[:2000])
+    ws.import_file("pets", root, ImportOptions(labels_from_subfolders=True))
+    with pytest.raises(InvalidInput, match="broken.jpg: image is corrupt or truncated"):
+        ws.train("pets")
+    assert ws.models("pets") == []
