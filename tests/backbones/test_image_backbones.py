@@ -191,6 +191,6 @@ def test_a_corrupt_file_stops_training_by_name_and_trains_nothing(sqlite_workspa
     broken = root / "other" / "broken.jpg"
     broken.write_bytes(good.read_bytes()[:2000])
     ws.import_file("pets", root, ImportOptions(labels_from_subfolders=True))
-    with pytest.raises(InvalidInput, match="broken.jpg: image is corrupt or truncated"):
+    with pytest.raises(InvalidInput, match=r"broken\.jpg: image is corrupt or truncated"):
         ws.train("pets")
     assert ws.models("pets") == []
