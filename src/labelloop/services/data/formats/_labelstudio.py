@@ -86,9 +86,9 @@ def _record(task: dict[str, Any], opts: ReadOptions, line: int, ids: IdTracker) 
         external_id = ids.check(data_in[opts.id_field], opts, line, opts.id_field)
     elif task_meta.get("external_id") is not None:
         external_id = ids.check(task_meta["external_id"], opts, line, "meta.external_id")
-    elif "content_hash" in task_meta:
-        pass  # labelloop wrote it: its task id is the item id, not the item's own id
-    elif task.get("id") is not None:
+    elif task.get("id") is not None and "content_hash" not in task_meta:
+        # Label Studio's own task id names the item; in a file labelloop wrote (its meta holds
+        # the content hash) the task id is labelloop's item id, which is not the item's name
         external_id = ids.check(task["id"], opts, line, "id")
     data, main_key = _data(data_in, opts, line)
     kept = {main_key, opts.id_field}
