@@ -43,19 +43,23 @@ def _project(ws, tmp_path: Path, name: str = "ner", texts: dict | None = None) -
     return {k: v[0] for k, v in found.items()}
 
 
+def _alice_and_bob(ws, ids: dict[str, int]) -> None:
+    """Both annotate s0, s1 and s3: alice 2 spans, bob 3, one exact match (Brussels)."""
+    # s0: bob marks only "Peter" of "Peter Blackburn"
+    ws.submit("ner", ids["s0"], [_span(0, 15, "PER"), _span(24, 32, "LOC")], annotator="alice")
+    ws.submit("ner", ids["s0"], [_span(0, 5, "PER"), _span(24, 32, "LOC")], annotator="bob")
+    # s1: alice sees no entity, bob sees one; both say "no entity" on s3
+    ws.submit("ner", ids["s1"], [], annotator="alice")
+    ws.submit("ner", ids["s1"], [_span(0, 2, "ORG")], annotator="bob")
+    ws.submit("ner", ids["s3"], [], annotator="alice")
+    ws.submit("ner", ids["s3"], [], annotator="bob")
+
+
 def test_agreement_is_pairwise_span_f1_exact_and_partial(workspace, tmp_path):
     ids = _project(workspace, tmp_path)
-    submit = workspace.submit
-    # s0: bob marks only "Peter" of "Peter Blackburn"
-    submit("ner", ids["s0"], [_span(0, 15, "PER"), _span(24, 32, "LOC")], annotator="alice")
-    submit("ner", ids["s0"], [_span(0, 5, "PER"), _span(24, 32, "LOC")], annotator="bob")
-    # s1: alice sees no entity, bob sees one; both say "no entity" on s3
-    submit("ner", ids["s1"], [], annotator="alice")
-    submit("ner", ids["s1"], [_span(0, 2, "ORG")], annotator="bob")
-    submit("ner", ids["s3"], [], annotator="alice")
-    submit("ner", ids["s3"], [], annotator="bob")
+    _alice_and_bob(workspace, ids)
     # s2: only alice
-    submit("ner", ids["s2"], [_span(0, 13, "PER")], annotator="alice")
+    workspace.submit("ner", ids["s2"], [_span(0, 13, "PER")], annotator="alice")
 
     agreement = qa.qa_report(workspace, "ner").agreement
     assert agreement.kind == "spans"
@@ -299,13 +303,7 @@ def test_the_dashboard_measures_span_agreement_by_span_f1(workspace, tmp_path):
     from labelloop.services import stats
 
     ids = _project(workspace, tmp_path)
-    submit = workspace.submit
-    submit("ner", ids["s0"], [_span(0, 15, "PER"), _span(24, 32, "LOC")], annotator="alice")
-    submit("ner", ids["s0"], [_span(0, 5, "PER"), _span(24, 32, "LOC")], annotator="bob")
-    submit("ner", ids["s1"], [], annotator="alice")
-    submit("ner", ids["s1"], [_span(0, 2, "ORG")], annotator="bob")
-    submit("ner", ids["s3"], [], annotator="alice")
-    submit("ner", ids["s3"], [], annotator="bob")
+    _alice_and_bob(workspace, ids)
 
     board = stats.dashboard(workspace, "ner")
     assert board.agreement_measure == "span F1"
