@@ -16,7 +16,7 @@ from labelloop.quality.span_agreement import span_f1
 from labelloop.services.projects import label_schema, project_status
 from labelloop.services.quality.spans import is_spans
 from labelloop.services.results import ProjectStatus
-from labelloop.store import ModelStatus, ModelVersion, Source, repo
+from labelloop.store import ModelStatus, ModelVersion, Source, as_utc, repo
 from labelloop.store.queries import models as model_queries
 from labelloop.store.queries import stats as queries
 
@@ -93,10 +93,6 @@ class Dashboard(BaseModel):
     champion: ChampionDetail | None
 
 
-def _aware(t: datetime) -> datetime:
-    return t if t.tzinfo is not None else t.replace(tzinfo=UTC)
-
-
 def dashboard(ws: WorkspaceContext, name: str, *, max_time_buckets: int = 24) -> Dashboard:
     """All the numbers the project dashboard shows, in one read."""
     status = project_status(ws, name)
@@ -154,7 +150,7 @@ def _acceptance_by_time(answers: list[Any], max_buckets: int) -> list[Acceptance
     shown = [a for a in answers if a.model_version_id is not None]
     if not shown:
         return []
-    times = [_aware(a.created_at).timestamp() for a in shown]
+    times = [as_utc(a.created_at).timestamp() for a in shown]
     start, end = min(times), max(times)
     # round bucket width up to a readable unit: a minute, ten minutes, an hour, a day
     width = 60.0

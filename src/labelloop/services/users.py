@@ -21,7 +21,7 @@ import os
 import secrets
 import time
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -37,7 +37,7 @@ from labelloop.errors import InvalidInput, NotFound, PermissionDenied
 from labelloop.services import projects
 from labelloop.services.annotation.queue import is_handed
 from labelloop.services.results import ProjectInfo
-from labelloop.store import ApiToken, Membership, User, repo, utcnow
+from labelloop.store import ApiToken, Membership, User, as_utc, repo, utcnow
 from labelloop.store.queries import projects as project_queries
 from labelloop.store.queries import users as queries
 
@@ -338,7 +338,7 @@ class TokenInfo(BaseModel):
 
 
 def _token_info(row: Any) -> TokenInfo:
-    created = row.created_at if row.created_at.tzinfo else row.created_at.replace(tzinfo=UTC)
+    created = as_utc(row.created_at)
     expires = created + timedelta(seconds=SESSION_SECONDS) if row.kind == "session" else None
     return TokenInfo(
         id=row.id, user=row.name, kind=row.kind, label=row.label, created_at=created,
@@ -406,9 +406,7 @@ def _principal(
 
 
 def _expired(created: datetime, max_age: float) -> bool:
-    if created.tzinfo is None:  # SQLite returns naive UTC datetimes
-        created = created.replace(tzinfo=UTC)
-    return utcnow() - created > timedelta(seconds=max_age)
+    return utcnow() - as_utc(created) > timedelta(seconds=max_age)
 
 
 def credential_version(ws: WorkspaceContext, kind: str, token: str) -> int | None:

@@ -19,6 +19,7 @@ from labelloop.store.tables import (
     Project,
     Suggestion,
     User,
+    as_utc,
     iso8601,
     utcnow,
 )
@@ -46,6 +47,7 @@ __all__ = [
     "Suggestion",
     "User",
     "analyze",
+    "as_utc",
     "create_db_engine",
     "iso8601",
     "migrate",
