@@ -18,6 +18,7 @@ import numpy as np
 
 from labelloop.backbones._base import ProgressCallback
 from labelloop.backbones._text import configure_runtime
+from labelloop.backbones.images import open_upright
 from labelloop.errors import InvalidInput, MissingDependency
 from labelloop.schema import Modality
 
@@ -39,25 +40,10 @@ def load_image(path: str | Path, size: int) -> np.ndarray:
         InvalidInput: The file is missing, unreadable, truncated or not an image Pillow decodes
             (the message names the file).
     """
-    from PIL import Image, ImageOps, UnidentifiedImageError
+    from PIL import Image, ImageOps
 
-    try:
-        with Image.open(path) as img:
-            # JPEG only: decode at the smallest power-of-two scale still >= size (much faster).
-            img.draft("RGB", (size, size))
-            img.load()
-            upright = ImageOps.exif_transpose(img)
-            rgb = upright.convert("RGB")
-    except FileNotFoundError as exc:
-        raise InvalidInput("image file not found", file=str(path)) from exc
-    except UnidentifiedImageError as exc:
-        raise InvalidInput("not an image file labelloop can read", file=str(path)) from exc
-    except Image.DecompressionBombError as exc:
-        raise InvalidInput(f"image is too large to decode ({exc})", file=str(path)) from exc
-    except (OSError, SyntaxError, ValueError) as exc:
-        # Pillow reports truncated and corrupt data as OSError (SyntaxError for some formats).
-        raise InvalidInput(f"image is corrupt or truncated ({exc})", file=str(path)) from exc
-    square = ImageOps.fit(rgb, (size, size), method=Image.Resampling.BICUBIC)
+    upright = open_upright(path, draft=size)
+    square = ImageOps.fit(upright, (size, size), method=Image.Resampling.BICUBIC)
     return np.asarray(square, dtype=np.uint8)
 
 
