@@ -15,7 +15,8 @@ class Artifacts:
     """The ``<workspace>/artifacts`` folder.
 
     Layout: ``embeddings/<backbone>/`` (the embedding cache), ``models/<project_id>/v<N>/``
-    (model files of each model version), ``exports/`` (scratch space).
+    (model files of each model version), ``thumbnails/<size>/`` (image previews keyed by
+    content hash, shared like the embedding cache), ``exports/`` (scratch space).
     """
 
     def __init__(self, root: Path) -> None:
@@ -24,6 +25,10 @@ class Artifacts:
     @property
     def embeddings(self) -> Path:
         return self.root / "embeddings"
+
+    @property
+    def thumbnails(self) -> Path:
+        return self.root / "thumbnails"
 
     def model_dir(self, project_id: int, version: int) -> Path:
         return self.root / "models" / str(project_id) / f"v{version}"

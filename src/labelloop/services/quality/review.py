@@ -25,6 +25,7 @@ from pydantic import BaseModel, Field
 from labelloop.errors import InvalidInput, NotFound
 from labelloop.services.annotation.annotating import REVIEW_PREFIX
 from labelloop.services.annotation.views import item_tokens, keyed_probs
+from labelloop.services.data.media import resolve_media
 from labelloop.services.projects import label_schema
 from labelloop.services.quality import autoaccept as _autoaccept
 from labelloop.services.quality import issues
@@ -205,16 +206,7 @@ def media_file(ws: WorkspaceContext, name: str, item_id: int, *, roots: list[Pat
         if item is None or item.project_id != project.id:
             raise NotFound(f"no item {item_id} in project {name!r}")
         raw = item.media_path
-    if not raw:
-        raise NotFound(f"item {item_id} has no media file")
-    allowed = [r.resolve() for r in roots]
-    path = Path(raw)
-    candidates = [path] if path.is_absolute() else [r / path for r in allowed]
-    for candidate in candidates:
-        resolved = candidate.resolve()
-        if any(resolved.is_relative_to(r) for r in allowed) and resolved.is_file():
-            return resolved
-    raise NotFound(f"the media file of item {item_id} is not available")
+    return resolve_media(raw, item_id, roots=roots)
 
 
 def item_detail(ws: WorkspaceContext, name: str, item_id: int) -> ReviewCandidate:
