@@ -12,7 +12,7 @@ Example:
     [1, 2]
 """
 
-from labelloop.active.diversity import cold_start, hybrid, kcenter_greedy
+from labelloop.active.diversity import cluster_items, cold_start, hybrid, kcenter_greedy
 from labelloop.active.scores import (
     entropy,
     least_confidence,
@@ -24,6 +24,7 @@ from labelloop.active.strategies import QueryStrategy, get_strategy, list_strate
 
 __all__ = [
     "QueryStrategy",
+    "cluster_items",
     "cold_start",
     "entropy",
     "get_strategy",

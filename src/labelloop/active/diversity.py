@@ -1,6 +1,7 @@
-"""Diversity-based selection over embeddings: k-center greedy, cold start, hybrid.
+"""Diversity-based selection over embeddings: k-center greedy, cold start, hybrid; and the
+k-means clusters the cluster view shows.
 
-All three return row indices into ``embeddings`` in priority order (best first).
+The three strategies return row indices into ``embeddings`` in priority order (best first).
 
 Example:
     >>> import numpy as np
@@ -24,7 +25,7 @@ from labelloop.active._validate import (
 from labelloop.active.scores import _entropy, _least_confidence, _margin, top_candidates
 from labelloop.errors import InvalidInput, PoolExhausted
 
-__all__ = ["cold_start", "hybrid", "kcenter_greedy"]
+__all__ = ["cluster_items", "cold_start", "hybrid", "kcenter_greedy"]
 
 _ROW_CHUNK = 65_536
 _CENTER_CHUNK = 256
@@ -137,6 +138,36 @@ def _kmeans(x: np.ndarray, n: int, *, seed: int, max_iter: int, seed_rows: int =
             rows = x[np.sort(pick)]
         centres, _ = kmeans_plusplus(rows, n, random_state=seed)
         return KMeans(n_clusters=n, init=centres, n_init=1, max_iter=max_iter).fit(x)
+
+
+def cluster_items(
+    embeddings: np.ndarray, *, n: int, seed: int = 0
+) -> tuple[np.ndarray, np.ndarray]:
+    """Group items into ``n`` k-means clusters (the k-means :func:`cold_start` runs).
+
+    Args:
+        embeddings: (n_items, d) item embeddings.
+        n: number of clusters (at most ``n_items``).
+        seed: seeds k-means.
+
+    Returns:
+        ``(clusters, sq_dist)``: (n_items,) int64 cluster of each item, numbered largest
+        cluster first (ties by lowest number), and (n_items,) float32 squared distance of each
+        item to its cluster's centre (small: typical of the cluster).
+    """
+    emb = check_embeddings(embeddings)
+    n = check_n(n)
+    if n > emb.shape[0]:
+        raise InvalidInput(f"cannot make {n} clusters of {emb.shape[0]} items", field="n")
+    x = np.asarray(emb, dtype=np.float32)
+    km = _kmeans(x, n, seed=seed, max_iter=50)
+    assign = np.asarray(km.labels_, dtype=np.int64)
+    centres = km.cluster_centers_.astype(np.float32)
+    sq_dist = ((x - centres[assign]) ** 2).sum(axis=1).astype(np.float32)
+    order = np.lexsort((np.arange(n), -np.bincount(assign, minlength=n)))
+    rank = np.empty(n, dtype=np.int64)
+    rank[order] = np.arange(n)
+    return rank[assign], sq_dist
 
 
 def cold_start(
