@@ -30,14 +30,19 @@ class Artifacts:
     def thumbnails(self) -> Path:
         return self.root / "thumbnails"
 
+    def clusters(self, project_id: int) -> Path:
+        """The saved k-means clusterings of one project (services/annotation/clusters.py)."""
+        return self.root / "clusters" / str(project_id)
+
     def model_dir(self, project_id: int, version: int) -> Path:
         return self.root / "models" / str(project_id) / f"v{version}"
 
     def project_dirs(self, project_id: int) -> list[Path]:
         """Every folder that holds files of one project only: its model versions
-        (``models/<id>``) and its label-issue reports (``qa/<id>``, services/quality/issues.py).
+        (``models/<id>``), its label-issue reports (``qa/<id>``, services/quality/issues.py)
+        and its saved clusterings (``clusters/<id>``).
         The embedding cache is keyed by content, shared by every project, and is not one."""
-        return [self.root / "models" / str(project_id), self.root / "qa" / str(project_id)]
+        return [self.root / name / str(project_id) for name in ("models", "qa", "clusters")]
 
     def write_dir_atomically(self, target: Path, fill: Callable[[Path], None]) -> Path:
         """Create ``target`` by filling a temporary sibling folder, then renaming it into place.
