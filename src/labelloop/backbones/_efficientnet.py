@@ -112,6 +112,30 @@ class EfficientNetLiteEncoder:
         out /= np.maximum(norms, 1e-12)
         return np.ascontiguousarray(out)
 
+    def encode_pixels(self, pixels: np.ndarray, *, batch_size: int = 32) -> np.ndarray:
+        """Embed decoded images ``(n, s, s, 3)`` uint8 RGB, ``s`` = :attr:`image_size`; returns
+        ``(n, 1280)`` float32, rows L2-normalised, as :meth:`encode` does for files.
+
+        Augmented copies of an image (:mod:`labelloop.learn.image_augment`) come here: they
+        exist only as arrays.
+
+        Raises:
+            InvalidInput: ``pixels`` is not ``(n, image_size, image_size, 3)`` uint8.
+        """
+        side = self.image_size
+        if pixels.ndim != 4 or pixels.shape[1:] != (side, side, 3) or pixels.dtype != np.uint8:
+            raise InvalidInput(
+                f"pixels must be (n, {side}, {side}, 3) uint8, got {pixels.shape} {pixels.dtype}"
+            )
+        if batch_size < 1:
+            raise InvalidInput(f"batch_size must be >= 1, got {batch_size}")
+        out = np.empty((len(pixels), _DIM), dtype=np.float32)
+        for start in range(0, len(pixels), batch_size):
+            out[start : start + batch_size] = self._embed(pixels[start : start + batch_size])
+        norms = np.linalg.norm(out, axis=1, keepdims=True)
+        out /= np.maximum(norms, 1e-12)
+        return np.ascontiguousarray(out)
+
     def _embed(self, pixels: np.ndarray) -> np.ndarray:
         """``(b, s, s, 3)`` uint8 -> ``(b, 1280)`` float32 pooled features."""
         import torch

@@ -42,7 +42,8 @@ Admin = Annotated[Principal, Depends(ProjectRole("admin"))]
 
 # the settings' order and sections on the page
 _SECTIONS: dict[str, tuple[str, ...]] = {
-    "Training": ("retrain_every", "head", "augment", "semi_supervised", "finetune",
+    "Training": ("retrain_every", "head", "augment", "augment_copies",
+                 "semi_supervised", "finetune",
                  "finetune_min_labels", "finetune_max_pairs"),
     "Queue": ("strategy", "seed", "lease_seconds", "overlap", "overlap_rate", "blind_rate"),
     "Quality": ("gold_rate", "audit_rate", "auto_accept_target", "auto_accept_paused"),

@@ -69,6 +69,7 @@ SEQUENCE_STRATEGIES = ("mnlp", "token_entropy", "random")
 
 MAX_RETRAIN_EVERY = 1_000_000
 MAX_LEASE_SECONDS = 30 * 24 * 3600
+MAX_AUGMENT_COPIES = 16
 
 
 class ProjectSettings(BaseModel):
@@ -96,6 +97,13 @@ class ProjectSettings(BaseModel):
     strategy: Strategy = Field(default="margin", description="the queue order (query strategy)")
     augment: Literal["none", "mixup"] = Field(
         default="none", description="training-time augmentation"
+    )
+    augment_copies: Count = Field(
+        default=0,
+        ge=0,
+        le=MAX_AUGMENT_COPIES,
+        description="image projects: augmented copies (flip, crop, colour) of each labelled "
+        "image the head also trains on; 0 for none (docs/learning.md)",
     )
     head: Literal["logreg", "mlp"] = Field(default="logreg", description="the classifier head")
     overlap: Count = Field(default=1, ge=1, le=100, description="how many annotators see each item")

@@ -214,6 +214,17 @@ def train(
         stage_name="embedding labelled items",
     )
     from labelloop.learn import fit_model
+    from labelloop.services.models.augmenting import augmented_copies
+
+    augmented = augmented_copies(
+        ws,
+        backbone,
+        labelled.inputs,
+        labelled.hashes,
+        labelled.labels,
+        copies=int(settings["augment_copies"]),
+        progress=progress,
+    )
 
     init = None
     if (
@@ -243,6 +254,7 @@ def train(
         init=init,
         label_names=list(schema.labels),
         unlabelled=unlabelled,
+        augmented=augmented,
     )
     decision = _decide(ws, champion_files, model, embeddings, backbone, labelled, schema)
     metrics = {
