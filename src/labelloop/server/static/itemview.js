@@ -2,11 +2,17 @@
 // answer that the items list shares. Text goes into the page through textContent only.
 "use strict";
 (() => {
-  // An answer in a few words: "tech, politics"; spans as 'PER "Peter Blackburn" · LOC ...'.
+  // An answer in a few words: "tech, politics"; spans as 'PER "Peter Blackburn" · LOC ...';
+  // boxes as "2 boxes: cat, dog".
   function answerText(value, data, { max = 4 } = {}) {
     if (value === null || value === undefined) return "–";
     if (!value.length) return "(none)";
     if (typeof value[0] !== "object") return value.join(", ");
+    if ("w" in value[0]) {
+      const names = value.slice(0, max).map((b) => b.label);
+      if (value.length > max) names.push(`+${value.length - max} more`);
+      return `${value.length} box${value.length === 1 ? "" : "es"}: ${names.join(", ")}`;
+    }
     const text = LL.itemText(data);
     const parts = value.slice(0, max).map((s) => `${s.label} "${text.slice(s.start, s.end)}"`);
     if (value.length > max) parts.push(`+${value.length - max} more`);
