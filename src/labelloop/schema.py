@@ -22,6 +22,7 @@ class TaskType(StrEnum):
     SPANS = "spans"
     IMAGE_CLASSIFICATION = "image-classification"
     AUDIO_CLASSIFICATION = "audio-classification"
+    IMAGE_BOXES = "image-boxes"
 
 
 class Modality(StrEnum):
@@ -35,6 +36,7 @@ _MODALITY = {
     TaskType.SPANS: Modality.TEXT,
     TaskType.IMAGE_CLASSIFICATION: Modality.IMAGE,
     TaskType.AUDIO_CLASSIFICATION: Modality.AUDIO,
+    TaskType.IMAGE_BOXES: Modality.IMAGE,
 }
 
 MAX_LABELS = 1000
@@ -62,8 +64,10 @@ class LabelSchema(BaseModel):
     descriptions: dict[str, str] = Field(default_factory=dict)
     #: spans only: whether an answer may hold overlapping spans.
     allow_overlap: bool = False
-    #: spans only: a pre-trained model's entity type -> the project label it suggests (types
+    #: spans: a pre-trained model's entity type -> the project label it suggests (types
     #: missing here use :func:`labelloop.learn.spans.default_type_map`; ``""`` drops a type).
+    #: image-boxes: the pre-trained detector's class -> project label (e.g. ``Footwear`` ->
+    #: ``shoe``), on top of same-named classes.
     type_map: dict[str, str] = Field(default_factory=dict)
 
     @field_validator("labels", mode="before")

@@ -1,16 +1,17 @@
 """Task types: what an answer is, and everything that depends on it.
 
-A task type (text, image or audio classification, and text spans) owns the answer's shape and
-every step that depends on it: checking an answer against the label schema, training targets,
-decoding model outputs into suggestions, comparing two answers, what the encoder reads, the item's
-content hash, the uncertainty behind the queue, and the Label Studio and Hugging Face codecs.
+A task type (text, image or audio classification, text spans, image boxes) owns the answer's
+shape and every step that depends on it: checking an answer against the label schema, training
+targets, decoding model outputs into suggestions, comparing two answers, what the encoder reads,
+the item's content hash, the uncertainty behind the queue, and the Label Studio and Hugging Face
+codecs.
 Services ask the project's task (:func:`task_for`) instead of branching on the task type.
 
 Example:
     >>> from labelloop.schema import LabelSchema
     >>> from labelloop.tasks import list_tasks, task_for
     >>> [t.name for t in list_tasks()]
-    ['text-classification', 'image-classification', 'audio-classification', 'spans']
+    ['text-classification', 'image-classification', 'audio-classification', 'spans', 'image-boxes']
     >>> schema = LabelSchema(task="text-classification", labels=["World", "Sports"])
     >>> task = task_for(schema)
     >>> task.tags.answer, task.widget
@@ -32,12 +33,14 @@ from labelloop.tasks._registry import (
     task_for,
     unregister_task,
 )
+from labelloop.tasks.boxes import BoxesTask
 from labelloop.tasks.classification import ClassificationTask
 from labelloop.tasks.spans import SpansTask
 
 __all__ = [
     "AnswerShape",
     "AnswerValue",
+    "BoxesTask",
     "ClassificationTask",
     "Decoded",
     "SpansTask",

@@ -107,9 +107,11 @@ class Task(Protocol):
         *,
         where: Where | None = None,
         data: Mapping[str, Any] | None = None,
+        media_root: Path | None = None,
     ) -> list[Any]:
         """Validate an answer; return it normalised (label names in schema order, or sorted
-        spans). ``data`` is the item's data, for answers that point into the item (spans)."""
+        spans). ``data`` is the item's data, for answers that point into the item (spans,
+        boxes); ``media_root`` is what a relative media path in it is relative to."""
         ...
 
     def targets(self, schema: LabelSchema, values: Sequence[Sequence[Any]]) -> np.ndarray:

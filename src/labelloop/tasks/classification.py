@@ -74,6 +74,7 @@ class ClassificationTask:
         *,
         where: Where | None = None,
         data: Mapping[str, Any] | None = None,
+        media_root: Path | None = None,
     ) -> list[str]:
         """Validate an answer and return its labels in schema order.
 
@@ -83,6 +84,7 @@ class ClassificationTask:
             where: Where the answer came from. With a ``file`` (an import), messages use the
                 importer's wording and carry ``file``/``line``/``field``.
             data: The item's data (unused: a label does not point into the item).
+            media_root: Unused, as ``data``.
 
         An empty answer (``[]``) on a multi-label project is an answer: no label applies
         (unlike a skip, it is a label, with a training target of all zeros).

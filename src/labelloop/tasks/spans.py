@@ -236,6 +236,7 @@ class SpansTask:
         *,
         where: Where | None = None,
         data: Mapping[str, Any] | None = None,
+        media_root: Path | None = None,
     ) -> list[Any]:
         """Validate spans against the item's text; return them token-snapped and sorted.
 
@@ -246,6 +247,7 @@ class SpansTask:
             where: Where the answer came from (an import's file and line).
             data: The item's data (its ``text``, optionally ``tokens``). Without it only the
                 labels and the spans' order are checked.
+            media_root: Unused (a text item has no media file).
 
         Raises:
             InvalidInput: Not a list, a span out of the text's range or covering no token, an

@@ -5,6 +5,7 @@ from __future__ import annotations
 import functools
 from collections.abc import Mapping
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import TYPE_CHECKING, Any, NamedTuple
 
 from sqlalchemy import Integer, Row, Select, String, bindparam, func, select
@@ -48,11 +49,16 @@ REVIEW_PREFIX = "review-"
 
 
 def check_value(
-    schema: LabelSchema, value: Any, *, data: Mapping[str, Any] | None = None
+    schema: LabelSchema,
+    value: Any,
+    *,
+    data: Mapping[str, Any] | None = None,
+    media_root: Path | None = None,
 ) -> list[Any]:
     """Validate an answer with the project's task; returns it normalised (labels in schema
-    order, whatever order they were clicked in; spans snapped to the tokens of ``data``)."""
-    return task_for(schema).check_answer(schema, value, data=data)
+    order, whatever order they were clicked in; spans snapped to the tokens of ``data``; boxes
+    inside the image that ``data`` names, relative to ``media_root``)."""
+    return task_for(schema).check_answer(schema, value, data=data, media_root=media_root)
 
 
 _ITEM_DATA = select(Item.data).where(Item.id == bindparam("item_id", type_=Integer))
@@ -176,6 +182,7 @@ def submit(
         return submit_in(
             tx, name, item_id, value, annotator=annotator, seconds=seconds,
             request_id=request_id, reviewed=reviewed, handed_only=handed_only,
+            media_root=ws.media_root,
         )  # fmt: skip
 
 
@@ -190,10 +197,13 @@ def submit_in(
     request_id: str | None = None,
     reviewed: bool = False,
     handed_only: bool = False,
+    media_root: Path | None = None,
 ) -> SubmitResult:
     """:func:`submit` inside the caller's transaction: ``tx`` is the submit's
     :class:`~labelloop.store.raw.RawTransaction` or, for a use-case that writes more in the same
-    transaction (a reviewer's adjudication), ``session.connection()``. Nothing is committed."""
+    transaction (a reviewer's adjudication), ``session.connection()``. Nothing is committed.
+    ``media_root`` (the workspace's) resolves the item's image for answers checked against it
+    (boxes)."""
     if seconds is not None and not 0 <= seconds <= MAX_SECONDS:
         raise InvalidInput(f"seconds must be between 0 and {MAX_SECONDS:.0f}", field="seconds")
     if request_id is not None and (not 0 < len(request_id) <= 100 or "\x00" in request_id):
@@ -214,7 +224,7 @@ def submit_in(
     data = None
     if task_for(schema).tags.token_level:  # the answer points into the item: check it there
         data = tx.execute(_ITEM_DATA, {"item_id": item_id}).scalar()
-    labels = check_value(schema, value, data=data)
+    labels = check_value(schema, value, data=data, media_root=media_root)
     if state.earlier_id is not None:
         earlier = _Answer(state.earlier_id, state.earlier_item_id, state.earlier_value,
                           state.earlier_source, state.earlier_model_version_id)  # fmt: skip

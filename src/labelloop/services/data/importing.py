@@ -456,7 +456,9 @@ class _BatchImporter:
         text), normalised as it will be stored."""
         where = Where(file=str(self.path), line=line, field=self.label_field)
         try:
-            return self.task.check_answer(self.schema, value, where=where, data=data)
+            return self.task.check_answer(
+                self.schema, value, where=where, data=data, media_root=self.root
+            )
         except InvalidInput as exc:
             if exc.file is not None:
                 raise

@@ -55,6 +55,7 @@ def resolve(
             seconds=seconds,
             request_id=f"{REVIEW_PREFIX}{uuid.uuid4().hex}",
             reviewed=True,
+            media_root=ws.media_root,
         )
         for f in queries.open_flags_on(session, item_id):
             disputed = given if issues.is_detector_flag(f) else f.suggestion

@@ -96,7 +96,11 @@ def set_gold(
         if item is None or item.project_id != project.id:
             raise NotFound(f"no item {item_id} in project {name!r}")
         schema = label_schema(project)
-        item.gold = None if value is None else check_value(schema, value, data=item.data)
+        item.gold = (
+            None
+            if value is None
+            else check_value(schema, value, data=item.data, media_root=ws.media_root)
+        )
         session.flush()
         return item.gold
 
@@ -238,7 +242,7 @@ def import_gold(
             item = session.get(Item, found[0])
             assert item is not None
             try:
-                labels = check_value(schema, value, data=item.data)
+                labels = check_value(schema, value, data=item.data, media_root=ws.media_root)
             except InvalidInput as exc:
                 raise InvalidInput(str(exc), file=str(path), line=line, field=label_field) from None
             item.gold = labels
