@@ -379,6 +379,7 @@ def create_app(ws: Workspace, settings: ServerSettings | None = None) -> FastAPI
     """
     from labelloop.server import (
         api_annotate,
+        api_grid,
         api_models,
         api_projects,
         api_quality,
@@ -450,6 +451,7 @@ def create_app(ws: Workspace, settings: ServerSettings | None = None) -> FastAPI
     # the annotation loop's routes first: routing tries routes in order, and `next` and submit
     # are most of the traffic
     app.include_router(api_annotate.router, prefix="/api/v1")
+    app.include_router(api_grid.router, prefix="/api/v1")
     app.include_router(api_projects.router, prefix="/api/v1")
     app.include_router(api_models.router, prefix="/api/v1")
     app.include_router(api_quality.router, prefix="/api/v1")
