@@ -68,6 +68,7 @@ class RunConfig:
     confidence: float = 0.95
     fixed_C_after: int | None = 100
     id_field: str | None = None
+    task: str = "text-classification"  # or "image-classification" (a pool of image files)
 
 
 @dataclass
@@ -213,8 +214,8 @@ def _run(
     # the project's seed drives the strategy's draws (random order, k-means starts), mixed with
     # the model version at every re-rank, as in any project
     settings: dict[str, Any] = {"strategy": config.strategy, "seed": config.seed}
-    ws.create_project(PROJECT, labels=list(gold.labels), backbone=config.backbone,
-                      settings=settings)  # fmt: skip
+    ws.create_project(PROJECT, labels=list(gold.labels), task=config.task,
+                      backbone=config.backbone, settings=settings)  # fmt: skip
     ws.import_file(
         PROJECT, config.pool, ImportOptions(text_field=config.text_field, id_field=config.id_field)
     )
