@@ -385,6 +385,7 @@ def create_app(ws: Workspace, settings: ServerSettings | None = None) -> FastAPI
         api_quality,
         pages,
         pages_admin,
+        pages_grid,
     )
     from labelloop.server.openapi import add_security
 
@@ -456,6 +457,7 @@ def create_app(ws: Workspace, settings: ServerSettings | None = None) -> FastAPI
     app.include_router(api_models.router, prefix="/api/v1")
     app.include_router(api_quality.router, prefix="/api/v1")
     app.include_router(pages.router)
+    app.include_router(pages_grid.router)
     app.include_router(pages_admin.router)
     app.mount("/static", StaticFiles(directory=str(HERE / "static")), name="static")
     add_security(app)
