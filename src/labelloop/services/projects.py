@@ -207,7 +207,10 @@ def _info(project: Project) -> ProjectInfo:
 
 
 def _effective_type_map(schema: LabelSchema) -> dict[str, str] | None:
-    if task_for(schema).tags.answer is not AnswerShape.SPANS:
+    answer = task_for(schema).tags.answer
+    if answer is AnswerShape.BOXES:  # same-named detector classes map without an entry
+        return dict(schema.type_map)
+    if answer is not AnswerShape.SPANS:
         return None
     from labelloop.learn.spans import default_type_map
 
@@ -459,8 +462,10 @@ def update_project(
             project.settings = {**(project.settings or {}), **checked}
         if descriptions is not None or allow_overlap is not None or type_map is not None:
             spans_only = {"allow_overlap": allow_overlap, "type_map": type_map}
+            answer = task_for(schema).tags.answer
             for field, given in spans_only.items():
-                if given is not None and task_for(schema).tags.answer is not AnswerShape.SPANS:
+                boxes_too = field == "type_map" and answer is AnswerShape.BOXES
+                if given is not None and answer is not AnswerShape.SPANS and not boxes_too:
                     raise InvalidInput(f"{field} applies to span projects only", field=field)
             updated = LabelSchema.parse(
                 schema.task,
@@ -476,14 +481,18 @@ def update_project(
 
 
 def check_type_map(task: str, type_map: Mapping[str, str] | None) -> dict[str, str]:
-    """``type_map`` checked: keys must be the pre-trained recogniser's entity types (the
-    OntoNotes types of spaCy's ``en_core_web_sm``); the labels are checked by the schema.
+    """``type_map`` checked: for spans, keys must be the pre-trained recogniser's entity types
+    (the OntoNotes types of spaCy's ``en_core_web_sm``); for image boxes they are the detector's
+    classes, checked when the detector is loaded to train
+    (:func:`labelloop.learn.boxes.map_detector_labels`). The labels are checked by the schema.
 
     Raises:
         InvalidInput: A key is not an OntoNotes type.
     """
     if not type_map:
         return {}
+    if get_task(task).tags.answer is AnswerShape.BOXES:
+        return {str(k): str(v) for k, v in type_map.items()}
     from labelloop.learn.spans import ONTONOTES_TYPES
 
     unknown = sorted(set(type_map) - set(ONTONOTES_TYPES))
@@ -549,7 +558,10 @@ def check_strategy(schema: LabelSchema, settings: dict[str, Any]) -> dict[str, A
     if name is None:
         return settings
     task = task_for(schema)
-    if task.tags.answer is AnswerShape.SPANS:
+    if task.tags.answer is AnswerShape.BOXES:
+        ok = task.strategy_name(schema, name) in ("box_uncertainty", "random")
+        allowed = "margin, least_confidence, hybrid, entropy (box_uncertainty), cold_start, random"
+    elif task.tags.answer is AnswerShape.SPANS:
         ok = task.strategy_name(schema, name) in SEQUENCE_STRATEGIES
         allowed = (
             "margin, least_confidence, hybrid, entropy, cold_start, mnlp, token_entropy, random"

@@ -49,7 +49,7 @@ CLIP_PX = 1.0
 #: At most this many boxes in one answer.
 MAX_BOXES = 1000
 #: What each classification strategy name means for box projects: the image's box uncertainty
-#: (:func:`labelloop.active.scores.box_uncertainty`), or random for a cold start.
+#: (:func:`labelloop.active.boxes.box_uncertainty`), or random for a cold start.
 BOX_STRATEGY = {
     "margin": "box_uncertainty",
     "least_confidence": "box_uncertainty",

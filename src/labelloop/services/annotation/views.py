@@ -194,7 +194,11 @@ def item_tokens(schema: LabelSchema, data: Mapping[str, Any]) -> list[tuple[int,
 
 
 def keyed_probs(schema: LabelSchema, value: list[Any], pred_probs: list[float]) -> dict[str, float]:
-    """Stored ``pred_probs`` by name: per label, or per span (``"start:end:label"``) for spans."""
+    """Stored ``pred_probs`` by name: per label, per span (``"start:end:label"``) for spans,
+    per box (``"<index>:<label>"``, the box's score) for boxes."""
+    if task_for(schema).tags.answer is AnswerShape.BOXES:
+        keys = [f"{k}:{b['label']}" for k, b in enumerate(value)]
+        return dict(zip(keys, pred_probs, strict=False))
     if task_for(schema).tags.answer is AnswerShape.SPANS:
         keys = [f"{s['start']}:{s['end']}:{s['label']}" for s in value]
         return dict(zip(keys, pred_probs, strict=False))

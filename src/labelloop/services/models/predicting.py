@@ -49,10 +49,12 @@ def predict(
         NotFound: The project has no champion yet (:func:`labelloop.services.loop.predict`
             trains a zero-shot one first).
     """
-    from labelloop.services.models import spans
+    from labelloop.services.models import boxes, spans
 
     if spans.answers_spans(ws, name):
         return spans.predict(ws, name, progress=progress)
+    if boxes.answers_boxes(ws, name):
+        return boxes.predict(ws, name, progress=progress)
     with ws.transaction() as session:
         project = repo.get_project(session, name)
         schema = label_schema(project)

@@ -168,14 +168,17 @@ def train(
 
     Returns the version, whether it was promoted to champion and why, and its cross-validated
     metrics (accuracy, macro-F1, expected calibration error). Span projects train span models
-    (:func:`labelloop.services.models.spans.train`). ``progress`` hears the stages: fine-tuning
+    (:func:`labelloop.services.models.spans.train`), box projects box models
+    (:func:`labelloop.services.models.boxes.train`). ``progress`` hears the stages: fine-tuning
     (steps), embedding the labelled items, embedding an unlabelled sample (semi-supervised),
     fitting.
     """
-    from labelloop.services.models import predictors, spans
+    from labelloop.services.models import boxes, predictors, spans
 
     if spans.answers_spans(ws, name):
         return spans.train(ws, name, progress=progress)
+    if boxes.answers_boxes(ws, name):
+        return boxes.train(ws, name, progress=progress)
     if predictors.uses_predictor(ws, name):
         return predictors.train(ws, name, progress=progress)
     with ws.transaction() as session:
