@@ -13,6 +13,7 @@ from formats_factories import LABELS, make_export_record, make_schema
 
 from labelloop.errors import InvalidInput
 from labelloop.services.data.formats import (
+    BOX_ONLY_FORMATS,
     EXPORT_FORMATS,
     LABEL_STUDIO_CONFIG,
     MULTI_LABEL_SEPARATOR,
@@ -32,8 +33,11 @@ EXTENSION = {
 #: The formats a classification project exports to (the span formats are tested in
 #: test_span_formats.py).
 LABEL_FORMATS = tuple(
-    f for f in EXPORT_FORMATS if f not in SPANS_ONLY_FORMATS and f != LABEL_STUDIO_CONFIG
-)  # the label config holds no items (test_label_studio_interop.py, test_interop.py)
+    f
+    for f in EXPORT_FORMATS
+    if f not in (*SPANS_ONLY_FORMATS, *BOX_ONLY_FORMATS, "folders") and f != LABEL_STUDIO_CONFIG
+)  # the label config holds no items (test_label_studio_interop.py, test_interop.py); boxes and
+# class folders: tests/formats/test_image_formats.py
 
 
 def test_csv_has_flat_provenance_columns(tmp_path: Path) -> None:

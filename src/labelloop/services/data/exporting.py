@@ -68,9 +68,10 @@ def export_project(
     with ws.transaction() as session:
         project = repo.get_project(session, name)
         schema = label_schema(project)
-        spans = task_for(schema).tags.answer is AnswerShape.SPANS
-        # a span suggestion holds one marginal per span, a label suggestion one per label
-        labels = None if spans else schema.labels
+        answer = task_for(schema).tags.answer
+        # a span (box) suggestion holds one marginal per span (box), a label suggestion one
+        # per label
+        labels = None if answer in (AnswerShape.SPANS, AnswerShape.BOXES) else schema.labels
         records = _records(session, project.id, ONLY[only], labels)
         rows = write_records(
             records,
@@ -78,6 +79,7 @@ def export_project(
             format=format,
             schema=schema,
             label_studio_users=label_studio_users,
+            media_root=ws.media_root,
         )
     return ExportResult(project=name, out=str(out), format=format, rows=rows, only=only)
 

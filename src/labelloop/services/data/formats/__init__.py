@@ -24,6 +24,8 @@ from labelloop.services.data.formats.records import (
     ImportRecord,
 )
 from labelloop.services.data.formats.writers import (
+    BOX_EXPORT_FORMATS,
+    BOX_ONLY_FORMATS,
     EXPORT_FORMATS,
     FILE_EXPORT_FORMATS,
     FOLDER_EXPORT_FORMATS,
@@ -37,6 +39,8 @@ from labelloop.services.data.formats.writers import (
 )
 
 __all__ = [
+    "BOX_EXPORT_FORMATS",
+    "BOX_ONLY_FORMATS",
     "EXPORT_FORMATS",
     "FILE_EXPORT_FORMATS",
     "FOLDER_EXPORT_FORMATS",

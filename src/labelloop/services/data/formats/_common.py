@@ -9,7 +9,7 @@ from datetime import datetime
 from typing import Any
 
 from labelloop.errors import InvalidInput
-from labelloop.schema import LabelSchema
+from labelloop.schema import LabelSchema, Modality
 from labelloop.services.data.formats.records import (
     ANNOTATION_SOURCES,
     ImportedAnnotation,
@@ -48,11 +48,27 @@ class ReadOptions:
     schema: LabelSchema | None = None
     # where a caller that reports every bad row collects them (None: the first one raises)
     problems: list[InvalidInput] | None = None
+    #: media projects: the column or key naming each row's file (CSV, TSV, JSONL, Parquet)
+    path_field: str = "path"
 
     @property
     def spans(self) -> bool:
         """Whether labels are spans over the text (a spans project) rather than label names."""
         return self.schema is not None and task_for(self.schema).tags.answer is AnswerShape.SPANS
+
+    @property
+    def boxes(self) -> bool:
+        """Whether labels are boxes over an image (an image-boxes project)."""
+        return self.schema is not None and task_for(self.schema).tags.answer is AnswerShape.BOXES
+
+    @property
+    def media(self) -> str | None:
+        """``"image"`` or ``"audio"`` when the project's items are media files (rows then name
+        a file in :attr:`path_field`), None for text (or when the schema is unknown)."""
+        if self.schema is None:
+            return None
+        modality = task_for(self.schema).tags.modality
+        return None if modality is Modality.TEXT else str(modality.value)
 
     def error(
         self, message: str, *, line: int | None = None, field: str | None = None
@@ -97,6 +113,27 @@ def check_text(value: Any, opts: ReadOptions, line: int) -> str:
         raise opts.error("text is empty", line=line, field=field)
     check_size(value, opts, line, field)
     return value
+
+
+def main_field(opts: ReadOptions) -> str:
+    """The column every row must have: the text, or (media projects) the file's path."""
+    return opts.path_field if opts.media else opts.text_field
+
+
+def main_data(value: Any, opts: ReadOptions, line: int) -> dict[str, Any]:
+    """A row's item data from its main column: ``{"text"}``, or ``{"path", "media"}`` for a
+    media project (the path is checked by the importer, against the allowed folders)."""
+    if opts.media is None:
+        return {"text": check_text(value, opts, line)}
+    field = opts.path_field
+    if not isinstance(value, str) or not value.strip():
+        raise opts.error(
+            f"{field} must name the {opts.media} file (a path), got {value!r}",
+            line=line,
+            field=field,
+        )
+    check_size(value, opts, line, field)
+    return {"path": value.strip(), "media": opts.media}
 
 
 class IdTracker:
@@ -329,14 +366,16 @@ def object_fields(
     data_keys: tuple[str, ...] = (),
 ) -> tuple[str | None, dict[str, Any], bool]:
     """The external id, the data (text, the ``data_keys`` present, the rest in ``meta``) and
-    whether ``obj`` comes from a labelloop export (it has a ``content_hash``)."""
-    if opts.text_field not in obj:
+    whether ``obj`` comes from a labelloop export (it has a ``content_hash``). In a media
+    project the data is the file the row names (:func:`main_data`)."""
+    main = main_field(opts)
+    if main not in obj:
         raise opts.error(
-            f"no field {opts.text_field!r}; the fields are: {', '.join(map(str, obj)) or '(none)'}",
+            f"no field {main!r}; the fields are: {', '.join(map(str, obj)) or '(none)'}",
             line=line,
-            field=opts.text_field,
+            field=main,
         )
-    text = check_text(obj[opts.text_field], opts, line)
+    data: dict[str, Any] = main_data(obj[main], opts, line)
     external_id = None
     if opts.id_field is not None:
         if obj.get(opts.id_field) is None:
@@ -345,7 +384,9 @@ def object_fields(
             )
         external_id = ids.check(obj[opts.id_field], opts, line, opts.id_field)
     exported = "content_hash" in obj
-    used = {opts.text_field, opts.id_field, opts.label_field, *data_keys}
+    used = {main, opts.id_field, opts.label_field, *data_keys}
+    if opts.media:
+        used.add("media")
     meta: dict[str, Any] = {}
     for key, value in obj.items():
         if key in used:
@@ -357,7 +398,6 @@ def object_fields(
         if isinstance(value, str):
             check_size(value, opts, line, key)
         meta[key] = value
-    data: dict[str, Any] = {"text": text}
     data.update({k: obj[k] for k in data_keys if obj.get(k) is not None})
     if meta:
         data["meta"] = meta

@@ -10,8 +10,10 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from labelloop.errors import LabelloopError, MissingDependency
+from labelloop.errors import InvalidInput, LabelloopError, MissingDependency
+from labelloop.schema import Modality
 from labelloop.services.data.formats._atomic import atomic_dir
+from labelloop.services.data.formats._boxes import image_path
 from labelloop.services.data.formats._rows import ExportContext, iso, meta_json, suggestion
 from labelloop.services.data.formats._spans import (
     TOKENS_KEY,
@@ -29,9 +31,23 @@ __all__ = ["write_hf"]
 NER_TAGS = "ner_tags"
 
 
+#: A box project's label column, as Hugging Face detection datasets name it.
+OBJECTS = "objects"
+#: An image project's column of the image itself (``datasets.Image``: bytes and file name).
+IMAGE = "image"
+
+
+def _has_image(ctx: ExportContext) -> bool:
+    return ctx.task.tags.modality is Modality.IMAGE
+
+
 def _features(datasets: Any, data_cols: list[str], ctx: ExportContext) -> Any:
     Value = datasets.Value
     label: dict[str, Any] = {"label": ctx.task.hf_feature(ctx.schema, datasets)}
+    if ctx.boxes:
+        label = {OBJECTS: ctx.task.hf_feature(ctx.schema, datasets)}
+    if _has_image(ctx):
+        label = {IMAGE: datasets.Image(), **label}
     if ctx.spans:
         label = {
             TOKENS_KEY: sequence(datasets)(Value("string")),
@@ -70,11 +86,36 @@ def _suggestion_feature(datasets: Any, ctx: ExportContext) -> dict[str, Any]:
             "score": Value("float64"),
         }
         return {"value": List(span), **common}
+    if ctx.boxes:
+        box = {k: Value("float64") for k in ("x", "y", "w", "h", "score")}
+        return {"value": List({**box, "label": Value("string")}), **common}
     prob = {"label": Value("string"), "prob": Value("float64")}
     return {"value": List(Value("string")), "pred_probs": List(prob), **common}
 
 
+def _box_suggestion(rec: ExportRecord) -> dict[str, Any] | None:
+    s = rec.suggestion
+    if s is None:
+        return None
+    boxes = [
+        {**{k: float(b[k]) for k in ("x", "y", "w", "h")}, "label": b["label"],
+         "score": None if b.get("score") is None else float(b["score"])}
+        for b in s.get("value") or ()
+    ]  # fmt: skip
+    confidence = s.get("confidence")
+    return {
+        "value": boxes,
+        "confidence": None if confidence is None else float(confidence),
+        "model_version": s.get("model_version"),
+    }
+
+
 def _suggestion(rec: ExportRecord, ctx: ExportContext) -> dict[str, Any] | None:
+    if ctx.boxes:
+        sug = _box_suggestion(rec)
+        if sug is not None and sug["model_version"] is not None:
+            sug["model_version"] = str(sug["model_version"])
+        return sug
     sug = span_suggestion(rec) if ctx.spans else suggestion(rec)
     if sug is None:
         return None
@@ -93,6 +134,14 @@ def _label_columns(rec: ExportRecord, ctx: ExportContext) -> dict[str, Any]:
         tag_id = {name: i for i, name in enumerate(bio_tags(ctx.schema))}
         return {TOKENS_KEY: tokens, NER_TAGS: [tag_id[t] for t in tags or ()]}
     index = {name: i for i, name in enumerate(ctx.label_names)}
+    if ctx.boxes:
+        boxes = rec.label or ()
+        return {
+            OBJECTS: {
+                "bbox": [[b["x"], b["y"], b["w"], b["h"]] for b in boxes],
+                "category": [index[b["label"]] for b in boxes],
+            }
+        }
     if ctx.multi_label:
         return {"label": [index[v] for v in rec.label or ()]}
     return {"label": -1 if rec.label is None else index[rec.label[0]]}
@@ -101,11 +150,21 @@ def _label_columns(rec: ExportRecord, ctx: ExportContext) -> dict[str, Any]:
 def _example(rec: ExportRecord, ctx: ExportContext, data_cols: list[str]) -> dict[str, Any]:
     prov = rec.provenance or {}
     data = ctx.data_columns(rec)
+    image: dict[str, Any] = {}
+    if _has_image(ctx):
+        path = image_path(rec, ctx.media_root)
+        try:
+            image = {IMAGE: {"bytes": path.read_bytes(), "path": path.name}}
+        except OSError as exc:
+            raise InvalidInput(
+                f"item {rec.item_id}: cannot read its image ({exc.strerror})", file=str(path)
+            ) from None
     return {
         "id": rec.external_id,
         "item_id": rec.item_id,
         **{c: data.get(c) for c in data_cols},
         "meta": meta_json(rec) or None,
+        **image,
         **_label_columns(rec, ctx),
         "source": prov.get("source"),
         "annotator": prov.get("annotator"),
@@ -148,6 +207,11 @@ def write_hf(records: Iterator[ExportRecord], out: Path, ctx: ExportContext) -> 
     ``seconds``, ``annotated_at``, and an ``auto`` label's ``confidence`` and ``threshold``),
     the item's ``meta`` as JSON text and its ``suggestion`` (None when it has none).
     :func:`labelloop.services.data.formats.read_records` reads the folder back.
+
+    An image project's rows also hold the image itself (``image``, a ``datasets.Image``
+    feature: the file's bytes and name, so the folder needs no media root); an image-boxes
+    project's label column is ``objects`` (``bbox`` ``[x, y, w, h]`` in pixels and
+    ``category``, a ``ClassLabel``) instead of ``label``.
 
     Unlabelled items get label ``-1`` (single-label) or ``[]`` with ``source`` None (multi-label).
     A spans project writes ``tokens`` and ``ner_tags`` (a list of ``ClassLabel`` IOB2 tags, one

@@ -7,9 +7,11 @@ from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
+from labelloop.backbones.images import image_size
 from labelloop.errors import InvalidInput
 from labelloop.schema import LabelSchema
 from labelloop.services.data.formats._atomic import atomic_file
+from labelloop.services.data.formats._boxes import image_path
 from labelloop.services.data.formats._rows import ExportContext, provenance, suggestion
 from labelloop.services.data.formats._spans import ls_model_version, ls_span_prediction
 from labelloop.services.data.formats.records import ExportRecord
@@ -63,6 +65,8 @@ def _task(rec: ExportRecord, ctx: ExportContext) -> dict[str, Any]:
         "annotations": [],
         "predictions": [],
     }
+    if ctx.boxes:
+        return _box_task(rec, ctx, task, to_name)
     prov = provenance(rec)
     text = rec.data.get("text")
     if rec.label is not None and prov is not None:
@@ -93,6 +97,50 @@ def _task(rec: ExportRecord, ctx: ExportContext) -> dict[str, Any]:
                 "result": ctx.task.label_studio_result(ctx.schema, sug["value"], to_name=to_name),
                 "score": max(scores) if scores else None,
                 "model_version": ls_model_version(sug["model_version"]),
+            }
+        )
+    return task
+
+
+def _box_task(
+    rec: ExportRecord, ctx: ExportContext, task: dict[str, Any], to_name: str
+) -> dict[str, Any]:
+    """A box item's task: ``rectanglelabels`` regions in percent of the image's upright size
+    (read from its file), as its annotation and its suggestion's prediction."""
+    if rec.label is None and rec.suggestion is None:
+        return task
+    path = image_path(rec, ctx.media_root)
+    try:
+        size = image_size(path)
+    except InvalidInput as exc:
+        raise InvalidInput(f"item {rec.item_id}: {exc.reason}", file=str(path)) from None
+
+    def result(boxes: Any) -> list[dict[str, Any]]:
+        return ctx.task.label_studio_result(  # type: ignore[call-arg]
+            ctx.schema, list(boxes), to_name=to_name, size=size
+        )
+
+    prov = provenance(rec)
+    if rec.label is not None and prov is not None:
+        annotation: dict[str, Any] = {
+            "result": result(rec.label),
+            "was_cancelled": False,
+            "ground_truth": False,
+            "created_at": prov["created_at"],
+            "lead_time": prov["seconds"],
+            "meta": prov,
+        }
+        completed_by = _completed_by(prov.get("annotator"), ctx)
+        if completed_by is not None:
+            annotation["completed_by"] = completed_by
+        task["annotations"].append(annotation)
+    if rec.suggestion is not None:
+        boxes = list(rec.suggestion.get("value") or ())
+        task["predictions"].append(
+            {
+                "result": result(boxes),
+                "score": rec.suggestion.get("confidence"),
+                "model_version": ls_model_version(rec.suggestion.get("model_version")),
             }
         )
     return task

@@ -12,7 +12,13 @@ from pathlib import Path
 from typing import Any
 
 from labelloop.errors import InvalidInput
-from labelloop.services.data.formats._common import IdTracker, ReadOptions, record_from_object
+from labelloop.services.data.formats._boxes import box_record
+from labelloop.services.data.formats._common import (
+    IdTracker,
+    ReadOptions,
+    main_field,
+    record_from_object,
+)
 from labelloop.services.data.formats._spans import span_record
 from labelloop.services.data.formats.records import ImportRecord
 
@@ -25,6 +31,8 @@ _Build = Callable[[Mapping[str, Any], ReadOptions, int, IdTracker], ImportRecord
 
 def _builder(opts: ReadOptions) -> _Build:
     """How a row becomes a record: label names, or spans in a spans project."""
+    if opts.boxes:
+        return box_record
     return span_record if opts.spans else record_from_object
 
 
@@ -82,7 +90,7 @@ def read_parquet(path: Path, opts: ReadOptions) -> Iterator[ImportRecord]:
     with parquet:
         names = parquet.schema_arrow.names
         for role, name in (
-            ("text", opts.text_field),
+            ("path" if opts.media else "text", main_field(opts)),
             ("id", opts.id_field),
         ):
             if name is not None and name not in names:

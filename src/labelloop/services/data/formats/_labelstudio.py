@@ -24,6 +24,7 @@ from labelloop.services.data.formats.records import (
     ImportedPrediction,
     ImportRecord,
 )
+from labelloop.tasks import Where, task_for
 
 __all__ = ["MEDIA_KEYS", "read_labelstudio"]
 
@@ -155,6 +156,8 @@ def _annotation(ann: Any, opts: ReadOptions, line: int) -> ImportedAnnotation | 
     value: tuple[Any, ...] | None
     if opts.spans:
         value = ls_spans(ann.get("result", []), opts, line, "annotations")[0]
+    elif opts.boxes:  # an annotation without a rectangle: "no object in this image"
+        value = _boxes(ann.get("result", []), opts, line, "annotations") or ()
     else:
         value = _choices(ann.get("result", []), opts, line, "annotations")
     if value is None:
@@ -169,6 +172,22 @@ def _annotation(ann: Any, opts: ReadOptions, line: int) -> ImportedAnnotation | 
         created_at=parse_datetime(ann.get("created_at"), opts, line, "created_at"),
         seconds=parse_seconds(ann.get("lead_time"), opts, line, "lead_time"),
     )
+
+
+def _boxes(result: Any, opts: ReadOptions, line: int, field: str) -> tuple[Any, ...] | None:
+    """The boxes (pixels) of a result's ``rectanglelabels`` regions, with each region's
+    ``score`` kept on its box (a prediction); None when there is no such region."""
+    assert opts.schema is not None  # opts.boxes says there is one
+    where = Where(file=opts.file, line=line, field=field)
+    boxes = task_for(opts.schema).value_from_label_studio(opts.schema, result, where=where)
+    if boxes is None:
+        return None
+    regions = [r for r in result if isinstance(r, Mapping) and r.get("type") == "rectanglelabels"]
+    if len(regions) == len(boxes):  # one label per region: its score belongs to its box
+        for box, region in zip(boxes, regions, strict=True):
+            if isinstance(region.get("score"), int | float):
+                box["score"] = float(region["score"])
+    return tuple(boxes)
 
 
 def _annotator(completed_by: Any, opts: ReadOptions) -> str | None:
@@ -200,6 +219,8 @@ def _prediction(pred: Any, opts: ReadOptions, line: int) -> ImportedPrediction |
     scores: tuple[float, ...] = ()
     if opts.spans:
         value, scores = ls_spans(pred.get("result", []), opts, line, "predictions")
+    elif opts.boxes:
+        value = _boxes(pred.get("result", []), opts, line, "predictions") or ()
     else:
         choices = _choices(pred.get("result", []), opts, line, "predictions")
         if choices is None:

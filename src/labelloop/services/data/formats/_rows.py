@@ -6,6 +6,7 @@ import json
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from pathlib import Path
 from typing import Any
 
 from labelloop.errors import InvalidInput
@@ -51,6 +52,9 @@ class ExportContext:
     #: Label Studio export: the user each annotator is in Label Studio, an e-mail address or
     #: a member's id (checked by :func:`~labelloop.services.data.formats.write_records`).
     label_studio_users: Mapping[str, str | int] | None = None
+    #: The workspace's media root: what an item's relative media path is relative to (the
+    #: writers that read or copy image files need it).
+    media_root: Path | None = None
 
     @property
     def label_names(self) -> tuple[str, ...]:
@@ -69,9 +73,14 @@ class ExportContext:
         """Whether labels are spans over the text (a spans project) rather than label names."""
         return self.task.tags.answer is AnswerShape.SPANS
 
+    @property
+    def boxes(self) -> bool:
+        """Whether labels are boxes over an image (an image-boxes project)."""
+        return self.task.tags.answer is AnswerShape.BOXES
+
     def check(self, rec: ExportRecord) -> None:
         """Raise :class:`InvalidInput` if the record's labels do not fit the schema."""
-        if self.spans:
+        if self.spans or self.boxes:
             self._check_spans(rec)
         else:
             self._check_labels(rec)
@@ -97,8 +106,9 @@ class ExportContext:
                 )
 
     def _check_spans(self, rec: ExportRecord) -> None:
-        # Stored spans were checked against their text when they were written: the labels and
-        # the spans' shape are what an export can still get wrong (a label renamed since).
+        # Stored spans (boxes) were checked against their text (image) when they were written:
+        # the labels and the answer's shape are what an export can still get wrong (a label
+        # renamed since).
         for value, where in _label_values(rec):
             try:
                 self.task.check_answer(self.schema, list(value), where=Where(field=where))
@@ -115,7 +125,7 @@ class ExportContext:
         """A label as JSON: a name (single-label), a list (multi-label) or None."""
         if value is None:
             return None
-        return list(value) if self.multi_label else value[0]
+        return list(value) if self.multi_label or self.boxes else value[0]
 
 
 def _label_values(rec: ExportRecord) -> Iterator[tuple[tuple[Any, ...], str]]:
@@ -149,9 +159,13 @@ def suggestion(rec: ExportRecord) -> dict[str, Any] | None:
     if s is None:
         return None
     confidence = s.get("confidence")
+    probs = s.get("pred_probs") or {}
     return {
         "value": list(s.get("value") or ()),
-        "pred_probs": {str(k): float(v) for k, v in (s.get("pred_probs") or {}).items()},
+        # per label; a box suggestion's is a list, one per box (its value holds the boxes)
+        "pred_probs": [float(p) for p in probs]
+        if isinstance(probs, list)
+        else {str(k): float(v) for k, v in probs.items()},
         "confidence": None if confidence is None else float(confidence),
         "model_version": s.get("model_version"),
     }

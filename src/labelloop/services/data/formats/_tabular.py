@@ -15,8 +15,9 @@ from labelloop.services.data.formats._common import (
     ReadOptions,
     annotation_from_provenance,
     check_size,
-    check_text,
     human_size,
+    main_data,
+    main_field,
     merge_meta,
     parse_label,
 )
@@ -106,7 +107,8 @@ def _encoding_error(opts: ReadOptions) -> InvalidInput:
 def _check_header(header: list[str], opts: ReadOptions) -> list[str]:
     columns = [c.strip() for c in header]
     listing = ", ".join(repr(c) for c in columns)
-    roles = (("text", opts.text_field), ("id", opts.id_field), ("label", opts.label_field))
+    main = ("path", opts.path_field) if opts.media else ("text", opts.text_field)
+    roles = (main, ("id", opts.id_field), ("label", opts.label_field))
     for role, name in roles:
         if name is not None and name not in columns:
             raise opts.error(
@@ -123,12 +125,15 @@ def _check_header(header: list[str], opts: ReadOptions) -> list[str]:
 def _record(
     row: dict[str, str], opts: ReadOptions, line: int, ids: IdTracker, columns: list[str]
 ) -> ImportRecord:
-    text = check_text(row[opts.text_field], opts, line)
+    main = main_field(opts)
+    data: dict[str, Any] = main_data(row[main], opts, line)
     external_id = None
     if opts.id_field is not None:
         external_id = ids.check(row[opts.id_field], opts, line, opts.id_field)
     exported = "content_hash" in row
-    used = {opts.text_field, opts.id_field, opts.label_field}
+    used = {main, opts.id_field, opts.label_field}
+    if opts.media:
+        used.add("media")
     meta: dict[str, Any] = {}
     for key in columns:
         if key in used:
@@ -140,7 +145,6 @@ def _record(
                 merge_meta(meta, cell)
             continue
         meta[key] = cell
-    data: dict[str, Any] = {"text": text}
     if meta:
         data["meta"] = meta
     annotations: tuple[ImportedAnnotation, ...] = ()

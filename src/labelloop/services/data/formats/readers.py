@@ -15,6 +15,7 @@ from pathlib import Path
 
 from labelloop.errors import InvalidInput
 from labelloop.schema import LabelSchema
+from labelloop.services.data.formats._coco import is_coco, read_coco
 from labelloop.services.data.formats._common import ReadOptions
 from labelloop.services.data.formats._conll import read_conll
 from labelloop.services.data.formats._docbin import read_docbin
@@ -23,6 +24,8 @@ from labelloop.services.data.formats._hf import is_hf_folder, read_hf
 from labelloop.services.data.formats._jsonl import read_jsonl, read_parquet
 from labelloop.services.data.formats._labelstudio import read_labelstudio
 from labelloop.services.data.formats._tabular import read_delimited
+from labelloop.services.data.formats._voc import is_voc_folder, read_voc
+from labelloop.services.data.formats._yolo import is_yolo_folder, read_yolo
 from labelloop.services.data.formats.records import ImportRecord
 
 __all__ = ["IMPORT_FORMATS", "count_rows_hint", "detect_format", "iter_media_files", "read_records"]
@@ -37,9 +40,12 @@ IMPORT_FORMATS = (
     "labelstudio",
     "conll",
     "spacy",
+    "coco",
+    "yolo",
+    "voc",
 )
 #: The formats read from a folder rather than a file.
-FOLDER_IMPORT_FORMATS = ("folder", "hf")
+FOLDER_IMPORT_FORMATS = ("folder", "hf", "yolo", "voc")
 
 _EXTENSIONS = {
     ".csv": "csv",
@@ -59,8 +65,10 @@ _EXTENSIONS = {
 
 def detect_format(path: Path) -> str:
     """Name of the import format for ``path``: ``hf`` for a folder ``datasets`` saved (it holds
-    ``dataset_info.json`` and ``state.json``, or ``dataset_dict.json``), ``folder`` for any
-    other folder, or a file's by its extension.
+    ``dataset_info.json`` and ``state.json``, or ``dataset_dict.json``), ``yolo`` for a folder
+    with ``labels/`` and ``classes.txt`` or ``data.yaml``, ``voc`` for one with
+    ``Annotations/*.xml``, ``folder`` for any other folder, or a file's by its extension (a
+    ``.json`` file holding one object is ``coco``, a list is ``labelstudio``).
 
     Raises:
         InvalidInput: ``path`` does not exist or its extension is not one labelloop reads.
@@ -71,7 +79,11 @@ def detect_format(path: Path) -> str:
     """
     path = Path(path)
     if path.is_dir():
-        return "hf" if is_hf_folder(path) else "folder"
+        if is_hf_folder(path):
+            return "hf"
+        if is_yolo_folder(path):
+            return "yolo"
+        return "voc" if is_voc_folder(path) else "folder"
     if not path.exists():
         raise InvalidInput("file not found", file=str(path))
     fmt = _EXTENSIONS.get(path.suffix.lower())
@@ -82,6 +94,8 @@ def detect_format(path: Path) -> str:
             " and folders of images/audio (or pass the format explicitly)",
             file=str(path),
         )
+    if fmt == "labelstudio" and is_coco(path):
+        return "coco"
     return fmt
 
 
@@ -98,6 +112,7 @@ def read_records(
     labels_from_subfolders: bool = False,
     schema: LabelSchema | None = None,
     problems: list[InvalidInput] | None = None,
+    path_field: str = "path",
 ) -> Iterator[ImportRecord]:
     """Stream the items of a file (or folder) as validated records.
 
@@ -128,6 +143,8 @@ def read_records(
         problems: Where a caller that reports every bad row collects the errors of rows that
             cannot be read (CSV, TSV, JSONL and Parquet skip them and read on); None: the
             first bad row raises.
+        path_field: Image and audio projects: the CSV, TSV, JSONL or Parquet column naming
+            each row's file (relative to the media folder of the import, or absolute).
 
     Returns:
         An iterator of :class:`ImportRecord`, in file order.
@@ -163,7 +180,10 @@ def read_records(
         labels_from_subfolders=labels_from_subfolders,
         schema=schema,
         problems=problems,
+        path_field=path_field,
     )
+    if format in _BOX_READERS:
+        return _BOX_READERS[format](path, opts)
     if format == "csv":
         return read_delimited(path, opts, delimiter=",")
     if format == "tsv":
@@ -181,6 +201,9 @@ def read_records(
     if format == "hf":
         return read_hf(path, opts)
     return read_folder(path, opts)
+
+
+_BOX_READERS = {"coco": read_coco, "yolo": read_yolo, "voc": read_voc}
 
 
 def count_rows_hint(path: Path, *, format: str | None = None) -> int | None:

@@ -16,11 +16,13 @@ from pathlib import Path
 from typing import Any
 
 from labelloop.errors import InvalidInput
-from labelloop.schema import LabelSchema
+from labelloop.schema import LabelSchema, Modality
 from labelloop.services.data.formats._atomic import atomic_file
+from labelloop.services.data.formats._coco import write_coco
 from labelloop.services.data.formats._common import NO_LABEL_CELL
 from labelloop.services.data.formats._conll import write_conll
 from labelloop.services.data.formats._docbin import write_docbin
+from labelloop.services.data.formats._export_folders import write_class_folders
 from labelloop.services.data.formats._export_hf import write_hf
 from labelloop.services.data.formats._export_ls import (
     check_label_studio_users,
@@ -37,9 +39,14 @@ from labelloop.services.data.formats._rows import (
     meta_json,
 )
 from labelloop.services.data.formats._spans import span_row
+from labelloop.services.data.formats._voc import write_voc
+from labelloop.services.data.formats._yolo import write_yolo
 from labelloop.services.data.formats.records import ExportRecord
+from labelloop.tasks import AnswerShape
 
 __all__ = [
+    "BOX_EXPORT_FORMATS",
+    "BOX_ONLY_FORMATS",
     "EXPORT_FORMATS",
     "FILE_EXPORT_FORMATS",
     "FOLDER_EXPORT_FORMATS",
@@ -62,6 +69,10 @@ EXPORT_FORMATS = (
     "labelstudio",
     "conll",
     "spacy",
+    "coco",
+    "yolo",
+    "voc",
+    "folders",
     LABEL_STUDIO_CONFIG,
 )
 """Every format :func:`write_records` writes: the one list the CLI, the REST API and their error
@@ -70,7 +81,13 @@ SPAN_EXPORT_FORMATS = ("jsonl", "hf", "labelstudio", "conll", "spacy")
 """The formats a spans project exports its items to (its label config too)."""
 SPANS_ONLY_FORMATS = ("conll", "spacy")
 """The formats that hold spans only (a classification project cannot export to them)."""
-FOLDER_EXPORT_FORMATS = ("hf",)
+BOX_EXPORT_FORMATS = ("jsonl", "hf", "labelstudio", "coco", "yolo", "voc")
+"""The formats an image-boxes project exports its items to (its label config too)."""
+BOX_ONLY_FORMATS = ("coco", "yolo", "voc")
+"""The formats that hold boxes only."""
+MEDIA_ONLY_FORMATS = ("folders",)
+"""The formats that copy media files (class folders): image and audio classification only."""
+FOLDER_EXPORT_FORMATS = ("hf", "folders", "yolo", "voc")
 """The formats of :data:`EXPORT_FORMATS` that write a folder rather than one file."""
 FILE_EXPORT_FORMATS = tuple(f for f in EXPORT_FORMATS if f not in FOLDER_EXPORT_FORMATS)
 """The formats that write one file (what the REST API can send as a download)."""
@@ -122,6 +139,7 @@ def write_records(
     schema: LabelSchema,
     text_field: str = "text",
     label_studio_users: Mapping[str, str | int] | None = None,
+    media_root: Path | None = None,
 ) -> int:
     """Write records to ``out`` in one of :data:`EXPORT_FORMATS`.
 
@@ -130,7 +148,10 @@ def write_records(
         out: Target file (``hf``: target folder). Replaced only when the export succeeds.
         format: ``jsonl``, ``csv``, ``parquet``, ``hf`` (Hugging Face ``datasets`` folder),
             ``labelstudio`` (Label Studio JSON tasks), and for spans projects ``conll`` (IOB2)
-            and ``spacy`` (a spaCy ``DocBin``); see :data:`SPAN_EXPORT_FORMATS`.
+            and ``spacy`` (a spaCy ``DocBin``); see :data:`SPAN_EXPORT_FORMATS`. Image
+            classification also writes ``folders`` (``label/file``, a folder or ``*.zip``);
+            image-boxes ``coco`` (one JSON file), ``yolo`` and ``voc`` (a folder or ``*.zip``),
+            see :data:`BOX_EXPORT_FORMATS`.
             ``label-studio-config`` writes no items: the Label Studio labelling config
             (``<View>`` XML) that a ``labelstudio`` export's tasks fit.
         schema: The project's label schema; its task encodes the labels (``hf``: the
@@ -139,6 +160,8 @@ def write_records(
         label_studio_users: ``labelstudio`` only: annotator name -> the Label Studio user
             (an e-mail address or an integer user id) its annotations are ``completed_by``.
             Unmapped annotators are named only when their name is an e-mail address.
+        media_root: What the items' relative media paths are relative to (the workspace's
+            media root): the formats that copy images or read their size need it.
 
     Returns:
         Number of records written (0 for ``label-studio-config``).
@@ -161,30 +184,15 @@ def write_records(
         )
     out = Path(out)
     users = None if label_studio_users is None else check_label_studio_users(label_studio_users)
-    ctx = ExportContext(schema, text_field, users)
+    ctx = ExportContext(schema, text_field, users, media_root)
     if format == LABEL_STUDIO_CONFIG:  # every task has one
         return write_label_studio_config(out, ctx)
-    if ctx.spans and format not in SPAN_EXPORT_FORMATS:
-        raise InvalidInput(
-            f"labelloop does not write spans as {format}; export a spans project as one of "
-            f"{', '.join(SPAN_EXPORT_FORMATS)}",
-            field="format",
-        )
-    if not ctx.spans and format in SPANS_ONLY_FORMATS:
-        raise InvalidInput(
-            f"the {format} format holds spans (named entities); this project's task is "
-            f"{schema.task}",
-            field="format",
-        )
-    if schema.multi_label and format == "csv":
-        bad = [n for n in ctx.label_names if MULTI_LABEL_SEPARATOR in n]
-        if bad:
-            raise InvalidInput(
-                f"label {bad[0]!r} contains {MULTI_LABEL_SEPARATOR!r}, which joins multi-label"
-                " CSV cells; export as jsonl or parquet instead",
-                field="label",
-            )
+    _check_fits(format, ctx)
     stream = checked(records, ctx)
+    if format in _BOX_WRITERS:
+        return _BOX_WRITERS[format](stream, out, labels=ctx.label_names, media_root=media_root)
+    if format == "folders":
+        return write_class_folders(stream, out, ctx)
     if format == "jsonl":
         return _write_jsonl(stream, out, ctx)
     if format == "csv":
@@ -198,6 +206,52 @@ def write_records(
     if format == "spacy":
         return write_docbin(stream, out, ctx)
     return write_labelstudio(stream, out, ctx)
+
+
+_BOX_WRITERS = {"coco": write_coco, "yolo": write_yolo, "voc": write_voc}
+
+
+def _check_fits(format: str, ctx: ExportContext) -> None:
+    """Refuse a format that cannot hold this project's answers (naming the ones that can)."""
+    if format in BOX_ONLY_FORMATS and not ctx.boxes:
+        raise InvalidInput(
+            f"the {format} format holds boxes; this project's task is {ctx.schema.task}",
+            field="format",
+        )
+    if ctx.boxes and format not in BOX_EXPORT_FORMATS:
+        raise InvalidInput(
+            f"labelloop does not write boxes as {format}; export an image-boxes project as one"
+            f" of {', '.join(BOX_EXPORT_FORMATS)}",
+            field="format",
+        )
+    tags = ctx.task.tags
+    media = tags.answer is AnswerShape.CHOICES and tags.modality is not Modality.TEXT
+    if format in MEDIA_ONLY_FORMATS and not media:
+        raise InvalidInput(
+            f"the {format} format copies image or audio files into label folders; this "
+            f"project's task is {ctx.schema.task}",
+            field="format",
+        )
+    if ctx.spans and format not in SPAN_EXPORT_FORMATS:
+        raise InvalidInput(
+            f"labelloop does not write spans as {format}; export a spans project as one of "
+            f"{', '.join(SPAN_EXPORT_FORMATS)}",
+            field="format",
+        )
+    if not ctx.spans and format in SPANS_ONLY_FORMATS:
+        raise InvalidInput(
+            f"the {format} format holds spans (named entities); this project's task is "
+            f"{ctx.schema.task}",
+            field="format",
+        )
+    if ctx.multi_label and format == "csv":
+        bad = [n for n in ctx.label_names if MULTI_LABEL_SEPARATOR in n]
+        if bad:
+            raise InvalidInput(
+                f"label {bad[0]!r} contains {MULTI_LABEL_SEPARATOR!r}, which joins multi-label"
+                " CSV cells; export as jsonl or parquet instead",
+                field="label",
+            )
 
 
 def _write_jsonl(records: Iterator[ExportRecord], out: Path, ctx: ExportContext) -> int:
