@@ -35,12 +35,13 @@ class PixelEncoder:
 
     def encode(self, inputs, *, batch_size=64, progress=None):
         type(self).files_encoded += len(inputs)
-        pixels = np.stack(
-            [np.asarray(Image.fromarray(load_rgb(p)).resize((SIZE, SIZE))) for p in inputs]
-        )
+        pixels = np.stack([self.load_pixels(p) for p in inputs])
         if progress is not None:
             progress(len(inputs))
         return self._features(pixels)
+
+    def load_pixels(self, path):
+        return np.asarray(Image.fromarray(load_rgb(path)).resize((SIZE, SIZE)))
 
     def encode_pixels(self, pixels, *, batch_size=32):
         type(self).pixels_encoded += len(pixels)

@@ -10,7 +10,6 @@ import pytest
 
 from labelloop.backbones import get_encoder, list_backbones
 from labelloop.backbones._efficientnet import load_image
-from labelloop.backbones.images import load_rgb
 from labelloop.errors import InvalidInput
 from labelloop.learn.image_augment import augment_images
 
@@ -49,7 +48,7 @@ def test_encode_pixels_is_encode_on_the_decoded_image(photos: list[str]) -> None
 def test_augmented_copies_stay_nearest_to_their_own_photo(photos: list[str]) -> None:
     enc = get_encoder("efficientnet-lite0")
     originals = enc.encode(photos)
-    images = [load_rgb(p) for p in photos]
+    images = [enc.load_pixels(p) for p in photos]
     copies = augment_images(images * 2, size=enc.image_size, seeds=list(range(2 * len(images))))
     emb = enc.encode_pixels(copies)
     nearest = (emb @ originals.T).argmax(axis=1)

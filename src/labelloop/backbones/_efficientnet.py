@@ -104,7 +104,7 @@ class EfficientNetLiteEncoder:
         out = np.empty((len(paths), _DIM), dtype=np.float32)
         for start in range(0, len(paths), batch_size):
             batch = paths[start : start + batch_size]
-            pixels = np.stack([load_image(p, self.image_size) for p in batch])
+            pixels = np.stack([self.load_pixels(p) for p in batch])
             out[start : start + len(batch)] = self._embed(pixels)
             if progress is not None:
                 progress(len(batch))
@@ -112,12 +112,17 @@ class EfficientNetLiteEncoder:
         out /= np.maximum(norms, 1e-12)
         return np.ascontiguousarray(out)
 
+    def load_pixels(self, path: str | Path) -> np.ndarray:
+        """The ``(image_size, image_size, 3)`` uint8 RGB array :meth:`encode` feeds the network
+        for the file at ``path`` (see :func:`load_image`)."""
+        return load_image(path, self.image_size)
+
     def encode_pixels(self, pixels: np.ndarray, *, batch_size: int = 32) -> np.ndarray:
         """Embed decoded images ``(n, s, s, 3)`` uint8 RGB, ``s`` = :attr:`image_size`; returns
         ``(n, 1280)`` float32, rows L2-normalised, as :meth:`encode` does for files.
 
-        Augmented copies of an image (:mod:`labelloop.learn.image_augment`) come here: they
-        exist only as arrays.
+        Augmented copies of an image (:mod:`labelloop.learn.image_augment`, made from
+        :meth:`load_pixels`) come here: they exist only as arrays.
 
         Raises:
             InvalidInput: ``pixels`` is not ``(n, image_size, image_size, 3)`` uint8.

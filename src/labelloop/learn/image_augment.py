@@ -27,6 +27,11 @@ from labelloop.errors import InvalidInput, MissingDependency
 __all__ = ["ImageAugmentRecipe", "augment_image", "augment_images", "copy_seed"]
 
 
+# OpenCV's interpolation flags (cv2.INTER_LINEAR, INTER_CUBIC, INTER_AREA), which
+# albumentations takes
+_INTERPOLATIONS = {"linear": 1, "cubic": 2, "area": 3}
+
+
 @dataclass(frozen=True)
 class ImageAugmentRecipe:
     """The augmentation of one training copy: flip, random resized crop, colour jitter.
@@ -41,6 +46,8 @@ class ImageAugmentRecipe:
         saturation: ``ColorJitter`` saturation strength.
         hue: ``ColorJitter`` hue strength (at most 0.5).
         jitter: Probability of applying the colour jitter.
+        interpolation: How the crop is resized: ``"cubic"`` (as Pillow's bicubic resize of
+            the backbone's own pre-processing), ``"linear"`` or ``"area"``.
 
     Example:
         >>> ImageAugmentRecipe().key.startswith("fcj-")
@@ -55,8 +62,14 @@ class ImageAugmentRecipe:
     saturation: float = 0.2
     hue: float = 0.02
     jitter: float = 0.8
+    interpolation: str = "cubic"
 
     def __post_init__(self) -> None:
+        if self.interpolation not in _INTERPOLATIONS:
+            raise InvalidInput(
+                f"must be one of {', '.join(_INTERPOLATIONS)}, got {self.interpolation!r}",
+                field="interpolation",
+            )
         for name in ("flip", "jitter"):
             _in_range(name, getattr(self, name), 0.0, 1.0)
         for name in ("brightness", "contrast", "saturation"):
@@ -100,7 +113,11 @@ def _compose(recipe: ImageAugmentRecipe, size: int) -> Any:
         [
             A.HorizontalFlip(p=recipe.flip),
             A.RandomResizedCrop(
-                size=(size, size), scale=recipe.crop_scale, ratio=recipe.crop_ratio, p=1.0
+                size=(size, size),
+                scale=recipe.crop_scale,
+                ratio=recipe.crop_ratio,
+                interpolation=_INTERPOLATIONS[recipe.interpolation],
+                p=1.0,
             ),
             A.ColorJitter(
                 brightness=recipe.brightness,

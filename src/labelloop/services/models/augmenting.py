@@ -31,7 +31,10 @@ AUGMENTED_SUFFIX = "+aug"
 
 class _CopyEncoder:
     """The cache's encoder for augmented copies: inputs are ``(path, seed)`` pairs; each file
-    is decoded, augmented with its seed and embedded by the backbone's ``encode_pixels``."""
+    is decoded as the backbone sees it (``load_pixels``: its own resize and crop), augmented
+    with its seed and embedded by the backbone's ``encode_pixels``. Augmenting the very image
+    the backbone would see keeps the copies' only difference from the originals the
+    augmentation itself (an upsampling of their own would set every copy apart)."""
 
     def __init__(self, encoder: Any, recipe: ImageAugmentRecipe) -> None:
         self.encoder = encoder
@@ -43,14 +46,13 @@ class _CopyEncoder:
     def encode(
         self, inputs: Sequence[Any], *, batch_size: int = 32, progress: Any = None
     ) -> np.ndarray:
-        from labelloop.backbones.images import open_upright
         from labelloop.learn.image_augment import augment_images
 
         size = int(self.encoder.image_size)
         out = np.empty((len(inputs), self.dim), dtype=np.float32)
         for start in range(0, len(inputs), batch_size):
             batch = inputs[start : start + batch_size]
-            images = [np.asarray(open_upright(path, draft=size), np.uint8) for path, _ in batch]
+            images = [self.encoder.load_pixels(path) for path, _ in batch]
             pixels = augment_images(
                 images, size=size, seeds=[seed for _, seed in batch], recipe=self.recipe
             )
@@ -79,8 +81,9 @@ def augmented_copies(
 
     Args:
         ws: The workspace (its embedding cache keeps the copies).
-        backbone: The project's backbone; only image backbones with an ``encode_pixels``
-            method (efficientnet-lite) augment, others train on the originals alone.
+        backbone: The project's backbone; only image backbones with ``load_pixels`` and
+            ``encode_pixels`` methods (efficientnet-lite) augment, others train on the
+            originals alone.
         inputs: The ``n`` labelled items' file paths.
         hashes: Their content hashes.
         labels: ``(n,)`` label ids (multi-label projects are not augmented).
@@ -100,7 +103,8 @@ def augmented_copies(
     if copies <= 0 or len(inputs) == 0 or labels.ndim != 1:
         return None
     encoder = get_encoder(backbone)
-    if encoder.modality != Modality.IMAGE or not hasattr(encoder, "encode_pixels"):
+    pixel_methods = hasattr(encoder, "load_pixels") and hasattr(encoder, "encode_pixels")
+    if encoder.modality != Modality.IMAGE or not pixel_methods:
         return None
     recipe = ImageAugmentRecipe()
     pairs = [(inputs[i], copy_seed(hashes[i], recipe, c)) for c in range(copies)
