@@ -14,6 +14,7 @@ from labelloop.tasks import AnswerValue
 
 __all__ = [
     "Answer",
+    "BoxValue",
     "CreateProject",
     "CreateUser",
     "DeleteItems",
@@ -38,7 +39,11 @@ Label = Annotated[str, StringConstraints(min_length=1, max_length=200)]
 Name = Annotated[str, StringConstraints(min_length=1, max_length=100)]
 #: Most spans one answer may hold (the spans task refuses more).
 MAX_SPANS = 1000
+#: Most boxes one answer may hold (the boxes task refuses more).
+MAX_BOXES = 1000
 MAX_OFFSET = 10**9
+#: Box coordinates beyond this (pixels) are no image's.
+MAX_PIXEL = 10.0**6
 
 
 class SpanValue(BaseModel):
@@ -53,10 +58,32 @@ class SpanValue(BaseModel):
     label: Label
 
 
+class BoxValue(BaseModel):
+    """One labelled box of an image-boxes answer, in pixels of the upright image (EXIF
+    orientation applied), origin top-left. The server checks it against the image (inside it,
+    a box poking out by up to 1 px is clipped; a project label)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    x: float = Field(ge=-MAX_PIXEL, le=MAX_PIXEL, allow_inf_nan=False, description="left edge")
+    y: float = Field(ge=-MAX_PIXEL, le=MAX_PIXEL, allow_inf_nan=False, description="top edge")
+    w: float = Field(gt=0, le=MAX_PIXEL, allow_inf_nan=False, description="width")
+    h: float = Field(gt=0, le=MAX_PIXEL, allow_inf_nan=False, description="height")
+    label: Label
+    score: float | None = Field(
+        default=None, ge=0, le=1, description="a suggested box's score, kept when given"
+    )
+
+
 def _answer_kind(value: Any) -> str:
-    """Which shape of :data:`Answer` a value is: a list starting with an object is spans."""
+    """Which shape of :data:`Answer` a value is: a list starting with an object is spans, or
+    boxes when that object has an ``x``."""
     if isinstance(value, list | tuple):
-        return "spans" if value and isinstance(value[0], dict | SpanValue) else "labels"
+        if not value or not isinstance(value[0], dict | SpanValue | BoxValue):
+            return "labels"
+        first = value[0]
+        boxes = isinstance(first, BoxValue) or (isinstance(first, dict) and "x" in first)
+        return "boxes" if boxes else "spans"
     return "label"
 
 
@@ -65,23 +92,29 @@ def _answer_kind(value: Any) -> str:
 Answer = Annotated[
     Annotated[Label, Tag("label")]
     | Annotated[list[Label], Tag("labels")]
-    | Annotated[list[SpanValue], Tag("spans"), Field(min_length=1, max_length=MAX_SPANS)],
+    | Annotated[list[SpanValue], Tag("spans"), Field(min_length=1, max_length=MAX_SPANS)]
+    | Annotated[list[BoxValue], Tag("boxes"), Field(min_length=1, max_length=MAX_BOXES)],
     Discriminator(_answer_kind),
 ]
 ANSWER_DOC = (
     "one label; a list of labels for multi-label projects ([] when none applies); for spans "
     "projects a list of "
-    "{start, end, label} character spans ([] when the item has none)"
+    "{start, end, label} character spans ([] when the item has none); for image-boxes "
+    "projects a list of {x, y, w, h, label} boxes in upright image pixels ([] for no objects)"
 )
 
 
-def answer_value(value: str | list[str] | list[SpanValue]) -> AnswerValue:
-    """An :data:`Answer` as the services take it (spans as plain dicts)."""
+def answer_value(value: str | list[str] | list[SpanValue] | list[BoxValue]) -> AnswerValue:
+    """An :data:`Answer` as the services take it (spans and boxes as plain dicts; a box's
+    ``score`` only when it has one)."""
     if isinstance(value, str):
         return value
     spans = [span.model_dump() for span in value if isinstance(span, SpanValue)]
     if spans:
         return spans
+    boxes = [box.model_dump(exclude_none=True) for box in value if isinstance(box, BoxValue)]
+    if boxes:
+        return boxes
     return [label for label in value if isinstance(label, str)]
 
 
