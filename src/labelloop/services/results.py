@@ -24,6 +24,7 @@ __all__ = [
     "ModelStatus",
     "ProjectInfo",
     "ProjectStatus",
+    "SkippedFile",
     "Source",
     "iso8601",
 ]
@@ -52,6 +53,14 @@ class ProjectInfo(BaseModel):
     )
 
 
+class SkippedFile(BaseModel):
+    """A media file an import left out (``on_bad_file="skip"``), and why."""
+
+    file: str = Field(description="the media file, as the imported file names it")
+    line: int | None = Field(default=None, description="its row, line or file number")
+    reason: str
+
+
 class ImportResult(BaseModel):
     project: str
     file: str
@@ -63,6 +72,11 @@ class ImportResult(BaseModel):
     suggestions_added: int = 0
     already_imported: bool = Field(
         default=False, description="the same file was imported before: nothing changed"
+    )
+    skipped: list[SkippedFile] = Field(
+        default_factory=list,
+        description="bad media files left out (on_bad_file=skip): corrupt, truncated, "
+        "unsupported, oversize or missing",
     )
 
 
