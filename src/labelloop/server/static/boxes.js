@@ -64,12 +64,16 @@
         class: `box ${state} ${colour(labels, b.label)}${i === selected ? " selected" : ""}`,
         "data-index": i, "data-label": b.label,
       });
-      g.append(svg("rect", { class: "frame", x: b.x, y: b.y, width: b.w, height: b.h }));
+      // line widths and dashes in image pixels that come out the same on screen at any zoom
+      // (vector-effect cannot undo the CSS transform of the page's zoom)
+      const frame = { class: "frame", x: b.x, y: b.y, width: b.w, height: b.h, "stroke-width": (i === selected ? 3 : 2) / k };
+      if (b.suggested) frame["stroke-dasharray"] = `${6 / k} ${4 / k}`;
+      g.append(svg("rect", frame));
       const size = 12 / k;
       const inside = b.y < size * 1.4;  // no room above the box: the tag goes inside it
       const text = b.label + (b.score !== null && b.score !== undefined ? " " + pct(b.score) : "");
       g.append(svg("text", {
-        class: "tag", x: b.x + 3 / k, y: inside ? b.y + size * 1.1 : b.y - 4 / k, "font-size": size,
+        class: "tag", x: b.x + 3 / k, y: inside ? b.y + size * 1.1 : b.y - 4 / k, "font-size": size, "stroke-width": 3 / k,
       }, text));
       const title = svg("title", {}, b.suggested ? `${text}: suggested, not accepted yet` : b.label);
       g.append(title);
@@ -77,7 +81,7 @@
         const r = HANDLE / k;
         for (const h of HANDLES) {
           const [hx, hy] = handlePoint(b, h);
-          g.append(svg("rect", { class: "handle", "data-handle": h, x: hx - r, y: hy - r, width: 2 * r, height: 2 * r }));
+          g.append(svg("rect", { class: "handle", "data-handle": h, x: hx - r, y: hy - r, width: 2 * r, height: 2 * r, "stroke-width": 1.5 / k }));
         }
       }
       layer.append(g);
@@ -309,7 +313,9 @@
       if (drag.mode === "draw") {
         const q = { x: clamp(p.x, 0, width), y: clamp(p.y, 0, height) };
         drag.box = { x: Math.min(drag.p.x, q.x), y: Math.min(drag.p.y, q.y), w: Math.abs(q.x - drag.p.x), h: Math.abs(q.y - drag.p.y) };
-        for (const [k, v] of Object.entries({ x: drag.box.x, y: drag.box.y, width: drag.box.w, height: drag.box.h })) ghost.setAttribute(k, String(v));
+        const k = scale();
+        const shape = { x: drag.box.x, y: drag.box.y, width: drag.box.w, height: drag.box.h, "stroke-width": 2 / k, "stroke-dasharray": `${4 / k} ${3 / k}` };
+        for (const [name, v] of Object.entries(shape)) ghost.setAttribute(name, String(v));
         ghost.removeAttribute("hidden");
         return;
       }
