@@ -111,7 +111,7 @@ class FakeBoxModel:
 
     def predict(self, images, *, keys=None, cache_dir=None, min_score=0.05):
         return [
-            [b for label, c in self.colours.items() for b in _regions(img, tuple(c), label, 0.95)]
+            [b for label, c in self.colours.items() for b in _regions(img, tuple(c), label, 0.99)]
             for img in images
         ]
 

@@ -32,7 +32,7 @@ import numpy as np
 from pydantic import BaseModel, Field
 
 from labelloop.errors import Conflict, InvalidInput, NotFound
-from labelloop.services.models import spans
+from labelloop.services.models import boxes, spans
 from labelloop.services.projects import label_schema, project_settings
 from labelloop.store import (
     HUMAN_SOURCES,
@@ -164,7 +164,9 @@ def auto_accept_evidence(
 
     A span project's evidence is per sentence (:func:`labelloop.services.models.spans.
     auto_accept_evidence`): its pre-trained recogniser never trained on the labels, so, unlike
-    a zero-shot classifier, it can be auto-accepted from the first labels on.
+    a zero-shot classifier, it can be auto-accepted from the first labels on. A box project's
+    is per image (:func:`labelloop.services.models.boxes.auto_accept_evidence`), out-of-fold
+    as well.
 
     Raises:
         AutoAcceptRefused: no champion, a zero-shot champion, or a multi-label project.
@@ -183,6 +185,7 @@ def auto_accept_evidence(
         if champion is None or champion.artifact is None:
             raise AutoAcceptRefused(f"project {name!r} has no trained model yet: run train first")
         is_spans = task_for(schema).tags.answer is AnswerShape.SPANS
+        is_boxes = task_for(schema).tags.answer is AnswerShape.BOXES
         is_predictor = champion.kind == ModelKind.PREDICTOR
     if is_predictor:  # a team's own model: the evidence it gave before training on each label
         from labelloop.services.models import predictors
@@ -190,6 +193,8 @@ def auto_accept_evidence(
         return predictors.auto_accept_evidence(ws, name)
     if is_spans:  # sentence level: a sentence is right only if its span set is exactly right
         return spans.auto_accept_evidence(ws, name)
+    if is_boxes:  # image level: right only if every box matches at IoU >= 0.5, none extra
+        return boxes.auto_accept_evidence(ws, name)
     with ws.transaction() as session:
         project = repo.get_project(session, name)
         champion = repo.champion(session, project.id)

@@ -26,7 +26,7 @@ import numpy as np
 from labelloop.errors import InvalidInput
 from labelloop.services.models.embeddings import embed
 from labelloop.services.projects import label_schema
-from labelloop.services.quality import spans
+from labelloop.services.quality import boxes, spans
 from labelloop.services.quality.results import ClassErrors, LabelIssues, LabelIssueView
 from labelloop.store import (
     Flag,
@@ -164,9 +164,13 @@ def compute_label_issues(
         )
     with ws.transaction() as session:
         project = repo.get_project(session, name)
-        project_id, span_project = project.id, spans.is_spans(label_schema(project))
+        schema = label_schema(project)
+        project_id, span_project = project.id, spans.is_spans(schema)
+        box_project = boxes.is_boxes(schema)
     if span_project:
         result = spans.detect_label_issues(ws, name, method=method)
+    elif box_project:
+        result = boxes.detect_label_issues(ws, name, method=method)
     else:
         result = _classification_issues(ws, name, method)
     if result.model_version is not None:
@@ -243,6 +247,8 @@ def _sync_flags(session: Session, project_id: int, result: LabelIssues) -> None:
         reason = _reason(issue)
         # what the model suggests instead: label names, or a span project's out-of-fold spans
         suggestion = issue.suggested if issue.suggested_spans is None else issue.suggested_spans
+        if issue.suggested_boxes is not None:  # a box project's out-of-fold boxes
+            suggestion = issue.suggested_boxes
         flag = existing.get(issue.item_id)
         if flag is None:
             session.add(

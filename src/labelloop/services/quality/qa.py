@@ -37,7 +37,7 @@ import numpy as np
 from labelloop.errors import Conflict, InvalidInput, LabelloopError, NotFitted, NotFound
 from labelloop.services.annotation.annotating import check_value
 from labelloop.services.projects import label_schema, project_settings
-from labelloop.services.quality import answers, issues, spans
+from labelloop.services.quality import answers, boxes, issues, spans
 from labelloop.services.quality.adjudication import resolve
 from labelloop.services.quality.autoaccept import audit_report
 from labelloop.services.quality.results import (
@@ -134,7 +134,7 @@ def evaluate_on_gold(ws: WorkspaceContext, name: str) -> EvaluateResult:
     with ws.transaction() as session:
         project = repo.get_project(session, name)
         schema = label_schema(project)
-        if schema.multi_label or spans.is_spans(schema):
+        if schema.multi_label or spans.is_spans(schema) or boxes.is_boxes(schema):
             raise InvalidInput("evaluate supports single-label projects", field="project")
         champion = repo.champion(session, project.id)
         if champion is None:
@@ -445,6 +445,10 @@ def qa_report(ws: WorkspaceContext, name: str, *, issues: int = REPORT_ISSUES) -
             ratings = [(a.item_id, a.annotator, a.value) for a in rows]
             agreement = spans.agreement_summary(ratings, list(schema.labels))
             gold = spans.gold_summary(session, project.id, ratings, gold)
+        elif boxes.is_boxes(schema):
+            ratings = [(a.item_id, a.annotator, a.value) for a in rows]
+            agreement = boxes.agreement_summary(ratings, list(schema.labels))
+            gold = boxes.gold_summary(session, project.id, ratings, gold)
         else:
             agreement = answers.agreement_summary(rows, list(schema.labels))
         report = QAReport(

@@ -58,6 +58,9 @@ class PairKappa(BaseModel):
     partial_f1: float | None = Field(
         default=None, description="spans projects: span F1 of the pair, overlapping same-label"
     )
+    mean_iou: float | None = Field(
+        default=None, description="boxes projects: mean IoU of the pair's matched boxes"
+    )
 
 
 class SpanLabelAgreement(BaseModel):
@@ -99,6 +102,10 @@ class AgreementSummary(BaseModel):
     )
     per_label_f1: dict[str, SpanLabelAgreement] = Field(
         default_factory=dict, description="spans: span F1 per label"
+    )
+    mean_iou: float | None = Field(
+        default=None,
+        description="boxes (kind='boxes', exact_f1 = box F1 at IoU 0.5): mean IoU of matched boxes",
     )
     notes: list[str] = Field(default_factory=list)
 
@@ -151,6 +158,12 @@ class GoldSummary(BaseModel):
         default=None, description="spans: the champion's suggestions on gold, exact span F1"
     )
     model_partial_f1: float | None = None
+    mean_iou: float | None = Field(
+        default=None, description="boxes: mean IoU of gold answers' boxes matched to gold boxes"
+    )
+    model_mean_iou: float | None = Field(
+        default=None, description="boxes: the same for the champion's suggestions on gold"
+    )
 
 
 class TokenIssueView(BaseModel):
@@ -180,6 +193,9 @@ class LabelIssueView(BaseModel):
     )
     suggested_spans: list[dict[str, Any]] | None = Field(
         default=None, description="spans: the out-of-fold model's spans for the item"
+    )
+    suggested_boxes: list[dict[str, Any]] | None = Field(
+        default=None, description="boxes: the out-of-fold model's boxes (with scores) for the image"
     )
 
 
