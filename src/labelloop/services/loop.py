@@ -31,7 +31,7 @@ from typing import TYPE_CHECKING
 from pydantic import BaseModel
 
 from labelloop.errors import LabelloopError
-from labelloop.services.models import predicting, registry, training
+from labelloop.services.models import coldstart, predicting, registry, training
 from labelloop.services.progress import Progress
 from labelloop.services.quality.qa import after_training
 from labelloop.services.results import ModelVersionInfo, PredictResult, TrainResult
@@ -74,11 +74,15 @@ def retrain(
 
 def predict(ws: WorkspaceContext, name: str, *, progress: Progress | None = None) -> PredictResult:
     """Refresh every unlabelled item's suggestion from the champion and re-rank the queue; a
-    project without a champion gets a zero-shot (or first trained) one first."""
+    project without a champion gets a zero-shot (or first trained) one first. An image or audio
+    project with no label yet has no model to score it: its queue is ordered by cluster cold
+    start instead (:mod:`labelloop.services.models.coldstart`)."""
     with ws.transaction() as session:
         project = repo.get_project(session, name)
         has_champion = repo.champion(session, project.id) is not None
     if not has_champion:
+        if coldstart.needs_cold_start(ws, name):  # no zero-shot model reads images
+            return coldstart.rank_cold_start(ws, name, progress=progress)
         training.train(ws, name, progress=progress)
     return predicting.predict(ws, name, progress=progress)
 

@@ -130,6 +130,9 @@ class Item(Base):
     media_path: Mapped[str | None] = mapped_column(Text)
     # The known answer of a gold item (label names), hidden from annotators; NULL for other items.
     gold: Mapped[list[Any] | None] = mapped_column(JSON(none_as_null=True))
+    # Place in the cluster cold start's order (1 = first) while no model scores the project's
+    # items (services/models/coldstart.py); the queue serves items without a suggestion so.
+    cold_rank: Mapped[int | None] = mapped_column(Integer)
     created_at: Mapped[datetime] = mapped_column(UtcDateTime(), default=utcnow)
 
 

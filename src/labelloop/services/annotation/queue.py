@@ -95,8 +95,9 @@ def next_items(
     """The next ``n`` items for ``annotator``, leased to them.
 
     The order was set by the project's query strategy when suggestions were last refreshed (it is
-    re-ranked after every retrain); items without a suggestion yet come after, oldest first. An
-    item leased to another annotator is not handed out until it is answered or its lease expires,
+    re-ranked after every retrain); items without a suggestion yet come after, in cluster cold
+    start's order where it set one (services/models/coldstart.py), else oldest first. An item
+    leased to another annotator is not handed out until it is answered or its lease expires,
     unless it is an overlap item (``overlap`` > 1). Items already leased to ``annotator`` come
     first, so a reload does not lose them. Gold items are mixed in at ``gold_rate`` for named
     annotators. :class:`PoolExhausted` when nothing is left.
@@ -471,7 +472,8 @@ def _fresh(
 
 @functools.cache
 def _fresh_queries(overlap: int, overlap_rate: float, *, named: bool) -> tuple[Any, Any]:
-    """Open items in queue order, then those without a queued suggestion, oldest first."""
+    """Open items in queue order, then those without a queued suggestion: cold start's order
+    first (``Item.cold_rank``), then oldest first."""
     blocked = []
     others_lease = exists().where(
         Lease.item_id == Item.id,
@@ -516,11 +518,12 @@ def _fresh_queries(overlap: int, overlap_rate: float, *, named: bool) -> tuple[A
         .order_by(Suggestion.priority.desc(), Suggestion.id.desc())
         .limit(_LIMIT)
     )
-    # no suggestion, or one out of the queue that an unlabelled item should not have
+    # no suggestion, or one out of the queue that an unlabelled item should not have: in the
+    # cluster cold start's order where it set one (a project no model scores yet), else by id
     unranked = (
         select(Item.id)
         .where(*conditions, ~exists().where(Suggestion.item_id == Item.id, QUEUED))
-        .order_by(Item.id)
+        .order_by(Item.cold_rank.asc().nulls_last(), Item.id)
         .limit(_LIMIT)
     )
     return ranked, unranked

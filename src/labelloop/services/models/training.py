@@ -202,6 +202,13 @@ def train(
 
     start = time.perf_counter()
     if len(labelled.labels) == 0:
+        if task_for(schema).tags.modality is not Modality.TEXT:
+            raise InvalidInput(
+                f"project {name!r} has no labels, and no zero-shot model reads its items (label "
+                "names are text): label some items first; `predict` orders the first batches "
+                "by cluster cold start meanwhile",
+                field="labels",
+            )
         return _record_zero_shot(ws, name, project_id, backbone, schema, start)
 
     kind = ModelKind.HEAD

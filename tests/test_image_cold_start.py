@@ -1,0 +1,54 @@
+"""An image project's first batches, before any label: no zero-shot model reads images, so
+``predict`` orders the queue by k-means cold start (one typical image per cluster) instead of
+the files' order, and training asks for labels by name; the first labels then train a head as
+in any project."""
+
+from __future__ import annotations
+
+import pytest
+from image_factories import colour_backbone, colour_of, make_image_project
+
+from labelloop.errors import InvalidInput
+
+__all__ = ["colour_backbone"]  # a fixture the tests below use
+
+
+def test_first_batches_come_from_cluster_cold_start(workspace, colour_backbone):
+    ws = workspace
+    ids = make_image_project(ws, "pets", per_colour=10)
+    names = {v: k for k, v in ids.items()}
+    # the files' own order: a first batch of 10 would be all blue
+    assert {colour_of(names[i]) for i in sorted(ids.values())[:10]} == {"blue"}
+
+    with pytest.raises(InvalidInput, match="no zero-shot model reads its items"):
+        ws.train("pets")
+    result = ws.predict("pets")
+    assert result.kind == "cold_start" and result.items == 30
+    batch = ws.next_items("pets", n=10, annotator="ann")
+    assert all(it.suggestion is None for it in batch)  # nothing is suggested, only ordered
+    assert {colour_of(names[it.item_id]) for it in batch} == {"red", "green", "blue"}
+
+    # the same order for the next annotator (minus the leased items), and again after predict
+    again = ws.next_items("pets", n=5, annotator="bob")
+    assert not {it.item_id for it in again} & {it.item_id for it in batch}
+
+    # the first labels train a head; its suggestions take over the queue
+    for it in batch:
+        ws.submit("pets", it.item_id, [colour_of(names[it.item_id])], annotator="ann")
+    trained = ws.predict("pets")
+    assert trained.kind == "head"
+    rest = ws.next_items("pets", n=5, annotator="carol")
+    assert all(it.suggestion is not None for it in rest)
+    assert all(it.suggestion.value == [colour_of(names[it.item_id])] for it in rest)
+
+
+def test_a_text_project_still_starts_zero_shot(workspace, tmp_path):
+    from factories import topic_texts, write_csv
+
+    from labelloop.services.data.importing import ImportOptions
+
+    ws = workspace
+    ws.create_project("news", labels="sports,tech,politics", backbone="fake")
+    rows = [{"text": t} for t, _ in topic_texts(12)]
+    ws.import_file("news", write_csv(tmp_path / "news.csv", rows), ImportOptions())
+    assert ws.predict("news").kind == "zero-shot"
