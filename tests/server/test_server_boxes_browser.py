@@ -28,7 +28,11 @@ WIDE = Picture(
     suggested=((20, 30, 100, 80, "cat", 0.9), (150, 100, 60, 60, "dog", 0.4)),
 )
 TURNED = Picture("b-turned.jpg", (200, 120), orientation=6)  # shown 120 wide, 200 high
-SQUARE = Picture("c-square.png", (100, 100), suggested=((10, 10, 50, 50, "bird", 0.7),))
+SQUARE = Picture(
+    "c-square.png",
+    (100, 100),
+    suggested=((10, 10, 50, 50, "bird", 0.7), (60, 60, 30, 30, "cat", 0.1)),
+)
 VIEWPORT = {"width": 1200, "height": 900}
 
 
@@ -201,8 +205,15 @@ def test_box_canvas_draws_edits_and_stores_upright_pixels_then_review(
         value, _ = _stored(ws, ids[TURNED.name])
         _close(value, [(30, 50, 60, 70), (100, 150, 20, 50)], ["bird", "cat"])
 
+        # suggested boxes under the score threshold (30% unless changed) are not shown
+        assert [b["tag"] for b in _boxes(page, "suggested")] == ["bird 70%"]
+        assert "1 suggested under 30% not shown" in page.text_content("#box-status")
+        page.locator("#box-min-score").fill("0")
+        assert [b["tag"] for b in _boxes(page, "suggested")] == ["bird 70%", "cat 10%"]
+        page.locator("#box-min-score").fill("50")
+        assert page.text_content("#box-min-score-value") == "50%"
+        assert [b["tag"] for b in _boxes(page, "suggested")] == ["bird 70%"]
         # Enter with a suggestion left unaccepted: the answer is "no objects"
-        assert len(_boxes(page, "suggested")) == 1
         page.keyboard.press("Enter")
         page.wait_for_selector("#done:not([hidden])")
         assert _stored(ws, ids[SQUARE.name]) == ([], "human")
@@ -238,4 +249,61 @@ def test_box_canvas_draws_edits_and_stores_upright_pixels_then_review(
             s[:5] for s in WIDE.suggested
         ]
         browser.close()
+    assert errors == []
+
+
+def test_an_answered_image_reopens_with_its_boxes_to_click_nudge_pan_and_fix(
+    sqlite_workspace, tmp_path: Path
+):
+    playwright = playwright_or_skip()
+    ws = sqlite_workspace
+    ids = make_box_project(ws, "det", [WIDE])
+    users.add_user(ws, "ann", password=PASSWORD, role="annotator", project="det", superuser=False)
+    item = ids[WIDE.name]
+    outer = {"x": 10, "y": 10, "w": 200, "h": 150, "label": "cat"}
+    inner = {"x": 50, "y": 50, "w": 40, "h": 30, "label": "dog"}
+    ws.submit("det", item, [outer, inner], annotator="ann")
+    app = create_app(ws, ServerSettings(background_retrain=False))
+    errors: list[str] = []
+    with LiveServer(app) as url, playwright.sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+        page = browser.new_page(viewport=VIEWPORT)
+        _watch(page, errors)
+        _login(page, url, "ann", f"/projects/det/annotate?item={item}")
+        _wait_item(page, WIDE.name)
+        # the current answer comes back as confirmed boxes (the suggestion is not shown over it)
+        assert [b["label"] for b in _boxes(page, "confirmed")] == ["cat", "dog"]
+        assert _boxes(page, "suggested") == []
+        # a click selects the smallest box under the pointer; outside it, the one around it
+        page.mouse.click(*_at(page, 70, 65))
+        assert page.get_attribute("#box-overlay g.box.selected", "data-label") == "dog"
+        page.mouse.click(*_at(page, 150, 120))
+        assert page.get_attribute("#box-overlay g.box.selected", "data-label") == "cat"
+        assert page.locator("#box-list .box-item.selected").text_content().startswith("1. cat")
+        # arrows nudge the selected box a pixel, Shift+arrows ten
+        for _ in range(3):
+            page.keyboard.press("ArrowRight")
+        page.keyboard.press("Shift+ArrowDown")
+        # the right edge's handle widens it; a middle-button drag pans without drawing
+        _drag(page, _at(page, 213, 95), _at(page, 233, 95))
+        before = page.locator("#box-image").bounding_box()
+        start = _at(page, 280, 180)
+        page.mouse.move(*start)
+        page.mouse.down(button="middle")
+        page.mouse.move(start[0] - 30, start[1] + 20, steps=5)
+        page.mouse.up(button="middle")
+        after = page.locator("#box-image").bounding_box()
+        assert (after["x"] - before["x"], after["y"] - before["y"]) == pytest.approx(
+            (-30, 20), abs=0.5
+        )
+        assert len(_boxes(page)) == 2
+        # the box list selects too; Backspace removes the selected box
+        page.locator("#box-list .box-item", has_text="dog").click()
+        page.keyboard.press("Backspace")
+        page.keyboard.press("Enter")
+        page.wait_for_selector("#done:not([hidden])")
+        browser.close()
+    value, source = _stored(ws, item)
+    _close(value, [(13, 20, 220, 150)], ["cat"])
+    assert source == "human"
     assert errors == []

@@ -19,6 +19,7 @@
   const MIN_ZOOM = 0.5;        // relative to the zoom that fits the image in the stage
   const MAX_ZOOM = 40;
   const HANDLES = ["nw", "n", "ne", "e", "se", "s", "sw", "w"];
+  const DEFAULT_MIN_SCORE = 0.3;  // suggested boxes shown from this score (the detector's default)
 
   const colour = (labels, label) => "lbl-" + (Math.max(0, labels.indexOf(label)) % COLOURS);
   const pct = (p) => Math.round(100 * p) + "%";
@@ -138,6 +139,8 @@
     let width = 0;        // the upright image's natural size, 0 until it has loaded
     let height = 0;
     let boxes = [];       // {x, y, w, h, label, score, suggested} in image pixels
+    let proposals = [];   // the suggestion's boxes, also those below the score shown
+    let minScore = storedMinScore();  // suggested boxes under this score are not shown
     let selected = null;  // index into boxes
     let current = labels[0] || null;  // the label a newly drawn box gets
     let view = { zoom: 1, tx: 0, ty: 0, fit: 1 };
@@ -224,6 +227,7 @@
 
     function remove() {
       if (selected === null) return;
+      boxes[selected].removed = true;  // a suggested box removed stays away at any threshold
       boxes.splice(selected, 1);
       selected = boxes.length ? Math.min(selected, boxes.length - 1) : null;
       if (selected !== null) current = boxes[selected].label;
@@ -376,6 +380,35 @@
     $("box-zoom-out").addEventListener("click", () => zoomCentre(1 / ZOOM_STEP));
     $("box-zoom-reset").addEventListener("click", resetView);
 
+    // -- suggested boxes below the score threshold ------------------------------------------
+    function storedMinScore() {
+      const saved = Number(localStorage.getItem(scoreKey()));
+      return localStorage.getItem(scoreKey()) !== null && saved >= 0 && saved <= 1 ? saved : DEFAULT_MIN_SCORE;
+    }
+
+    function scoreKey() { return "labelloop.boxes.minScore." + $("annotate").dataset.project; }
+
+    const shownProposal = (b) => b.suggested && !b.removed && (b.score === null || b.score >= minScore - 1e-9);
+
+    // the boxes on screen: every confirmed one, and the suggested ones at or above minScore
+    function applyMinScore() {
+      const keep = selected === null ? null : boxes[selected];
+      boxes = [...boxes.filter((b) => !b.suggested), ...proposals.filter(shownProposal)];
+      const at = keep ? boxes.indexOf(keep) : -1;
+      selected = at < 0 ? null : at;
+    }
+
+    const scoreInput = $("box-min-score");
+    scoreInput.value = String(Math.round(100 * minScore));
+    scoreInput.addEventListener("input", () => {
+      minScore = Number(scoreInput.value) / 100;
+      localStorage.setItem(scoreKey(), String(minScore));
+      applyMinScore();
+      paint();
+    });
+    // let go of the slider once set, so the page's keys (Enter, labels...) work again
+    scoreInput.addEventListener("change", () => scoreInput.blur());
+
     // -- painting -----------------------------------------------------------------------------
     function paint() {
       paintBoxes(layer, boxes, labels, scale(), selected);
@@ -391,6 +424,9 @@
       const pending = boxes.length - kept;
       const parts = [width ? `${width}×${height} px` : "", kept === 0 ? "no boxes (Enter submits: no objects)" : `${kept} box${kept === 1 ? "" : "es"}`];
       if (pending) parts.push(`${pending} suggested not accepted (A accepts them; Enter leaves them out)`);
+      const hidden = proposals.filter((b) => b.suggested && !b.removed && !shownProposal(b)).length;
+      if (hidden) parts.push(`${hidden} suggested under ${Math.round(100 * minScore)}% not shown`);
+      $("box-min-score-value").textContent = `${Math.round(100 * minScore)}%`;
       if (view.zoom !== 1) parts.push(`zoom ${Math.round(100 * view.zoom)}%`);
       $("box-status").textContent = parts.filter(Boolean).join(" · ");
       ctx.changed();
@@ -405,8 +441,9 @@
       }
       overlay.setAttribute("viewBox", `0 0 ${width} ${height}`);
       const answer = Array.isArray(item.current) ? item.current : null;
-      boxes = answer ? answer.map((b) => fromValue(b, width, height)).filter(Boolean)
-        : suggestedBoxes(item.suggestion, width, height);
+      proposals = answer ? [] : suggestedBoxes(item.suggestion, width, height);
+      boxes = answer ? answer.map((b) => fromValue(b, width, height)).filter(Boolean) : [];
+      applyMinScore();
       stage.classList.add("ready");
       resetView();
     }
@@ -415,7 +452,7 @@
       show(item) {
         showing += 1;
         const token = showing;
-        [width, height, boxes, selected, drag] = [0, 0, [], null, null];
+        [width, height, boxes, proposals, selected, drag] = [0, 0, [], [], null, null];
         stage.classList.remove("ready");
         $("item-text").hidden = true;
         $("item-media").replaceChildren();
