@@ -218,3 +218,17 @@ def test_clusters_group_the_images_and_one_submit_labels_a_cluster(api, pets):
     assert api.get("/api/v1/projects/pets/clusters", headers=_auth(pets, "ann")).status_code == 403
     assert api.get("/api/v1/projects/pets/clusters/7?k=3",
                    headers=_auth(pets, "boss")).status_code == 404  # fmt: skip
+
+
+def test_a_text_project_clusters_show_snippets(client, env):
+    r = client.get("/api/v1/projects/alpha/clusters?k=3", headers=env.auth("alpha-reviewer"))
+    assert r.status_code == 200, r.text
+    listing = r.json()
+    assert listing["media"] is False and sum(c["size"] for c in listing["clusters"]) == 30
+    members = client.get(
+        "/api/v1/projects/alpha/clusters/0?k=3", headers=env.auth("alpha-reviewer")
+    ).json()
+    assert members["items"] and all(m["snippet"] for m in members["items"])
+    assert all(m["suggested"] is not None for m in members["items"])  # the zero-shot model's
+    page = client.get("/api/v1/projects/alpha/clusters?k=31", headers=env.auth("alpha-reviewer"))
+    assert page.status_code == 422 and "cannot make 31 clusters of 30 items" in page.text
