@@ -235,9 +235,13 @@ def _run(
             tally.add("initial", had_suggestion=False, confirmed=False,
                       noisy=int(item_id) in annotator.noisy)  # fmt: skip
             n_labels += 1
-    ws.train(PROJECT, C=frozen.C)
-    frozen.update()
-    curve = [_eval_point(ws, gold, n_labels)]
+    curve = []
+    if n_labels == 0 and not _reads_label_names(config.task):
+        ws.predict(PROJECT)  # no zero-shot model: the first batches come from cluster cold start
+    else:
+        ws.train(PROJECT, C=frozen.C)
+        frozen.update()
+        curve.append(_eval_point(ws, gold, n_labels))
     train_seconds = []
     while n_labels < config.budget:
         done = _label_batch(ws, annotator, tally, "active",
@@ -282,6 +286,14 @@ def _run(
     record["noisy_answers"] = tally.noisy
     record["answers"] = tally.submits
     return record
+
+
+def _reads_label_names(task: str) -> bool:
+    """Whether a project of ``task`` has a zero-shot model (text tasks: label-name prompts)."""
+    from labelloop.schema import Modality, TaskType
+    from labelloop.tasks import get_task
+
+    return get_task(TaskType(task)).tags.modality is Modality.TEXT
 
 
 def _auto_accept_round(ws: Workspace, config: RunConfig, truth: dict[int, str]) -> dict[str, Any]:
