@@ -33,6 +33,7 @@ SQUARE = Picture(
     (100, 100),
     suggested=((10, 10, 50, 50, "bird", 0.7), (60, 60, 30, 30, "cat", 0.1)),
 )
+SECOND_OPINION = {"x": 150, "y": 90, "w": 70, "h": 60, "label": "bird"}  # another annotator's
 VIEWPORT = {"width": 1200, "height": 900}
 
 
@@ -218,19 +219,26 @@ def test_box_canvas_draws_edits_and_stores_upright_pixels_then_review(
         page.wait_for_selector("#done:not([hidden])")
         assert _stored(ws, ids[SQUARE.name]) == ([], "human")
 
-        # review: the answer's boxes beside the model's suggested ones, on the image
+        # review: each annotator's boxes beside the model's suggested ones, on the image
+        answered, _ = _stored(ws, ids[WIDE.name])
+        ws.submit("det", ids[WIDE.name], [SECOND_OPINION], annotator="ann2")
         reviewer = browser.new_context(viewport=VIEWPORT).new_page()
         _watch(reviewer, errors)
         _login(reviewer, url, "rev", "/projects/det/review")
         card = reviewer.locator(f".candidate[data-item='{ids[WIDE.name]}']")
         card.wait_for()
         card.locator(".box-answer.ready").first.wait_for()
-        human, model = card.locator("tbody tr").nth(0), card.locator("tbody tr.model")
-        model.locator(".box-answer.ready").wait_for()
+        human, other = card.locator("tbody tr").nth(0), card.locator("tbody tr").nth(1)
+        model = card.locator("tbody tr.model")
+        for row in (other, model):
+            row.locator(".box-answer.ready").wait_for()
+        assert [
+            human.locator("td").first.text_content(),
+            other.locator("td").first.text_content(),
+        ] == ["ann", "ann2"]
         shown = human.locator("g.box.confirmed rect.frame")
         assert shown.count() == 2
-        stored, _ = _stored(ws, ids[WIDE.name])
-        for k, box in enumerate(stored):
+        for k, box in enumerate(answered):
             rect = shown.nth(k)
             assert [float(rect.get_attribute(a)) for a in ("x", "y", "width", "height")] == [
                 pytest.approx(box[key]) for key in ("x", "y", "w", "h")
@@ -240,6 +248,11 @@ def test_box_canvas_draws_edits_and_stores_upright_pixels_then_review(
             "dog 40%",
         ]
         assert "2 boxes: cat, dog" in human.text_content()
+        assert "1 box: bird" in other.text_content()
+        frame = other.locator("g.box rect.frame")
+        assert [float(frame.get_attribute(a)) for a in ("x", "y", "width", "height")] == [
+            SECOND_OPINION[k] for k in ("x", "y", "w", "h")
+        ]
         reviewer.screenshot(path=str(ARTIFACTS / "boxes-review.png"), full_page=True)
         # accepting the model's boxes settles the item with them
         model.locator("button", has_text="Accept").click()
