@@ -3,10 +3,10 @@
 A box is ``(x, y, w, h, label)`` in pixels, origin top-left (the stored answer's
 ``{"x", "y", "w", "h", "label"}``). Two box lists of one image are matched one to one: a box of
 A may pair with a box of B when both have the same label and their intersection over union is at
-least ``iou`` (0.5 by default, the PASCAL VOC / COCO AP50 rule); among the allowed pairings the
-one with the largest total IoU is taken (the Hungarian algorithm, scipy's
-``linear_sum_assignment``), so a box never counts twice and a crowded image is matched the best
-way, not greedily.
+least ``iou`` (0.5 by default, the PASCAL VOC / COCO AP50 rule); among the allowed pairings
+the one with the most pairs, and among those the largest total IoU, is taken (the Hungarian
+algorithm, scipy's ``linear_sum_assignment``), so a box never counts twice and a crowded image
+is matched the best way, not greedily.
 
 With ``m`` matches over images, ``precision = m / |A|``, ``recall = m / |B|`` and
 ``F1 = 2m / (|A| + |B|)`` (symmetric, so it does not matter which annotator is "A"); when neither
@@ -105,7 +105,8 @@ def iou_matrix(a: Sequence[Box], b: Sequence[Box]) -> np.ndarray:
 def match_boxes(
     a: Sequence[Box], b: Sequence[Box], *, iou: float = IOU
 ) -> list[tuple[int, int, float]]:
-    """The one-to-one pairing of same-label boxes at IoU >= ``iou`` with the largest total IoU.
+    """The one-to-one pairing of same-label boxes at IoU >= ``iou`` with the most pairs, and
+    among those the largest total IoU.
 
     Returns ``(index in a, index in b, IoU)`` per matched pair, sorted by the index in ``a``.
 
@@ -122,9 +123,11 @@ def match_boxes(
     allowed = same & (ious >= iou)
     if not allowed.any():
         return []
-    # forbidden pairs weigh -1: never chosen over leaving a box unmatched (weight 0 is not
-    # possible in an assignment, so they are chosen and dropped afterwards)
-    weights = np.where(allowed, ious, -1.0)
+    # an allowed pair weighs more than any k allowed pairs' IoUs (k < bonus), so the assignment
+    # maximises the number of pairs first, then their IoU; forbidden pairs (weight 0) that the
+    # assignment must still fill are dropped afterwards
+    bonus = float(min(ious.shape) + 1)
+    weights = np.where(allowed, bonus + ious, 0.0)
     rows, cols = linear_sum_assignment(weights, maximize=True)
     return [
         (int(i), int(j), round(float(ious[i, j]), 12))
