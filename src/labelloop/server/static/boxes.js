@@ -361,10 +361,14 @@
       stage.dataset.cursor = hit.handle ? "resize-" + hit.handle : hit.index !== null ? "move" : "";
     }
 
-    stage.addEventListener("mousedown", down);
-    document.addEventListener("mousemove", move);
-    document.addEventListener("mouseup", up);
+    // pointer events: a mouse, a pen or a finger (the stage takes no touch gestures of its own)
+    stage.addEventListener("pointerdown", down);
+    document.addEventListener("pointermove", move);
+    document.addEventListener("pointerup", up);
+    document.addEventListener("pointercancel", up);
     stage.addEventListener("auxclick", (ev) => ev.preventDefault());
+    // no middle-button autoscroll over the stage: a middle drag pans
+    stage.addEventListener("mousedown", (ev) => { if (ev.button === 1) ev.preventDefault(); });
     stage.addEventListener("wheel", (ev) => {
       if (!width) return;
       ev.preventDefault();
