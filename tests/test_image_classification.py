@@ -46,16 +46,40 @@ def image_backbone():
     unregister_backbone(BACKBONE)
 
 
+def png_bytes(seed: int) -> bytes:
+    """A real 8 x 8 PNG of random colours (distinct per ``seed``)."""
+    import io
+
+    from PIL import Image
+
+    pixels = np.random.default_rng(seed).integers(0, 256, size=(8, 8, 3), dtype=np.uint8)
+    out = io.BytesIO()
+    Image.fromarray(pixels).save(out, format="PNG")
+    return out.getvalue()
+
+
+def _bmp_bytes(rng: np.random.Generator, low: int, high: int) -> bytes:
+    """A real 16 x 32 grey BMP of random pixels in ``[low, high)``: BMP stores its pixels
+    as they are, so its bytes are mostly those values (what the byte histogram sees)."""
+    import io
+
+    from PIL import Image
+
+    pixels = rng.integers(low, high, size=(32, 16), dtype=np.uint8)
+    out = io.BytesIO()
+    Image.fromarray(pixels, mode="L").save(out, format="BMP")
+    return out.getvalue()
+
+
 def _folder(root: Path, *, separable: bool, n: int = 24, seed: int = 0) -> Path:
-    """``cat/`` and ``dog/`` with ``n`` PNG-named files each: random noise, or (``separable``)
-    cats in low byte values and dogs in high ones."""
+    """``cat/`` and ``dog/`` with ``n`` BMP files each: random noise, or (``separable``) cats
+    in low pixel values and dogs in high ones."""
     rng = np.random.default_rng(seed)
     for label, (lo, hi) in {"cat": (0, 128), "dog": (128, 256)}.items():
         (root / label).mkdir(parents=True)
         for i in range(n):
             low, high = (lo, hi) if separable else (0, 256)
-            pixels = rng.integers(low, high, size=512, dtype=np.uint8)
-            (root / label / f"{i}.png").write_bytes(pixels.tobytes())
+            (root / label / f"{i}.bmp").write_bytes(_bmp_bytes(rng, low, high))
     return root
 
 
@@ -102,9 +126,9 @@ def test_media_paths_resolve_against_the_media_root(sqlite_workspace, image_back
     ws.export("pets", out)
     paths = sorted(json.loads(line)["path"] for line in out.read_text().splitlines())
     # files under <workspace>/media are stored relative to it (the workspace stays movable)
-    assert "batch1/cat/0.png" in paths
+    assert "batch1/cat/0.bmp" in paths
     # files elsewhere are stored absolute, so they still resolve after the import folder is gone
-    assert str((outside / "dog" / "2.png").absolute()) in paths
+    assert str((outside / "dog" / "2.bmp").absolute()) in paths
     ws.predict("pets")  # the encoder opens every stored path: none dangles
     items = ws.next_items("pets", n=3, annotator="ann")
     assert all(it.suggestion is not None for it in items)

@@ -17,7 +17,7 @@ from labelloop.schema import Modality
 from labelloop.server import ServerSettings, create_app
 from labelloop.services import users
 from labelloop.services.data.importing import ImportOptions
-from test_image_classification import BACKBONE, ByteHistogramEncoder
+from test_image_classification import BACKBONE, ByteHistogramEncoder, png_bytes
 
 
 @pytest.fixture
@@ -59,9 +59,9 @@ def test_an_import_refuses_media_it_may_not_read(images, tmp_path, name, why):
     ws = images
     media = ws.media_root
     (media / "ok").mkdir(parents=True)
-    (media / "ok" / "a.png").write_bytes(b"\x89PNG a")
+    (media / "ok" / "a.png").write_bytes(png_bytes(1))
     secret = tmp_path / "secret.png"
-    secret.write_bytes(b"\x89PNG secret")
+    secret.write_bytes(png_bytes(2))
     os.symlink(secret, media / "ok" / "link.png")
     os.mkfifo(media / "ok" / "fifo.png")
     (media / "ok" / "big.png").write_bytes(b"\x89PNG" + b"0" * 2000)
@@ -76,7 +76,7 @@ def test_an_uploaded_file_may_only_name_media_under_the_media_root(images, tmp_p
     ws = images
     outside = tmp_path / "elsewhere"
     outside.mkdir()
-    (outside / "b.png").write_bytes(b"\x89PNG b")
+    (outside / "b.png").write_bytes(png_bytes(3))
     upload = _ls_file(outside, str(outside / "b.png"))
     # as the server imports an upload: no folder but the media root
     with pytest.raises(InvalidInput, match="outside the media root"):

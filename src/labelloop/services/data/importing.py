@@ -6,6 +6,7 @@ import dataclasses
 import itertools
 import json
 import math
+import shutil
 import stat
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
@@ -15,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 from sqlalchemy.orm import Session
 
+from labelloop.backbones.images import open_upright
 from labelloop.errors import InvalidInput
 from labelloop.schema import LabelSchema, Modality
 from labelloop.services.data.formats import (
@@ -24,8 +26,11 @@ from labelloop.services.data.formats import (
     detect_format,
     read_records,
 )
+from labelloop.services.data.formats._folder import IMAGE_EXTENSIONS, UNSUPPORTED
+from labelloop.services.data.formats._zip import extract_zip, is_zip, zip_root
+from labelloop.services.data.formats.readers import FOLDER_IMPORT_FORMATS
 from labelloop.services.projects import label_schema
-from labelloop.services.results import ImportResult
+from labelloop.services.results import ImportResult, SkippedFile
 from labelloop.store import (
     Annotation,
     ImportRun,
@@ -47,12 +52,27 @@ from labelloop.tasks import AnswerShape, Where, file_digest, task_for
 if TYPE_CHECKING:
     from labelloop.services.context import WorkspaceContext
 
-__all__ = ["ImportOptions", "import_file"]
+__all__ = ["BAD_FILE_CHOICES", "ImportOptions", "import_file"]
 
 BATCH = 2000
 SOURCES = tuple(Source)
 MAX_PROBLEMS = 20
 """Bad rows one failed import reports at most (the first, and up to this many in all)."""
+BAD_FILE_CHOICES = ("refuse", "skip")
+"""What an import does with a bad media file (:attr:`ImportOptions.on_bad_file`)."""
+#: The data files a zip may hold at its top (imported with the media files beside them).
+DATA_FILE_SUFFIXES = frozenset({".csv", ".tsv", ".jsonl", ".ndjson", ".json", ".parquet"})
+
+
+class _BadFile(InvalidInput):
+    """A media file that cannot be imported (missing, corrupt, truncated, unsupported, over
+    the size limit, outside the allowed folders): refused, or skipped when the user asks."""
+
+    def __init__(self, message: str, *, media: str, file: str, line: int) -> None:
+        super().__init__(message, file=file, line=line, field="path")
+        self.media = media
+
+
 # what the database stores of an item's id and an annotator's name (both databases: a longer
 # string or a NUL is refused by PostgreSQL alone)
 _STORED_LENGTH: dict[str, int] = {
@@ -93,6 +113,18 @@ class ImportOptions:
             ``None`` (a local caller naming a file on disk): the imported file's own folder
             too. The server passes its configured media roots, so an uploaded file can only
             name media under them.
+        path_field: Image and audio projects: the CSV/TSV/JSONL/Parquet column naming each
+            row's file.
+        media_dir: The folder that relative media paths in the file are relative to (CLI
+            ``--media-root``); None: the imported file's own folder. It must be one the
+            import may read (``media_roots``).
+        on_bad_file: What a corrupt, truncated, unsupported, oversize or missing media file
+            does: ``refuse`` (the default) imports nothing and names every bad file (up to
+            :data:`MAX_PROBLEMS`); ``skip`` imports the good files and lists the bad ones in
+            :attr:`ImportResult.skipped`. Either way nothing is half-written.
+        max_zip_bytes: Largest uncompressed size of a zip file's members, checked before any
+            is extracted.
+        max_zip_files: Most files a zip file may hold.
     """
 
     format: str | None = None
@@ -107,10 +139,15 @@ class ImportOptions:
     max_meta_bytes: int = 64 << 10
     max_decompressed_bytes: int = 1 << 30
     media_roots: tuple[str, ...] | None = None
+    path_field: str = "path"
+    media_dir: str | None = None
+    on_bad_file: str = "refuse"
+    max_zip_bytes: int = 8 << 30
+    max_zip_files: int = 500_000
 
     def _fingerprint(self, fmt: str) -> dict[str, Any]:
         # what makes two imports of the same bytes the same import (max_field_bytes does not)
-        return {
+        fingerprint: dict[str, Any] = {
             "format": fmt,
             "text_field": self.text_field,
             "id_field": self.id_field,
@@ -119,6 +156,12 @@ class ImportOptions:
             "label_separator": self.label_separator,
             "labels_from_subfolders": self.labels_from_subfolders,
         }
+        # newer options only when set, so the files imported before keep their fingerprint
+        if self.path_field != "path":
+            fingerprint["path_field"] = self.path_field
+        if self.media_dir is not None:
+            fingerprint["media_dir"] = str(Path(self.media_dir).resolve())
+        return fingerprint
 
 
 def import_file(
@@ -141,8 +184,37 @@ def import_file(
     if not path.exists():
         raise InvalidInput("no such file or folder", file=str(path))
     opts = options or ImportOptions()
+    _check_options(opts)
+    if is_zip(path):
+        return _import_zip(ws, name, path, opts, progress=progress, on_total=on_total)
     fmt = opts.format or detect_format(path)
     fingerprint = file_digest(path, extra=opts._fingerprint(fmt)) if path.is_file() else None
+    return _import(ws, name, path, opts, fmt, fingerprint, progress=progress, on_total=on_total)
+
+
+def _check_options(opts: ImportOptions) -> None:
+    if opts.on_bad_file not in BAD_FILE_CHOICES:
+        raise InvalidInput(
+            f"unknown on_bad_file {opts.on_bad_file!r}; choose one of "
+            f"{', '.join(BAD_FILE_CHOICES)}",
+            field="on_bad_file",
+        )
+    if opts.media_dir is not None and not Path(opts.media_dir).is_dir():
+        raise InvalidInput("the media folder does not exist", file=opts.media_dir)
+
+
+def _import(
+    ws: WorkspaceContext,
+    name: str,
+    path: Path,
+    opts: ImportOptions,
+    fmt: str,
+    fingerprint: str | None,
+    *,
+    progress: Callable[[int], None] | None,
+    on_total: Callable[[int | None], None] | None,
+) -> ImportResult:
+    """:func:`import_file` of a file or folder (not a zip) in format ``fmt``."""
     if fmt == "parquet":
         _check_parquet_size(path, opts.max_decompressed_bytes)
     if on_total is not None:
@@ -168,6 +240,7 @@ def import_file(
             max_field_bytes=opts.max_field_bytes,
             schema=schema,
             problems=problems,
+            path_field=opts.path_field,
         )
         counts = _Counts()
         importer = _BatchImporter(session, project, schema, path, opts, ws.media_root, problems)
@@ -184,7 +257,8 @@ def import_file(
         if counts.rows == 0:
             raise InvalidInput("the file has no rows to import", file=str(path))
         _refresh_statistics(session, counts)
-        if fingerprint is not None:
+        # an import that skipped files is not done: once they are fixed it may run again
+        if fingerprint is not None and not importer.skipped:
             session.add(
                 ImportRun(
                     project_id=project.id,
@@ -204,7 +278,90 @@ def import_file(
             duplicates=counts.duplicates,
             annotations_added=counts.annotations,
             suggestions_added=counts.suggestions,
+            skipped=[
+                SkippedFile(file=bad.media, line=bad.line, reason=bad.reason)
+                for bad in importer.skipped
+            ],
         )
+
+
+def _import_zip(
+    ws: WorkspaceContext,
+    name: str,
+    path: Path,
+    opts: ImportOptions,
+    *,
+    progress: Callable[[int], None] | None,
+    on_total: Callable[[int | None], None] | None,
+) -> ImportResult:
+    """Import a zip file: extracted safely into ``<media root>/imports/<its sha256>/`` (so its
+    files stay with the workspace), then imported as the folder or the one data file it holds.
+
+    The folder is kept only when the import commits: a refused import removes what it
+    extracted. The same zip imported again reuses its folder (same bytes, same name).
+    """
+    fingerprint = file_digest(path, extra=opts._fingerprint("zip"))
+    with ws.transaction() as session:
+        project = repo.get_project(session, name)
+        if queries.already_imported(session, project.id, fingerprint):
+            return ImportResult(
+                project=name, file=str(path), format="zip", rows=0, items_added=0,
+                duplicates=0, annotations_added=0, already_imported=True,
+            )  # fmt: skip
+    dest = ws.media_root / "imports" / file_digest(path)[:32]
+    created = not dest.exists()
+    if created:
+        extract_zip(path, dest, max_bytes=opts.max_zip_bytes, max_files=opts.max_zip_files)
+    try:
+        target, fmt = _zip_target(zip_root(dest), opts.format, path)
+        inner = dataclasses.replace(opts, format=fmt, media_dir=None)
+        result = _import(
+            ws, name, target, inner, fmt, fingerprint, progress=progress, on_total=on_total
+        )
+    except BaseException as exc:
+        if created:
+            shutil.rmtree(dest, ignore_errors=True)
+        if (
+            isinstance(exc, InvalidInput)
+            and exc.file is not None
+            and exc.file.startswith(str(dest))
+        ):
+            raise _in_zip(exc, path, dest) from None
+        raise
+    return result.model_copy(update={"file": str(path), "format": f"zip/{fmt}"})
+
+
+def _zip_target(root: Path, fmt: str | None, zip_path: Path) -> tuple[Path, str]:
+    """What to import from an extracted zip: the folder (``fmt`` a folder format, or none
+    given and no data file at its top), else its one data file."""
+    if fmt in FOLDER_IMPORT_FORMATS:
+        return root, fmt
+    data_files = sorted(
+        p for p in root.iterdir() if p.is_file() and p.suffix.lower() in DATA_FILE_SUFFIXES
+    )
+    if fmt is None and not data_files:
+        return root, detect_format(root)
+    if len(data_files) != 1:
+        found = ", ".join(p.name for p in data_files) or "none"
+        raise InvalidInput(
+            f"a zip imported as {fmt or 'a data file'} needs exactly one data file at its top"
+            f" (found: {found})",
+            file=str(zip_path),
+        )
+    return data_files[0], fmt or detect_format(data_files[0])
+
+
+def _in_zip(exc: InvalidInput, zip_path: Path, dest: Path) -> InvalidInput:
+    """``exc`` naming the zip file (and the member inside it) instead of the extracted copy."""
+
+    def where(e: InvalidInput) -> str | None:
+        if e.file is None or not e.file.startswith(str(dest)):
+            return e.file
+        inside = Path(e.file).relative_to(dest).as_posix()
+        return str(zip_path) if inside == "." else f"{zip_path} ({inside})"
+
+    also = [InvalidInput(a.reason, file=where(a), line=a.line, field=a.field) for a in exc.also]
+    return InvalidInput(exc.reason, file=where(exc), line=exc.line, field=exc.field, also=also)
 
 
 def _check_parquet_size(path: Path, limit: int) -> None:
@@ -279,6 +436,10 @@ class _BatchImporter:
         # read there, else (an upload in a temporary folder) against the media root
         inside = any(root.is_relative_to(a) for a in self.allowed)
         self.root = root if inside else self.media_root
+        if opts.media_dir is not None and not path.is_dir():
+            self.root = self._media_dir(Path(opts.media_dir).resolve(), opts)
+        self.skip = opts.on_bad_file == "skip"
+        self.skipped: list[_BadFile] = []
         self.max_media_bytes = opts.max_media_bytes
         self.max_meta_bytes = opts.max_meta_bytes
         self.label_field = opts.label_field or "annotations"
@@ -286,6 +447,19 @@ class _BatchImporter:
         # bad rows found so far (the reader adds its own): once there is one, the rest are
         # only checked, never written
         self.problems = problems
+
+    def _media_dir(self, media_dir: Path, opts: ImportOptions) -> Path:
+        """The folder relative media paths are read from, checked against the allowed ones (a
+        local caller may name any folder; the server only folders under its media roots)."""
+        if opts.media_roots is None:
+            self.allowed.append(media_dir)
+        elif not any(media_dir.is_relative_to(a) for a in self.allowed):
+            raise InvalidInput(
+                f"the media folder {opts.media_dir} is outside the media roots this import may"
+                " read",
+                field="media_dir",
+            )
+        return media_dir
 
     def _problem(self, exc: InvalidInput) -> None:
         self.problems.append(exc)
@@ -317,6 +491,11 @@ class _BatchImporter:
                 digest = self._check(record)
                 checked.append(self._located(self._answers(record)))
                 hashes.append(digest)
+            except _BadFile as exc:
+                if self.skip:
+                    self.skipped.append(exc)
+                else:
+                    self._problem(exc)
             except InvalidInput as exc:
                 self._problem(exc)
         batch = checked
@@ -371,6 +550,15 @@ class _BatchImporter:
                 "this text project needs a text field", file=file, line=record.line, field="text"
             )
         if modality is not Modality.TEXT and record.data.get("media") != modality.value:
+            if record.data.get("media") == UNSUPPORTED and "path" in record.data:
+                given = str(record.data["path"])
+                raise _BadFile(
+                    f"{given}: unsupported file type {Path(given).suffix or '(none)'}; an image"
+                    f" project reads {' '.join(sorted(IMAGE_EXTENSIONS))}",
+                    media=given,
+                    file=file,
+                    line=record.line,
+                )
             raise InvalidInput(
                 f"this {modality.value} project needs {modality.value} files",
                 file=file,
@@ -401,12 +589,29 @@ class _BatchImporter:
                 )
         data = record.data
         if "path" in data:
-            data = {**data, "path": str(self._media_file(record))}
+            full = self._media_file(record)
+            data = {**data, "path": str(full)}
+            if modality is Modality.IMAGE:
+                self._check_image(full, record)
         try:
             return self.task.content_hash(data, media_root=None)
         except OSError as exc:
-            raise InvalidInput(
-                f"cannot read the file: {exc.strerror}", file=file, line=record.line, field="path"
+            given = str(record.data.get("path"))
+            raise _BadFile(
+                f"{given}: cannot read the file: {exc.strerror}",
+                media=given,
+                file=file,
+                line=record.line,
+            ) from None
+
+    def _check_image(self, full: Path, record: ImportRecord) -> None:
+        """Decode the image (JPEGs at 1/8 scale): a corrupt or truncated file is a bad file."""
+        try:
+            open_upright(full, draft=1)
+        except InvalidInput as exc:
+            given = str(record.data["path"])
+            raise _BadFile(
+                f"{given}: {exc.reason}", media=given, file=str(self.path), line=record.line
             ) from None
 
     def _check_stored(self, value: str, what: str, line: int) -> None:
@@ -429,7 +634,8 @@ class _BatchImporter:
         regular file of at most ``max_media_bytes`` under one of the allowed folders."""
 
         def refuse(why: str) -> InvalidInput:
-            return InvalidInput(why, file=str(self.path), line=record.line, field="path")
+            media = str(record.data["path"])
+            return _BadFile(why, media=media, file=str(self.path), line=record.line)
 
         given = Path(str(record.data["path"]))
         try:

@@ -10,24 +10,43 @@ from labelloop.errors import InvalidInput
 from labelloop.services.data.formats._common import ReadOptions
 from labelloop.services.data.formats.records import ImportedAnnotation, ImportRecord
 
-__all__ = ["AUDIO_EXTENSIONS", "IMAGE_EXTENSIONS", "iter_media_files", "read_folder"]
+__all__ = [
+    "AUDIO_EXTENSIONS",
+    "IMAGE_EXTENSIONS",
+    "UNSUPPORTED",
+    "UNSUPPORTED_EXTENSIONS",
+    "iter_media_files",
+    "read_folder",
+]
 
 IMAGE_EXTENSIONS = frozenset({".jpg", ".jpeg", ".png", ".gif", ".bmp", ".webp"})
 AUDIO_EXTENSIONS = frozenset({".wav", ".mp3", ".flac", ".ogg"})
+#: Image and camera formats a folder may hold that labelloop does not import (browsers do not
+#: show them, so no one could annotate them): reported by name rather than passed over.
+UNSUPPORTED_EXTENSIONS = frozenset(
+    {".tif", ".tiff", ".heic", ".heif", ".avif", ".svg", ".ico", ".jp2", ".psd", ".raw",
+     ".cr2", ".nef", ".dng"}
+)  # fmt: skip
+#: The media kind of a file of :data:`UNSUPPORTED_EXTENSIONS`.
+UNSUPPORTED = "unsupported"
 
 
 def media_kind(name: str) -> str | None:
-    """``"image"``, ``"audio"`` or None, from the file extension (case-insensitive)."""
+    """``"image"``, ``"audio"``, :data:`UNSUPPORTED` or None (not a media file), from the file
+    extension (case-insensitive)."""
     suffix = os.path.splitext(name)[1].lower()
     if suffix in IMAGE_EXTENSIONS:
         return "image"
     if suffix in AUDIO_EXTENSIONS:
         return "audio"
+    if suffix in UNSUPPORTED_EXTENSIONS:
+        return UNSUPPORTED
     return None
 
 
 def iter_media_files(folder: Path) -> Iterator[tuple[str, str]]:
-    """Yield ``(relative POSIX path, media kind)`` of every image/audio file under ``folder``.
+    """Yield ``(relative POSIX path, media kind)`` of every image/audio file under ``folder``
+    (and of every file in a format labelloop does not import, kind :data:`UNSUPPORTED`).
 
     Files come sorted by relative path (stable across runs). Hidden files and folders (name
     starting with ``.``) are skipped, symlinked folders are not followed, and a symlink that points
