@@ -80,7 +80,9 @@ def rank_cold_start(
     # at most half as many clusters as items: with one cluster per item, cold start would
     # only order the pool by closeness to its mean
     n_clusters = min(RANKED_BY_STRATEGY, max(1, len(rows) // 2))
-    picks = cold_start(embeddings, n=n_clusters, seed=seed) if rows else []
+    picks: list[int] = []
+    if rows:
+        picks = [int(i) for i in cold_start(embeddings, n=n_clusters, seed=seed)]
     item_ids = np.array([r.id for r in rows], dtype=np.int64)
     with ws.transaction() as session:
         session.execute(update(Item).where(Item.project_id == project_id).values(cold_rank=None))
