@@ -32,6 +32,7 @@ import math
 import statistics
 from collections.abc import Hashable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 
@@ -194,15 +195,16 @@ def _box_match(n_a: int, n_b: int, m: int) -> BoxMatch:
 
 
 def box_f1(
-    a: Sequence[Sequence[Box] | Sequence[Mapping[str, object]]],
-    b: Sequence[Sequence[Box] | Sequence[Mapping[str, object]]],
+    a: Sequence[Any],
+    b: Sequence[Any],
     *,
     iou: float = IOU,
 ) -> BoxF1:
     """Micro box precision, recall and F1 of per-image box lists ``a`` against ``b``.
 
     Args:
-        a: per image, the boxes of side A (an annotator, a model).
+        a: per image, the boxes of side A (an annotator, a model): ``(x, y, w, h, label)``
+            tuples or ``{"x", "y", "w", "h", "label"}`` mappings.
         b: per image, the reference boxes, aligned with ``a``.
         iou: the IoU at which two same-label boxes are the same object.
 

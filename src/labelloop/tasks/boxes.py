@@ -375,8 +375,11 @@ class BoxesTask:
 def _ls_boxes(region: Mapping[str, Any], k: int, refuse: Any) -> list[dict[str, Any]]:
     """Pixel boxes of one Label Studio ``rectanglelabels`` region (percent coordinates)."""
     value = region.get("value") or {}
-    width, height = region.get("original_width"), region.get("original_height")
-    if not _number(width) or not _number(height) or width <= 0 or height <= 0:
+    raw_width, raw_height = region.get("original_width"), region.get("original_height")
+    if not _number(raw_width) or not _number(raw_height):
+        raise refuse(f"region {k}: 'original_width' and 'original_height' must be positive")
+    width, height = float(raw_width), float(raw_height)  # type: ignore[arg-type]
+    if width <= 0 or height <= 0:
         raise refuse(f"region {k}: 'original_width' and 'original_height' must be positive")
     numbers = [value.get(key) for key in ("x", "y", "width", "height")]
     if not all(_number(v) for v in numbers):
@@ -386,7 +389,7 @@ def _ls_boxes(region: Mapping[str, Any], k: int, refuse: Any) -> list[dict[str, 
     labels = value.get("rectanglelabels")
     if not isinstance(labels, list) or not all(isinstance(x, str) for x in labels):
         raise refuse(f"region {k}: 'rectanglelabels' must be a list of strings")
-    x, y, w, h = (float(v) for v in numbers)
+    x, y, w, h = (float(v) for v in numbers)  # type: ignore[arg-type]
     box = {
         "x": x * width / 100.0,
         "y": y * height / 100.0,
