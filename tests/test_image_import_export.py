@@ -417,3 +417,37 @@ def test_a_box_outside_its_image_is_refused_naming_the_box(sqlite_workspace, tmp
         ws.import_file("det", pics)
     assert caught.value.line == 1
     assert ws.status("det").items == 0
+
+
+# -- CLI ----------------------------------------------------------------------------------------
+
+
+@pytest.mark.slow  # four CLI processes
+def test_the_cli_imports_a_zip_skipping_bad_files_and_exports_coco(tmp_path):
+    from test_cli import run
+
+    home = tmp_path / "ws"
+    run(home, "project", "create", "det", "--labels", "cat,dog", "--task", "image-boxes")
+    pics = tmp_path / "pics"
+    write_image(pics / "images" / "a.png", 1, size=(40, 20))
+    write_image(pics / "images" / "b.png", 2, size=(40, 20))
+    (pics / "images" / "c.png").write_bytes(b"\x89PNG cut")
+    (pics / "labels").mkdir()
+    (pics / "labels" / "a.txt").write_text("1 0.5 0.5 0.5 0.5\n")
+    (pics / "classes.txt").write_text("cat\ndog\n")
+    archive = make_zip(
+        tmp_path / "yolo.zip",
+        {p.relative_to(pics).as_posix(): p.read_bytes() for p in pics.rglob("*") if p.is_file()},
+    )
+    refused = run(home, "import", "det", str(archive), check=False)
+    assert refused.returncode == 2 and "c.png" in refused.stderr
+    imported = json.loads(
+        run(home, "import", "det", str(archive), "--on-bad-file", "skip", "--json").stdout
+    )
+    assert imported["format"] == "zip/yolo" and imported["items_added"] == 2
+    assert [Path(s["file"]).name for s in imported["skipped"]] == ["c.png"]
+    out = tmp_path / "det.json"
+    run(home, "export", "det", str(out), "--format", "coco")
+    doc = json.loads(out.read_text())
+    assert [a["bbox"] for a in doc["annotations"]] == [[10.0, 5.0, 20.0, 10.0]]
+    assert doc["categories"][doc["annotations"][0]["category_id"] - 1]["name"] == "dog"

@@ -26,7 +26,10 @@ def import_(
     ctx: typer.Context,
     name: Annotated[str, typer.Argument(help="Project name.")],
     file: Annotated[
-        Path, typer.Argument(help="CSV, TSV, JSONL, Parquet, Label Studio JSON or a folder.")
+        Path,
+        typer.Argument(
+            help="CSV, TSV, JSONL, Parquet, Label Studio or COCO JSON, a folder or a zip."
+        ),
     ],
     format: Annotated[
         str | None,
@@ -56,9 +59,32 @@ def import_(
     max_field_bytes: Annotated[
         int, typer.Option("--max-field-bytes", help="Refuse fields larger than this.")
     ] = 1_000_000,
+    media_root: Annotated[
+        Path | None,
+        typer.Option(
+            "--media-root",
+            help="Folder the file's relative image/audio paths are relative to "
+            "(default: the file's own folder).",
+        ),
+    ] = None,
+    path_field: Annotated[
+        str, typer.Option("--path-field", help="Image/audio projects: column naming each file.")
+    ] = "path",
+    on_bad_file: Annotated[
+        str,
+        typer.Option(
+            "--on-bad-file",
+            help="A corrupt, truncated, unsupported, oversize or missing media file: "
+            "refuse (import nothing, name every bad file) or skip (import the rest, list them).",
+        ),
+    ] = "refuse",
+    max_media_bytes: Annotated[
+        int, typer.Option("--max-media-bytes", help="Largest media file accepted.")
+    ] = 100 << 20,
     as_json: JsonOpt = False,
 ) -> None:
-    """Import items (and optionally their labels) into a project."""
+    """Import items (and optionally their labels) into a project: a data file, a folder (of
+    images or audio, YOLO or Pascal VOC), a COCO JSON file, or a zip of any of these."""
     with progress() as shown:
         result = workspace(ctx).import_file(
             name,
@@ -72,6 +98,10 @@ def import_(
                 label_separator=label_separator,
                 labels_from_subfolders=labels_from_subfolders,
                 max_field_bytes=max_field_bytes,
+                media_dir=None if media_root is None else str(media_root),
+                path_field=path_field,
+                on_bad_file=on_bad_file,
+                max_media_bytes=max_media_bytes,
             ),
             progress=shown.stage("importing", None, unit="rows"),
             on_total=shown.set_total,
@@ -86,6 +116,10 @@ def import_(
             f"({result.duplicates} duplicates skipped, {result.annotations_added} labels, "
             f"{result.suggestions_added} suggestions)"
         )
+        if result.skipped:
+            err.print(f"skipped {len(result.skipped)} bad files:")
+            for bad in result.skipped:
+                err.print(f"  {bad.file} (line {bad.line}): {bad.reason}", markup=False)
 
     emit(result, as_json, render)
 

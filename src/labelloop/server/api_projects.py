@@ -222,13 +222,22 @@ def import_upload(
     request: Request,
     project: str,
     principal: Admin,
-    file: Annotated[UploadFile, File(description="CSV, TSV, JSONL, Parquet or Label Studio JSON")],
+    file: Annotated[
+        UploadFile,
+        File(description="CSV, TSV, JSONL, Parquet, Label Studio or COCO JSON, or a zip"),
+    ],
     format: Annotated[str | None, Form(max_length=20)] = None,
     text_field: Annotated[str, Form(max_length=200)] = "text",
     label_field: Annotated[str | None, Form(max_length=200)] = None,
     id_field: Annotated[str | None, Form(max_length=200)] = None,
+    path_field: Annotated[str, Form(max_length=200)] = "path",
+    labels_from_subfolders: Annotated[bool, Form()] = False,
+    on_bad_file: Annotated[str, Form(max_length=10)] = "refuse",
 ) -> ImportResult:
-    """Import an uploaded file into the project (one transaction)."""
+    """Import an uploaded file into the project (one transaction). A zip file (a folder of
+    images, ``class_name/file`` with ``labels_from_subfolders``, YOLO, Pascal VOC, or one data
+    file with its media) is extracted into the workspace's media root; ``on_bad_file``:
+    ``refuse`` or ``skip`` corrupt, truncated, unsupported or oversize media files."""
     name = Path(file.filename or "upload").name
     suffix = "".join(Path(name).suffixes[-2:])[:20]
     if not suffix and format is None:
@@ -245,6 +254,10 @@ def import_upload(
                 text_field=text_field,
                 label_field=label_field,
                 id_field=id_field,
+                path_field=path_field,
+                labels_from_subfolders=labels_from_subfolders,
+                on_bad_file=on_bad_file,
+                max_zip_bytes=request.app.state.settings.max_decompressed_bytes,
                 annotator=principal.name,
                 # an uploaded file may name media only under the server's media roots
                 media_roots=tuple(request.app.state.settings.media_roots),
