@@ -6,8 +6,8 @@ in any project."""
 from __future__ import annotations
 
 import pytest
-from image_factories import colour_backbone, colour_of, make_image_project
 
+from image_factories import colour_backbone, colour_of, make_image_project
 from labelloop.errors import InvalidInput
 
 __all__ = ["colour_backbone"]  # a fixture the tests below use
@@ -44,7 +44,6 @@ def test_first_batches_come_from_cluster_cold_start(workspace, colour_backbone):
 
 def test_a_text_project_still_starts_zero_shot(workspace, tmp_path):
     from factories import topic_texts, write_csv
-
     from labelloop.services.data.importing import ImportOptions
 
     ws = workspace
@@ -52,3 +51,21 @@ def test_a_text_project_still_starts_zero_shot(workspace, tmp_path):
     rows = [{"text": t} for t, _ in topic_texts(12)]
     ws.import_file("news", write_csv(tmp_path / "news.csv", rows), ImportOptions())
     assert ws.predict("news").kind == "zero-shot"
+
+
+def test_label_a_cluster_and_pregenerate_thumbnails_from_python(sqlite_workspace, colour_backbone):
+    from labelloop.services.annotation.bulk import BulkAnswer
+
+    ws = sqlite_workspace
+    ids = make_image_project(ws, "pets", per_colour=5)
+    names = {v: k for k, v in ids.items()}
+    listing = ws.clusters("pets", k=3)
+    assert [c.size for c in listing.clusters] == [5, 5, 5]
+    members = ws.cluster_members("pets", 0, k=3).items
+    colour = colour_of(names[members[0].item_id])
+    answers = [BulkAnswer(item_id=m.item_id, value=[colour]) for m in members]
+    result = ws.submit_many("pets", answers, annotator="ann")
+    assert result.corrected == 5 and result.accepted == 0  # no suggestion to accept yet
+    assert ws.clusters("pets", k=3).clusters[0].labels == {colour: 5}
+    batch = ws.pregenerate_thumbnails("pets", sizes=(96,))
+    assert (batch.made, batch.cached, batch.failed) == (15, 0, {})

@@ -57,6 +57,10 @@ CLI_TO_API: dict[str, str | None] = {
     "token revoke": "Workspace.revoke_token",
 }
 EXTRA_API = [
+    "Workspace.submit_many",
+    "Workspace.clusters",
+    "Workspace.cluster_members",
+    "Workspace.pregenerate_thumbnails",
     "Workspace.promote",
     "Workspace.rollback",
     "Workspace.revoke_tokens",

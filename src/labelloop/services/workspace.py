@@ -21,10 +21,12 @@ from typing import TYPE_CHECKING, Any
 
 from labelloop.errors import InvalidInput
 from labelloop.services import catalog, loop, projects, users
-from labelloop.services.annotation import annotating, queue
+from labelloop.services.annotation import annotating, bulk, clusters, queue
+from labelloop.services.annotation.bulk import BulkAnswer, BulkResult
+from labelloop.services.annotation.clusters import ClusterList, ClusterMembers
 from labelloop.services.catalog import BackboneEntry
 from labelloop.services.context import WorkspaceContext
-from labelloop.services.data import deleting, exporting, frames, importing
+from labelloop.services.data import deleting, exporting, frames, importing, media
 from labelloop.services.models import evaluation, registry
 from labelloop.services.progress import Advance, Progress
 from labelloop.services.quality import adjudication, autoaccept, qa, review
@@ -286,6 +288,36 @@ class Workspace(WorkspaceContext):
     ) -> SubmitResult:
         """Withdraw the annotator's answer on the item (any answer, for an admin)."""
         return annotating.undo(self, name, item_id, annotator=annotator, admin=admin)
+
+    def submit_many(
+        self,
+        name: str,
+        answers: list[BulkAnswer],
+        *,
+        annotator: str | None,
+        handed_only: bool = False,
+    ) -> BulkResult:
+        """Store many answers in one transaction (a grid screen, a cluster), each as
+        :meth:`submit` would; one bad answer refuses them all, naming its item."""
+        return bulk.submit_many(self, name, answers, annotator=annotator, handed_only=handed_only)
+
+    def clusters(self, name: str, *, k: int | None = None) -> ClusterList:
+        """The project's items in ``k`` k-means clusters over their embeddings, largest first
+        (default: about 30 items each)."""
+        return clusters.list_clusters(self, name, k=k)
+
+    def cluster_members(
+        self, name: str, cluster: int, *, k: int | None = None, limit: int = 200
+    ) -> ClusterMembers:
+        """One cluster's items: unlabelled first, most typical first."""
+        return clusters.cluster_members(self, name, cluster, k=k, limit=limit)
+
+    def pregenerate_thumbnails(
+        self, name: str, *, sizes: tuple[int, ...] = (160,), item_ids: list[int] | None = None
+    ) -> media.ThumbnailBatch:
+        """Make the thumbnails of the project's images ahead of the grid (each once, cached by
+        content hash); unreadable files are reported by item id, not raised."""
+        return media.pregenerate_thumbnails(self, name, sizes=sizes, item_ids=item_ids)
 
     # -- quality --------------------------------------------------------------------------------
     def qa_report(self, name: str, *, issues: int = qa.REPORT_ISSUES) -> qa.QAReport:
