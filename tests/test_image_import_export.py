@@ -451,3 +451,22 @@ def test_the_cli_imports_a_zip_skipping_bad_files_and_exports_coco(tmp_path):
     doc = json.loads(out.read_text())
     assert [a["bbox"] for a in doc["annotations"]] == [[10.0, 5.0, 20.0, 10.0]]
     assert doc["categories"][doc["annotations"][0]["category_id"] - 1]["name"] == "dog"
+
+
+def test_hf_export_of_boxes_has_the_image_and_its_objects(sqlite_workspace, tmp_path):
+    datasets = pytest.importorskip("datasets")
+    ws = sqlite_workspace
+    want = box_project(ws, tmp_path)
+    out = tmp_path / "det_hf"
+    ws.export("det", out, format="hf")
+    ds = datasets.load_from_disk(str(out))
+    names = ds.features["objects"]["category"].feature.names  # a Sequence of dicts: lists
+    assert names == BOX_LABELS
+    for row in ds:
+        file = Path(row["path"]).name
+        assert row["image"].size == {"a.png": (80, 60), "b.jpg": (50, 70), "c.png": (40, 40)}[file]
+        got = sorted(zip(row["objects"]["bbox"], row["objects"]["category"], strict=True))
+        expected = sorted(([b["x"], b["y"], b["w"], b["h"]], b["label"]) for b in want[file])
+        assert [names[c] for _, c in got] == [label for _, label in expected]
+        for (bbox, _), (box, _) in zip(got, expected, strict=True):
+            assert bbox == pytest.approx(box, abs=0.01)
