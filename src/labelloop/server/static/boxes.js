@@ -70,11 +70,11 @@
       const frame = { class: "frame", x: b.x, y: b.y, width: b.w, height: b.h, "stroke-width": (i === selected ? 3 : 2) / k };
       if (b.suggested) frame["stroke-dasharray"] = `${6 / k} ${4 / k}`;
       g.append(svg("rect", frame));
-      const size = 12 / k;
+      const size = 13 / k;  // 13 screen pixels
       const inside = b.y < size * 1.4;  // no room above the box: the tag goes inside it
       const text = b.label + (b.score !== null && b.score !== undefined ? " " + pct(b.score) : "");
       g.append(svg("text", {
-        class: "tag", x: b.x + 3 / k, y: inside ? b.y + size * 1.1 : b.y - 4 / k, "font-size": size, "stroke-width": 3 / k,
+        class: "box-tag", x: b.x + 3 / k, y: inside ? b.y + size * 1.1 : b.y - 4 / k, "font-size": size, "stroke-width": 3 / k,
       }, text));
       const title = svg("title", {}, b.suggested ? `${text}: suggested, not accepted yet` : b.label);
       g.append(title);
@@ -492,7 +492,10 @@
         const step = ev.shiftKey ? 10 : 1;
         switch (key) {
           case "Delete": case "Backspace": remove(); return true;
-          case "Tab": cycleBox(ev.shiftKey ? -1 : 1); return true;
+          case "Tab":  // with no box on screen, Tab moves the focus as usual
+            if (!boxes.length) return false;
+            cycleBox(ev.shiftKey ? -1 : 1);
+            return true;
           case "]": cycleLabel(1); return true;
           case "[": cycleLabel(-1); return true;
           case "a": case "A": acceptAll(); return true;
