@@ -11,6 +11,7 @@ import pytest
 
 from boxes_fakes import FakeBoxModel, fake_learning, image_set
 from labelloop.errors import PoolExhausted
+from labelloop.services import stats
 from labelloop.services.models import boxes as box_service
 
 
@@ -45,6 +46,9 @@ def test_agreement_is_box_f1_and_mean_iou(project):
     assert agreement.percent_agreement == pytest.approx(2 / 3, abs=1e-4)
     assert agreement.n_disagreements == 1
     assert agreement.pairs[0].mean_iou == agreement.mean_iou
+    board = stats.dashboard(ws, "det")  # the dashboard's figure is the same box F1
+    assert board.agreement_measure == "box F1"
+    assert board.agreement == pytest.approx(6 / 7)
 
 
 def test_gold_images_are_scored_by_matched_boxes(project):

@@ -12,8 +12,10 @@ from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel, Field
 
+from labelloop.quality.box_agreement import box_f1
 from labelloop.quality.span_agreement import span_f1
 from labelloop.services.projects import label_schema, project_status
+from labelloop.services.quality.boxes import is_boxes
 from labelloop.services.quality.spans import is_spans
 from labelloop.services.results import ProjectStatus
 from labelloop.store import ModelStatus, ModelVersion, Source, as_utc, repo
@@ -52,6 +54,10 @@ class AcceptanceBucket(BaseModel):
     rate: float | None
 
 
+#: The agreement measure of classification projects: the share of identical answers.
+_EXACT = "exact answers"
+
+
 class AnnotatorStats(BaseModel):
     annotator: str
     answers: int
@@ -85,10 +91,12 @@ class Dashboard(BaseModel):
     annotators: list[AnnotatorStats]
     agreement: float | None = Field(
         description="share of annotator pairs that agree, over items answered by two or more; "
-        "span projects: span F1 (exact spans, micro over every pair's spans)"
+        "span projects: span F1 (exact spans, micro over every pair's spans); box projects: box "
+        "F1 at IoU 0.5 (same label, one-to-one matching), micro over every pair's boxes"
     )
     agreement_measure: str = Field(
-        default="exact answers", description="'exact answers', or 'span F1' for span projects"
+        default="exact answers",
+        description="'exact answers', 'span F1' for span projects, 'box F1' for box projects",
     )
     champion: ChampionDetail | None
 
@@ -102,7 +110,7 @@ def dashboard(ws: WorkspaceContext, name: str, *, max_time_buckets: int = 24) ->
         answers = queries.human_answers(session, project.id)
         schema = label_schema(project)
         labels = list(schema.labels)
-        spans = is_spans(schema)
+        measure = "span F1" if is_spans(schema) else "box F1" if is_boxes(schema) else _EXACT
     number = {v.id: v.version for v in versions}
     curve = [
         CurvePoint(
@@ -122,9 +130,9 @@ def dashboard(ws: WorkspaceContext, name: str, *, max_time_buckets: int = 24) ->
         learning_curve=curve,
         acceptance_by_version=_acceptance_by_version(answers, number),
         acceptance_by_time=_acceptance_by_time(answers, max_time_buckets),
-        annotators=_annotators(answers, spans=spans),
-        agreement=_overall_agreement(answers, spans=spans),
-        agreement_measure="span F1" if spans else "exact answers",
+        annotators=_annotators(answers, measure=measure),
+        agreement=_overall_agreement(answers, measure=measure),
+        agreement_measure=measure,
         champion=_champion(champion, labels),
     )
 
@@ -191,17 +199,19 @@ def _pairs(answers: list[Any]) -> dict[str, list[tuple[Any, Any]]]:
     return pairs
 
 
-def _agreement(pairs: list[tuple[Any, Any]], *, spans: bool) -> float | None:
-    """Share of equal answers, or for spans the micro span F1 of one side against the other
-    (symmetric, so the order within a pair does not matter)."""
+def _agreement(pairs: list[tuple[Any, Any]], *, measure: str) -> float | None:
+    """Share of equal answers, or for spans (boxes) the micro span F1 (box F1 at IoU 0.5) of one
+    side against the other (symmetric, so the order within a pair does not matter)."""
     if not pairs:
         return None
-    if spans:
+    if measure == "span F1":
         return span_f1([a for a, _ in pairs], [b for _, b in pairs]).f1
+    if measure == "box F1":
+        return box_f1([a for a, _ in pairs], [b for _, b in pairs]).f1
     return sum(a == b for a, b in pairs) / len(pairs)
 
 
-def _annotators(answers: list[Any], *, spans: bool = False) -> list[AnnotatorStats]:
+def _annotators(answers: list[Any], *, measure: str = _EXACT) -> list[AnnotatorStats]:
     per: dict[str, list[Any]] = defaultdict(list)
     for a in answers:
         per[a.annotator or "(unknown)"].append(a)
@@ -217,14 +227,14 @@ def _annotators(answers: list[Any], *, spans: bool = False) -> list[AnnotatorSta
                 seconds=round(total, 3),
                 items_per_hour=len(secs) / (total / 3600.0) if total > 0 else None,
                 median_seconds=secs[len(secs) // 2] if secs else None,
-                agreement=_agreement(pairs.get(who, []), spans=spans),
+                agreement=_agreement(pairs.get(who, []), measure=measure),
                 compared=len(pairs.get(who, [])),
             )
         )
     return out
 
 
-def _overall_agreement(answers: list[Any], *, spans: bool = False) -> float | None:
+def _overall_agreement(answers: list[Any], *, measure: str = _EXACT) -> float | None:
     pairs = [
         (values[i], values[j])
         for item in _latest_per_annotator(answers).values()
@@ -232,7 +242,7 @@ def _overall_agreement(answers: list[Any], *, spans: bool = False) -> float | No
         for i in range(len(values))
         for j in range(i + 1, len(values))
     ]
-    return _agreement(pairs, spans=spans)
+    return _agreement(pairs, measure=measure)
 
 
 def _champion(version: ModelVersion | None, labels: list[str]) -> ChampionDetail | None:
