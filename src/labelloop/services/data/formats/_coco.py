@@ -107,7 +107,8 @@ def read_coco(path: Path, opts: ReadOptions) -> Iterator[ImportRecord]:
         name = image.get("file_name")
         if not isinstance(name, str) or not name:
             raise opts.error("image has no file_name", line=line, field="file_name")
-        ours = image.get("labelloop") if isinstance(image.get("labelloop"), Mapping) else {}
+        raw = image.get("labelloop")
+        ours: Mapping[str, Any] = raw if isinstance(raw, Mapping) else {}
         external = ours.get("external_id") or name
         external_id = ids.check(external, opts, line, "file_name")
         value = tuple(boxes_of.get(_image_key(image.get("id")), ()))
@@ -168,6 +169,6 @@ def _annotations(
         label = categories.get(_image_key(ann.get("category_id")))
         if label is None:
             raise fail(f"category_id {ann.get('category_id')!r} is not in categories")
-        box = make_box(*bbox, label, fail=fail)
+        box = make_box(bbox[0], bbox[1], bbox[2], bbox[3], label, fail=fail)
         by_image.setdefault(_image_key(ann.get("image_id")), []).append(box)
     return by_image
