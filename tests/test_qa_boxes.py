@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from boxes_fakes import FakeBoxModel, fake_learning, image_set
-from labelloop.errors import PoolExhausted
+from labelloop.errors import InvalidInput, PoolExhausted
 from labelloop.services import stats
 from labelloop.services.models import boxes as box_service
 
@@ -62,6 +62,31 @@ def test_gold_images_are_scored_by_matched_boxes(project):
     assert (ann.n, ann.n_correct) == (2, 1)  # an image counts only when all its boxes match
     assert ann.exact_f1 == pytest.approx(2 * 2 / (2 + 3), abs=1e-4)
     assert summary.mean_iou == pytest.approx(1.0)
+
+
+def test_gold_boxes_import_from_a_csv_with_json_cells_checked_against_the_image(project, tmp_path):
+    import csv
+    import json
+
+    ws, gold, ids = project
+    path = tmp_path / "gold.csv"
+    with path.open("w", newline="") as f:
+        writer = csv.writer(f)
+        writer.writerow(["id", "label"])
+        writer.writerow(["img000.png", json.dumps(gold["img000.png"])])
+        writer.writerow(["img001.png", "[]"])
+    assert ws.import_gold("det", path).gold_set == 2
+    stored = {g.item_id: g.gold for g in ws.gold("det")}
+    assert stored == {ids["img000.png"]: gold["img000.png"], ids["img001.png"]: []}
+    with path.open("w", newline="") as f:
+        writer = csv.writer(f)
+        writer.writerow(["id", "label"])
+        writer.writerow(
+            ["img002.png", json.dumps([{"x": 60, "y": 0, "w": 10, "h": 5, "label": "cat"}])]
+        )
+    with pytest.raises(InvalidInput, match=r"box 0 .* outside the 64 x 48 image") as info:
+        ws.import_gold("det", path)
+    assert info.value.line == 2
 
 
 def test_a_missing_box_is_a_label_issue_in_the_review_queue(project):

@@ -211,14 +211,16 @@ def import_gold(
     The items must already be in the project (import them first with ``labelloop import``
     without their label). A row naming an unknown id or label fails the whole import with the
     file, line and field. A spans project's answer is a list of ``{"start", "end", "label"}``
-    spans (a JSON list in a CSV or TSV cell), snapped to the item's tokens.
+    spans (a JSON list in a CSV or TSV cell), snapped to the item's tokens; a boxes project's,
+    a list of ``{"x", "y", "w", "h", "label"}`` boxes (likewise), checked against its image.
     """
     path = Path(path)
     rows = _read_gold_rows(path, id_field, label_field)
     with ws.transaction() as session:
         project = repo.get_project(session, name)
         schema = label_schema(project)
-        span_project = spans.is_spans(schema)
+        # spans and boxes are JSON lists in a CSV or TSV cell
+        span_project = spans.is_spans(schema) or boxes.is_boxes(schema)
         known = repo.items_by_external_id(
             session, project.id, [str(r[1]) for r in rows if r[1] not in (None, "")]
         )
@@ -252,12 +254,12 @@ def import_gold(
 
 
 def _json_spans(cell: str, file: str, line: int, field: str) -> Any:
-    """A spans answer written as JSON in a CSV/TSV cell."""
+    """A spans (or boxes) answer written as JSON in a CSV/TSV cell."""
     try:
         return json.loads(cell)
     except json.JSONDecodeError as exc:
         raise InvalidInput(
-            f"a spans answer must be a JSON list of spans: {exc.msg}",
+            f"a spans or boxes answer must be a JSON list: {exc.msg}",
             file=file, line=line, field=field,
         ) from None  # fmt: skip
 
