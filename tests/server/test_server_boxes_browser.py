@@ -33,6 +33,11 @@ SQUARE = Picture(
     (100, 100),
     suggested=((10, 10, 50, 50, "bird", 0.7), (60, 60, 30, 30, "cat", 0.1)),
 )
+GOOD = Picture(
+    "d-good.png",
+    (90, 60),
+    suggested=((5.125, 6.5, 40, 30, "dog", 0.6), (50, 10, 30, 40, "cat", 0.8)),
+)
 SECOND_OPINION = {"x": 150, "y": 90, "w": 70, "h": 60, "label": "bird"}  # another annotator's
 VIEWPORT = {"width": 1200, "height": 900}
 
@@ -112,7 +117,7 @@ def test_box_canvas_draws_edits_and_stores_upright_pixels_then_review(
 ):
     playwright = playwright_or_skip()
     ws = sqlite_workspace
-    ids = make_box_project(ws, "det", [WIDE, TURNED, SQUARE])
+    ids = make_box_project(ws, "det", [WIDE, TURNED, SQUARE, GOOD])
     users.add_user(ws, "ann", password=PASSWORD, role="annotator", project="det", superuser=False)
     users.add_user(ws, "rev", password=PASSWORD, role="reviewer", project="det")
     app = create_app(ws, ServerSettings(background_retrain=False))
@@ -132,8 +137,8 @@ def test_box_canvas_draws_edits_and_stores_upright_pixels_then_review(
         assert page.text_content("#sugg-label") == "2 boxes"
         assert "2 suggested not accepted" in page.text_content("#box-status")
         page.screenshot(path=str(ARTIFACTS / "boxes-suggested.png"))
-        page.keyboard.press("a")  # accept all
-        assert [b["tag"] for b in _boxes(page, "confirmed")] == ["cat", "dog"]
+        page.keyboard.press("a")  # accept all: solid now, with the model's scores still shown
+        assert [b["tag"] for b in _boxes(page, "confirmed")] == ["cat 90%", "dog 40%"]
         assert _boxes(page, "suggested") == []
         # Tab selects box after box; Delete removes the selected one
         page.keyboard.press("Tab")
@@ -216,8 +221,17 @@ def test_box_canvas_draws_edits_and_stores_upright_pixels_then_review(
         assert [b["tag"] for b in _boxes(page, "suggested")] == ["bird 70%"]
         # Enter with a suggestion left unaccepted: the answer is "no objects"
         page.keyboard.press("Enter")
-        page.wait_for_selector("#done:not([hidden])")
+        _wait_item(page, GOOD.name)
         assert _stored(ws, ids[SQUARE.name]) == ([], "human")
+
+        # A then Enter: the suggestion as it is, stored as the model's answer confirmed
+        page.keyboard.press("Tab")
+        page.keyboard.press("2")  # its own label again accepts one box; A takes the rest
+        assert [b["tag"] for b in _boxes(page, "confirmed")] == ["dog 60%"]
+        page.keyboard.press("a")
+        page.keyboard.press("Enter")
+        page.wait_for_selector("#done:not([hidden])")
+        assert _stored(ws, ids[GOOD.name]) == (GOOD.suggestion(), "model_accepted")
 
         # review: each annotator's boxes beside the model's suggested ones, on the image
         answered, _ = _stored(ws, ids[WIDE.name])
@@ -247,7 +261,7 @@ def test_box_canvas_draws_edits_and_stores_upright_pixels_then_review(
             "cat 90%",
             "dog 40%",
         ]
-        assert "2 boxes: cat, dog" in human.text_content()
+        assert "2 boxes: cat 90%, dog" in human.text_content()  # an accepted box keeps its score
         assert "1 box: bird" in other.text_content()
         frame = other.locator("g.box rect.frame")
         assert [float(frame.get_attribute(a)) for a in ("x", "y", "width", "height")] == [

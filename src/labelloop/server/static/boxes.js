@@ -35,14 +35,19 @@
   }
 
   // A stored or suggested box as the widget keeps it, clipped to the image (w x h pixels);
-  // null when nothing of it is inside.
+  // null when nothing of it is inside. `source` is the box as given while nobody changes it
+  // (and it needed no clipping): submitted as it came, an accepted suggestion equals the
+  // model's, which the server counts as confirmed rather than typed.
   function fromValue(b, width, height, { suggested = false, score = null } = {}) {
-    const x0 = clamp(Number(b.x), 0, width);
-    const y0 = clamp(Number(b.y), 0, height);
-    const x1 = clamp(Number(b.x) + Number(b.w), 0, width);
-    const y1 = clamp(Number(b.y) + Number(b.h), 0, height);
+    const [x, y, w, h] = [Number(b.x), Number(b.y), Number(b.w), Number(b.h)];
+    const x0 = clamp(x, 0, width);
+    const y0 = clamp(y, 0, height);
+    const x1 = clamp(x + w, 0, width);
+    const y1 = clamp(y + h, 0, height);
     if (!(x1 > x0 && y1 > y0)) return null;
-    return { x: x0, y: y0, w: x1 - x0, h: y1 - y0, label: String(b.label), score, suggested };
+    const exact = x0 === x && y0 === y && x1 === x + w && y1 === y + h;
+    return { x: x0, y: y0, w: x1 - x0, h: y1 - y0, label: String(b.label), score, suggested,
+             source: exact ? { ...b } : null };
   }
 
   // A suggestion's boxes with their scores: each box's own "score", else pred_probs[i].
@@ -76,7 +81,8 @@
       g.append(svg("text", {
         class: "box-tag", x: b.x + 3 / k, y: inside ? b.y + size * 1.1 : b.y - 4 / k, "font-size": size, "stroke-width": 3 / k,
       }, text));
-      const title = svg("title", {}, b.suggested ? `${text}: suggested, not accepted yet` : b.label);
+      const title = svg("title", {}, b.suggested ? `${text}: suggested, not accepted yet`
+        : b.score !== null && b.score !== undefined ? `${text}: a suggested box you accepted` : b.label);
       g.append(title);
       if (i === selected) {
         const r = HANDLE / k;
@@ -198,14 +204,17 @@
     }
 
     // -- boxes --------------------------------------------------------------------------------
-    function confirm(b) { b.suggested = false; b.score = null; }
+    // a box changed by hand: yours now, without the model's score
+    function confirm(b) { Object.assign(b, { suggested: false, score: null, source: null }); }
+    // a suggested box taken as it is
+    function accept(b) { b.suggested = false; }
 
     function setLabel(label) {
       current = label;
       if (selected !== null) {
         const b = boxes[selected];
-        b.label = label;
-        confirm(b);
+        if (b.label !== label) { b.label = label; confirm(b); }
+        else accept(b);  // its own label again: the suggested box is right
       }
       paint();
     }
@@ -236,7 +245,7 @@
 
     function acceptAll() {
       const pending = boxes.filter((b) => b.suggested);
-      for (const b of pending) confirm(b);
+      for (const b of pending) accept(b);
       LL.say(pending.length ? `Accepted ${pending.length} suggested box${pending.length === 1 ? "" : "es"}.` : "No suggested boxes left to accept.", pending.length ? "ok" : "");
       paint();
     }
@@ -417,7 +426,8 @@
     function paint() {
       paintBoxes(layer, boxes, labels, scale(), selected);
       const items = boxes.map((b, i) => {
-        const what = b.suggested ? `suggested${b.score !== null ? " " + pct(b.score) : ""}` : "confirmed";
+        const score = b.score !== null ? " " + pct(b.score) : "";
+        const what = b.suggested ? "suggested" + score : score ? "accepted" + score : "confirmed";
         const button = LL.el("button", { type: "button", class: "box-item " + colour(labels, b.label) + (i === selected ? " selected" : ""), "data-index": String(i) },
           `${i + 1}. ${b.label}`, " ", LL.el("small", { class: "muted" }, `${what} · ${Math.round(b.w)}×${Math.round(b.h)} at ${Math.round(b.x)}, ${Math.round(b.y)}`));
         button.addEventListener("click", () => { selected = i; current = b.label; paint(); });
@@ -446,7 +456,8 @@
       overlay.setAttribute("viewBox", `0 0 ${width} ${height}`);
       const answer = Array.isArray(item.current) ? item.current : null;
       proposals = answer ? [] : suggestedBoxes(item.suggestion, width, height);
-      boxes = answer ? answer.map((b) => fromValue(b, width, height)).filter(Boolean) : [];
+      const scored = (b) => ({ score: typeof b.score === "number" ? b.score : null });
+      boxes = answer ? answer.map((b) => fromValue(b, width, height, scored(b))).filter(Boolean) : [];
       applyMinScore();
       stage.classList.add("ready");
       resetView();
@@ -469,8 +480,8 @@
       },
       value() {
         if (!width) return null;
-        return boxes.filter((b) => !b.suggested)
-          .map((b) => ({ x: round(b.x), y: round(b.y), w: round(b.w), h: round(b.h), label: b.label }));
+        return boxes.filter((b) => !b.suggested).map((b) => b.source ? { ...b.source }
+          : { x: round(b.x), y: round(b.y), w: round(b.w), h: round(b.h), label: b.label });
       },
       describe(suggestion) {
         const n = (suggestion.value || []).length;
