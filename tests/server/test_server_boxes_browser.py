@@ -12,11 +12,13 @@ from typing import Any
 import pytest
 from box_factories import Picture, make_box_project
 from live_server import ARGS, ARTIFACTS, CHROMIUM, LiveServer, playwright_or_skip
+from sqlalchemy import select
 
 from labelloop.backbones.images import image_size
 from labelloop.server import ServerSettings, create_app
 from labelloop.services import users
 from labelloop.services.quality import review
+from labelloop.store import Item
 
 pytestmark = pytest.mark.browser
 
@@ -333,4 +335,58 @@ def test_an_answered_image_reopens_with_its_boxes_to_click_nudge_pan_and_fix(
     value, source = _stored(ws, item)
     _close(value, [(13, 20, 220, 150)], ["cat"])
     assert source == "human"
+    assert errors == []
+
+
+@pytest.mark.real_model
+def test_the_real_detectors_boxes_on_a_real_photo_are_accepted_as_they_are(sqlite_workspace):
+    playwright = playwright_or_skip()
+    skimage_data = pytest.importorskip("skimage.data")
+    from PIL import Image
+
+    from labelloop.errors import MissingDependency
+    from labelloop.learn.boxes import load_detector
+
+    try:
+        load_detector("mediapipe-ssd")
+    except MissingDependency as exc:
+        pytest.skip(str(exc))
+    ws = sqlite_workspace
+    folder = ws.media_root / "photos"
+    folder.mkdir(parents=True)
+    Image.fromarray(skimage_data.chelsea()).save(folder / "chelsea.png")  # 451 x 300, a cat
+    ws.create_project(
+        "photos", labels=["kitty", "person"], task="image-boxes", type_map={"Cat": "kitty"}
+    )
+    ws.import_file("photos", folder)
+    ws.train("photos")
+    ws.predict("photos")
+    with ws.transaction() as session:
+        item = session.execute(select(Item.id)).scalar_one()
+    suggestion = review.item_detail(ws, "photos", item).suggestion
+    assert suggestion is not None and "kitty" in [b["label"] for b in suggestion.value]
+    users.add_user(
+        ws, "ann", password=PASSWORD, role="annotator", project="photos", superuser=False
+    )
+    app = create_app(ws, ServerSettings(background_retrain=False))
+    errors: list[str] = []
+    with LiveServer(app) as url, playwright.sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+        page = browser.new_page(viewport=VIEWPORT)
+        _watch(page, errors)
+        _login(page, url, "ann", "/projects/photos/annotate")
+        _wait_item(page, "chelsea.png")
+        drawn = _boxes(page, "suggested")
+        assert [(b["x"], b["y"], b["w"], b["h"], b["label"]) for b in drawn] == [
+            (b["x"], b["y"], b["w"], b["h"], b["label"]) for b in suggestion.value
+        ]
+        page.screenshot(path=str(ARTIFACTS / "boxes-detector.png"))
+        page.keyboard.press("a")
+        page.keyboard.press("Enter")
+        page.wait_for_selector("#done:not([hidden])")
+        browser.close()
+    value, source = next(
+        (a.value, a.source) for a in review.item_detail(ws, "photos", item).answers if a.current
+    )
+    assert (value, source) == (suggestion.value, "model_accepted")
     assert errors == []
