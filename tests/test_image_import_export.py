@@ -470,3 +470,18 @@ def test_hf_export_of_boxes_has_the_image_and_its_objects(sqlite_workspace, tmp_
         assert [names[c] for _, c in got] == [label for _, label in expected]
         for (bbox, _), (box, _) in zip(got, expected, strict=True):
             assert bbox == pytest.approx(box, abs=0.01)
+
+
+def test_an_hf_export_of_images_imports_back_by_path(ws, tmp_path):
+    pytest.importorskip("datasets")
+    ws.import_file(
+        "pets", pets_folder(ws.media_root / "batch"), ImportOptions(labels_from_subfolders=True)
+    )
+    out = tmp_path / "pets_hf"
+    ws.export("pets", out, format="hf")
+    ws.create_project("again", labels="cat,dog", task="image-classification", backbone=BACKBONE)
+    assert (
+        ws.import_file("again", out, ImportOptions(media_dir=str(ws.media_root))).items_added == 4
+    )
+    want = {r["content_hash"]: r["label"] for r in exported(ws, tmp_path)}
+    assert {r["content_hash"]: r["label"] for r in exported(ws, tmp_path, "again")} == want

@@ -58,6 +58,8 @@ BATCH = 2000
 SOURCES = tuple(Source)
 MAX_PROBLEMS = 20
 """Bad rows one failed import reports at most (the first, and up to this many in all)."""
+#: Folder formats whose media files lie in the folder itself (``media_dir`` does not apply).
+SELF_CONTAINED_FORMATS = ("folder", "yolo", "voc")
 BAD_FILE_CHOICES = ("refuse", "skip")
 """What an import does with a bad media file (:attr:`ImportOptions.on_bad_file`)."""
 #: The data files a zip may hold at its top (imported with the media files beside them).
@@ -243,7 +245,10 @@ def _import(
             path_field=opts.path_field,
         )
         counts = _Counts()
-        importer = _BatchImporter(session, project, schema, path, opts, ws.media_root, problems)
+        importer = _BatchImporter(
+            session, project, schema, path, dataclasses.replace(opts, format=fmt),
+            ws.media_root, problems,
+        )  # fmt: skip
         try:
             for batch in _batched(records, BATCH):
                 importer.add(batch, counts)
@@ -436,7 +441,7 @@ class _BatchImporter:
         # read there, else (an upload in a temporary folder) against the media root
         inside = any(root.is_relative_to(a) for a in self.allowed)
         self.root = root if inside else self.media_root
-        if opts.media_dir is not None and not path.is_dir():
+        if opts.media_dir is not None and opts.format not in SELF_CONTAINED_FORMATS:
             self.root = self._media_dir(Path(opts.media_dir).resolve(), opts)
         self.skip = opts.on_bad_file == "skip"
         self.skipped: list[_BadFile] = []

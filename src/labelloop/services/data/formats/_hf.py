@@ -16,7 +16,12 @@ from pathlib import Path
 from typing import Any
 
 from labelloop.errors import InvalidInput, MissingDependency
-from labelloop.services.data.formats._common import IdTracker, ReadOptions, record_from_object
+from labelloop.services.data.formats._common import (
+    IdTracker,
+    ReadOptions,
+    main_field,
+    record_from_object,
+)
 from labelloop.services.data.formats._spans import TOKENS_KEY, span_record
 from labelloop.services.data.formats.records import ImportRecord
 from labelloop.tasks.spans import from_bio, token_offsets
@@ -76,7 +81,7 @@ def read_hf(path: Path, opts: ReadOptions) -> Iterator[ImportRecord]:
     line = 0
     for split, ds in splits:
         features = ds.features
-        for name in (opts.text_field, opts.id_field, label_field):
+        for name in (main_field(opts), opts.id_field, label_field):
             if name is not None and name not in features:
                 where = f" of split {split!r}" if split is not None else ""
                 raise opts.error(
@@ -85,6 +90,9 @@ def read_hf(path: Path, opts: ReadOptions) -> Iterator[ImportRecord]:
                     field=name,
                 )
         names = _names(features[label_field]) if label_field is not None else None
+        image = features.get("image")
+        if opts.media and type(image).__name__ == "Image":
+            ds = ds.cast_column("image", type(image)(decode=False))  # read by path, not bytes
         for row in ds:
             line += 1
             yield _record(row, names, opts, line, ids)
@@ -97,6 +105,9 @@ def _record(
 ) -> ImportRecord:
     obj = dict(row)
     exported = "content_hash" in obj
+    if opts.media and exported:
+        # labelloop's image column (the file's bytes) beside the path that names the file
+        obj.pop("image", None)
     if opts.spans:
         return _span_record(obj, names, opts, line, ids, exported)
     field = opts.label_field
