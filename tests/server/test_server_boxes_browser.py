@@ -331,10 +331,15 @@ def test_an_answered_image_reopens_with_its_boxes_to_click_nudge_pan_and_fix(
         page.keyboard.press("Backspace")
         page.keyboard.press("Enter")
         page.wait_for_selector("#done:not([hidden])")
+        value, source = _stored(ws, item)
+        _close(value, [(13, 20, 220, 150)], ["cat"])
+        assert source == "human"
+        # undo: the item comes back unanswered, with the model's suggested boxes
+        page.keyboard.press("z")
+        page.locator("#message", has_text="Undone").wait_for()
+        page.wait_for_selector("#box-stage.ready")
+        assert [b["tag"] for b in _boxes(page, "suggested")] == ["cat 90%", "dog 40%"]
         browser.close()
-    value, source = _stored(ws, item)
-    _close(value, [(13, 20, 220, 150)], ["cat"])
-    assert source == "human"
     assert errors == []
 
 

@@ -190,7 +190,8 @@ LL.widgets.choices = (ctx) => {
   async function run(action) {
     if (busy) return;
     busy = true; render();
-    try { await action(); LL.say(""); }
+    // clear the last message first, so one the action leaves ("Undone: ...") stays on screen
+    try { LL.say(""); await action(); }
     catch (e) { LL.say(e.message, "error"); }
     finally { busy = false; render(); }
   }
