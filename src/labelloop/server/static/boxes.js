@@ -172,7 +172,7 @@
     function resetView() {
       if (!width) return;
       const [cw, ch] = [stage.clientWidth, stage.clientHeight];
-      view.fit = Math.min(cw / width, ch / height);
+      view.fit = cw && ch ? Math.min(cw / width, ch / height) : 1;  // 1 while the stage is hidden
       view.zoom = 1;
       view.tx = (cw - width * view.fit) / 2;
       view.ty = (ch - height * view.fit) / 2;
@@ -289,6 +289,8 @@
 
     function down(ev) {
       if (!width) return;
+      // the stage gets the pointer's moves and its release even outside the window
+      if (stage.setPointerCapture) stage.setPointerCapture(ev.pointerId);
       if (ev.button === 1 || (ev.button === 0 && space)) {
         ev.preventDefault();
         drag = { mode: "pan", cx: ev.clientX, cy: ev.clientY };
@@ -395,8 +397,10 @@
 
     // -- suggested boxes below the score threshold ------------------------------------------
     function storedMinScore() {
-      const saved = Number(localStorage.getItem(scoreKey()));
-      return localStorage.getItem(scoreKey()) !== null && saved >= 0 && saved <= 1 ? saved : DEFAULT_MIN_SCORE;
+      let saved = null;
+      try { saved = localStorage.getItem(scoreKey()); } catch (e) { /* storage off: the default */ }
+      const value = Number(saved);
+      return saved !== null && value >= 0 && value <= 1 ? value : DEFAULT_MIN_SCORE;
     }
 
     function scoreKey() { return "labelloop.boxes.minScore." + $("annotate").dataset.project; }
@@ -415,7 +419,7 @@
     scoreInput.value = String(Math.round(100 * minScore));
     scoreInput.addEventListener("input", () => {
       minScore = Number(scoreInput.value) / 100;
-      localStorage.setItem(scoreKey(), String(minScore));
+      try { localStorage.setItem(scoreKey(), String(minScore)); } catch (e) { /* kept for this page only */ }
       applyMinScore();
       paint();
     });
