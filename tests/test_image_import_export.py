@@ -485,3 +485,19 @@ def test_an_hf_export_of_images_imports_back_by_path(ws, tmp_path):
     )
     want = {r["content_hash"]: r["label"] for r in exported(ws, tmp_path)}
     assert {r["content_hash"]: r["label"] for r in exported(ws, tmp_path, "again")} == want
+
+
+def test_a_corrupt_image_with_a_yolo_label_file_is_skipped_or_refused(sqlite_workspace, tmp_path):
+    ws = sqlite_workspace
+    pics = tmp_path / "yolo"
+    write_image(pics / "images" / "good.png", 1, size=(20, 20))
+    (pics / "images" / "cut.png").write_bytes(image_bytes(2)[:40])
+    (pics / "labels").mkdir()
+    for name in ("good", "cut"):
+        (pics / "labels" / f"{name}.txt").write_text("0 0.5 0.5 0.5 0.5\n")
+    (pics / "classes.txt").write_text("cat\ndog\n")
+    ws.create_project("det", labels=BOX_LABELS, task="image-boxes")
+    with pytest.raises(InvalidInput, match=r"images/cut\.png: not an image file"):
+        ws.import_file("det", pics)
+    result = ws.import_file("det", pics, ImportOptions(on_bad_file="skip"))
+    assert result.items_added == 1 and [s.file for s in result.skipped] == ["images/cut.png"]

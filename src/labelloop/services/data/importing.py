@@ -314,9 +314,9 @@ def _import_zip(
                 duplicates=0, annotations_added=0, already_imported=True,
             )  # fmt: skip
     dest = ws.media_root / "imports" / file_digest(path)[:32]
-    created = not dest.exists()
-    if created:
-        extract_zip(path, dest, max_bytes=opts.max_zip_bytes, max_files=opts.max_zip_files)
+    created = not dest.exists() and extract_zip(
+        path, dest, max_bytes=opts.max_zip_bytes, max_files=opts.max_zip_files
+    )
     try:
         target, fmt = _zip_target(zip_root(dest), opts.format, path)
         inner = dataclasses.replace(opts, format=fmt, media_dir=None)

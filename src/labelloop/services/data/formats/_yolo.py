@@ -99,8 +99,9 @@ def read_yolo(folder: Path, opts: ReadOptions) -> Iterator[ImportRecord]:
         path = posix_join(base.relative_to(folder), rel)
         label_file = folder / _label_path(path)
         boxes: tuple[dict[str, Any], ...] = ()
-        if label_file.is_file():
-            boxes = tuple(_boxes(label_file, folder / path, names, opts, n))
+        size = _size(folder / path)
+        if label_file.is_file() and size is not None:
+            boxes = tuple(_boxes(label_file, size, names, opts, n))
         yield ImportRecord(
             n,
             ids.check(path, opts, n, "path"),
@@ -154,14 +155,20 @@ def _yaml_names(path: Path, opts: ReadOptions) -> list[str]:
     raise InvalidInput("data.yaml needs 'names': a list or a {number: name} map", file=str(path))
 
 
+def _size(image: Path) -> tuple[int, int] | None:
+    """The upright size of an image; None when it cannot be read (the importer then reports
+    the file as bad, refusing or skipping it as the user chose)."""
+    try:
+        return image_size(image)
+    except InvalidInput:
+        return None
+
+
 def _boxes(
-    label_file: Path, image: Path, names: list[str], opts: ReadOptions, image_number: int
+    label_file: Path, size: tuple[int, int], names: list[str], opts: ReadOptions, image_number: int
 ) -> Iterator[dict[str, Any]]:
     rel = label_file.name
-    try:
-        width, height = image_size(image)
-    except InvalidInput as exc:
-        raise opts.error(f"{image.name}: {exc.reason}", line=image_number, field="path") from None
+    width, height = size
     for line_no, raw in enumerate(label_file.read_text("utf-8").splitlines(), start=1):
         if not raw.strip():
             continue

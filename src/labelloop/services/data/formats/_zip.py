@@ -45,11 +45,15 @@ def _member_path(info: zipfile.ZipInfo, zip_name: str) -> PurePosixPath | None:
     return PurePosixPath(*parts)
 
 
-def extract_zip(path: Path, dest: Path, *, max_bytes: int, max_files: int) -> None:
+def extract_zip(path: Path, dest: Path, *, max_bytes: int, max_files: int) -> bool:
     """Extract the zip file ``path`` into the new folder ``dest``, all or nothing.
 
     Members are checked first (paths, links, the declared total size and count), then written
     to a temporary folder beside ``dest`` that is renamed to ``dest`` when every member is out.
+
+    Returns:
+        True when this call made ``dest``; False when another one did meanwhile (an import of
+        the same zip at the same time: ``dest`` is named by the zip's content).
 
     Raises:
         InvalidInput: not a readable zip, a member that would leave ``dest`` or is a link, more
@@ -91,7 +95,13 @@ def extract_zip(path: Path, dest: Path, *, max_bytes: int, max_files: int) -> No
                         file=name,
                         field=info.filename,
                     ) from None
-            os.replace(tmp, dest)
+            try:
+                os.replace(tmp, dest)
+            except OSError:
+                if not dest.is_dir():
+                    raise
+                return False
+            return True
         finally:
             shutil.rmtree(tmp, ignore_errors=True)
 
