@@ -10,6 +10,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from labelloop.errors import InvalidInput
 from labelloop.schema import LabelSchema
@@ -267,3 +269,35 @@ def test_a_failed_box_export_leaves_nothing(media, tmp_path):
         with pytest.raises(InvalidInput, match="item 9: image file not found"):
             write_records(recs, tmp_path / name, format=fmt, schema=box_schema(), media_root=media)
     assert sorted(p.name for p in tmp_path.iterdir()) == before
+
+
+@st.composite
+def boxes_in(draw: Any, size: tuple[int, int]) -> list[dict[str, Any]]:
+    """Boxes inside a ``size`` (width, height) image, with fractional pixels."""
+    width, height = size
+    out = []
+    for _ in range(draw(st.integers(0, 4))):
+        x = draw(st.floats(0, width - 1, allow_nan=False))
+        y = draw(st.floats(0, height - 1, allow_nan=False))
+        w = draw(st.floats(0.05, width - x, allow_nan=False))
+        h = draw(st.floats(0.05, height - y, allow_nan=False))
+        out.append(box(x, y, w, h, draw(st.sampled_from(LABELS))))
+    return out
+
+
+@settings(
+    max_examples=15, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(data=st.data(), fmt=st.sampled_from(["coco", "yolo", "voc", "labelstudio"]))
+def test_any_boxes_read_back_within_a_hundredth_of_a_pixel(media, tmp_path_factory, data, fmt):
+    # the upright sizes of the fixture's images: a.jpg 200x100, turned.jpg 60x40
+    first = data.draw(boxes_in((200, 100)))
+    second = data.draw(boxes_in((60, 40)))
+    recs = [record(1, "a.jpg", first), record(2, "turned.jpg", second)]
+    out = tmp_path_factory.mktemp(fmt) / ("out.json" if fmt in ("coco", "labelstudio") else "out")
+    write_records(recs, out, format=fmt, schema=box_schema(), media_root=media)
+    got = read_boxes(out, fmt)  # the readers give the paths; the importer resolves them
+    by_name = {p.rsplit("/", 1)[-1]: b for p, b in got.items()}
+    for name, want in (("a.jpg", first), ("turned.jpg", second)):
+        key = sorted(want, key=lambda b: (b["x"], b["y"]))
+        assert_same_boxes(by_name[name], key)
