@@ -2,7 +2,8 @@
 action, and how well an image project's first batch covers the classes.
 
 Usage:
-    nice python benchmarks/cluster_view.py [--pool 1000] [--seeds 0,1,2] [--batch 20]
+    nice python benchmarks/cluster_view.py [--pool 1000] [--offset 0] [--seeds 0,1,2]
+        [--batch 20] [--per-cluster 10,20,30,50]
 
 Per seed, through the Workspace API: an image project with backbone ``efficientnet-lite0`` over
 ``pool`` Fashion-MNIST train images (``_fashion.py``; the files are named in a seeded random
@@ -91,12 +92,15 @@ def _cluster_pass(ws, klass: dict[int, int], *, k: int | None, submit: bool):
     return labelled, actions, float(np.mean(purity))
 
 
-def run_seed(seed: int, pool: int, batch: int, cache, per_clusters: list[int]) -> dict:
+def run_seed(
+    seed: int, pool: int, batch: int, cache, per_clusters: list[int], offset: int = 0
+) -> dict:
     from labelloop import open_workspace
     from labelloop.services.data.importing import ImportOptions
     from labelloop.store import Item
 
-    paths, labels, _ = _fashion.sample("train", pool)
+    paths, labels, _ = _fashion.sample("train", offset + pool)
+    paths, labels = paths[offset:], labels[offset:]
     with tempfile.TemporaryDirectory() as tmp:
         names = _pool_folder(paths, seed, Path(tmp) / "pool")
         ws = open_workspace(Path(tmp) / "ws")
@@ -150,6 +154,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seeds", default="0,1,2")
     parser.add_argument("--batch", type=int, default=20)
     parser.add_argument(
+        "--offset",
+        type=int,
+        default=0,
+        help="skip this many images of the fixed order (another pool)",
+    )
+    parser.add_argument(
         "--per-cluster",
         default="10,20,30,50",
         help="items per cluster to compare (k = pool / this)",
@@ -157,7 +167,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     cache = _fashion.embedding_cache()
     per_clusters = [int(c) for c in args.per_cluster.split(",")]
-    runs = [run_seed(int(s), args.pool, args.batch, cache, per_clusters)
+    runs = [run_seed(int(s), args.pool, args.batch, cache, per_clusters, args.offset)
             for s in args.seeds.split(",")]  # fmt: skip
     keys = [k for k in runs[0] if k != "seed"]
     summary = {
@@ -165,8 +175,9 @@ def main(argv: list[str] | None = None) -> int:
             "std": round(float(np.std([r[k] for r in runs])), 4)}
         for k in keys if all(r[k] is not None for r in runs)
     }  # fmt: skip
-    print(json.dumps({"pool": args.pool, "batch": args.batch, "summary": summary, "runs": runs},
-                     indent=1))  # fmt: skip
+    record = {"pool": args.pool, "offset": args.offset, "batch": args.batch,
+              "summary": summary, "runs": runs}  # fmt: skip
+    print(json.dumps(record, indent=1))
     return 0
 
 

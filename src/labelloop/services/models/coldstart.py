@@ -4,9 +4,10 @@ A text project gets zero-shot suggestions before its first label (its backbone e
 label names). An image (or audio) project cannot: no image-text weights install offline, so
 there is nothing to compare an image with. Its first batches come from k-means cold start
 instead (:func:`labelloop.active.cold_start`): the unlabelled items are clustered by their
-embeddings and the queue hands out one typical item per cluster, largest cluster first, so the
-first labels cover the pool instead of its first files. The order is stored as
-``items.cold_rank``; the queue serves items without a suggestion in it (``annotation.queue``).
+embeddings and the queue hands out one typical item per cluster, spread over the pool (k-center
+order over the clusters' picks), so the first labels cover the pool instead of its first
+files. The order is stored as ``items.cold_rank``; the queue serves items without a suggestion
+in it (``annotation.queue``).
 Once labels arrive, training and prediction take over as for any project.
 """
 
@@ -59,8 +60,9 @@ def rank_cold_start(
     """Order the project's first batches by k-means cold start over the unlabelled items.
 
     One typical item per cluster (``RANKED_BY_STRATEGY`` clusters, or half as many as there
-    are items in a smaller pool), largest cluster first, gets ``cold_rank`` 1, 2, ...; the
-    others none (they follow by id). Embeddings come from the cache (``progress`` hears the
+    are items in a smaller pool) gets ``cold_rank`` 1, 2, ...: the largest cluster's first, then
+    in k-center order (each next pick the farthest from those before it); the others get none
+    (they follow by id). Embeddings come from the cache (``progress`` hears the
     embedding stage); nothing is suggested (``PredictResult.model_version`` is 0).
     """
     from labelloop.active import cold_start
@@ -82,7 +84,7 @@ def rank_cold_start(
     n_clusters = min(RANKED_BY_STRATEGY, max(1, len(rows) // 2))
     picks: list[int] = []
     if rows:
-        picks = [int(i) for i in cold_start(embeddings, n=n_clusters, seed=seed)]
+        picks = _spread(embeddings, cold_start(embeddings, n=n_clusters, seed=seed))
     item_ids = np.array([r.id for r in rows], dtype=np.int64)
     with ws.transaction() as session:
         session.execute(update(Item).where(Item.project_id == project_id).values(cold_rank=None))
@@ -95,3 +97,17 @@ def rank_cold_start(
     return PredictResult(
         model_version=0, kind=COLD_START, items=len(rows), embedded=embedded, strategy=COLD_START
     )
+
+
+def _spread(embeddings: np.ndarray, picks: np.ndarray) -> list[int]:
+    """The cluster picks in k-center order: the largest cluster's first, then each time the pick
+    farthest from those before it, so the first batch spans the pool instead of repeating the
+    kinds of item that split into several big clusters (benchmarks/README.md, "Cluster view")."""
+    from labelloop.active import kcenter_greedy
+
+    if len(picks) <= 2:
+        return [int(i) for i in picks]
+    first = np.zeros(len(picks), dtype=bool)
+    first[0] = True
+    rest = kcenter_greedy(embeddings[picks], labelled_mask=first, n=len(picks) - 1)
+    return [int(picks[0]), *(int(picks[i]) for i in rest)]

@@ -2,7 +2,7 @@
 
 A project whose items no model can score yet (an image project before its first label: there
 is no zero-shot image model offline) gets its first batches from k-means cold start: one
-typical item per cluster, largest cluster first. ``cold_rank`` (1 = first) holds that order
+typical item per cluster, spread over the pool. ``cold_rank`` (1 = first) holds that order
 for the queue's items without a suggestion; NULL for the others, which follow by id.
 
 Revision ID: 0009
