@@ -326,6 +326,14 @@ def test_an_answered_image_reopens_with_its_boxes_to_click_nudge_pan_and_fix(
             (-30, 20), abs=0.5
         )
         assert len(_boxes(page)) == 2
+        # a press inside a box moves it; with Shift held it starts a new box there instead
+        page.keyboard.down("Shift")
+        _drag(page, _at(page, 30, 100), _at(page, 60, 130))
+        page.keyboard.up("Shift")
+        nested = _boxes(page)
+        assert len(nested) == 3 and nested[0]["x"] == pytest.approx(13)
+        assert [nested[2][k] for k in "xywh"] == pytest.approx([30, 100, 30, 30], abs=1)
+        page.keyboard.press("Delete")  # the new box is the selected one
         # the box list selects too; Backspace removes the selected box
         page.locator("#box-list .box-item", has_text="dog").click()
         page.keyboard.press("Backspace")

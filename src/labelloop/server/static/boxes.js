@@ -1,5 +1,6 @@
 // The boxes widget (image-boxes): the item's image with its boxes drawn on an SVG overlay.
-// Drag on the image to draw a box, drag inside one to move it, drag a handle to resize it;
+// Drag on the image to draw a box (Shift+drag: also over another box), drag inside one to move
+// it, drag a handle to resize it;
 // label keys set the selected box's label (and the next drawn box's); the model's suggested
 // boxes are proposals (dashed, with their score) until accepted (A) or touched.
 //
@@ -300,7 +301,8 @@
       if (ev.button !== 0) return;
       ev.preventDefault();
       const p = toImage(ev);
-      const hit = hitTest(p);
+      // Shift: a new box even where the press lands on one (an object inside another's box)
+      const hit = ev.shiftKey ? { index: null, handle: null } : hitTest(p);
       const start = { p, cx: ev.clientX, cy: ev.clientY, moved: false };
       if (hit.index !== null) {
         selected = hit.index;
