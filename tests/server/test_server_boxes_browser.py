@@ -200,6 +200,7 @@ def test_box_canvas_draws_edits_and_stores_upright_pixels_then_review(
         assert _boxes(page) == []  # panning drew nothing
         page.keyboard.press("3")  # the label of the next box drawn
         _drag(page, _at(page, 30, 50), _at(page, 90, 120))
+        assert page.text_content("#box-pointer") == "x 90, y 120"  # the pointer, in image px
         page.screenshot(path=str(ARTIFACTS / "boxes-zoomed.png"))
         # back to the whole image; a drag past its corner stops at the image's edge
         page.keyboard.press("0")

@@ -141,7 +141,12 @@
     const overlay = $("box-overlay");
     const layer = svg("g", { class: "boxes" });
     const ghost = svg("rect", { class: "drawing", hidden: "" });
-    overlay.append(layer, ghost);
+    // guide lines through the pointer across the whole image, to place a corner precisely
+    const guides = svg("g", { class: "guides", hidden: "" });
+    const across = svg("line", {});
+    const vertical = svg("line", {});
+    guides.append(across, vertical);
+    overlay.append(layer, ghost, guides);
 
     let width = 0;        // the upright image's natural size, 0 until it has loaded
     let height = 0;
@@ -315,7 +320,21 @@
       paint();
     }
 
+    // the guides and the pointer's position in image pixels
+    function track(ev) {
+      if (!width || !(drag || stage.contains(ev.target))) { guides.setAttribute("hidden", ""); return; }
+      const p = toImage(ev);
+      const [x, y] = [clamp(p.x, 0, width), clamp(p.y, 0, height)];
+      const k = scale();
+      for (const [line, a] of [[across, { x1: 0, y1: y, x2: width, y2: y }], [vertical, { x1: x, y1: 0, x2: x, y2: height }]]) {
+        for (const [name, v] of Object.entries({ ...a, "stroke-width": 1 / k })) line.setAttribute(name, String(v));
+      }
+      guides.removeAttribute("hidden");
+      $("box-pointer").textContent = `x ${Math.round(x)}, y ${Math.round(y)}`;
+    }
+
     function move(ev) {
+      track(ev);
       if (!drag) { hover(ev); return; }
       if (drag.mode === "pan") {
         view.tx += ev.clientX - drag.cx;
@@ -379,6 +398,11 @@
     document.addEventListener("pointermove", move);
     document.addEventListener("pointerup", up);
     document.addEventListener("pointercancel", up);
+    stage.addEventListener("pointerleave", () => {
+      if (drag) return;
+      guides.setAttribute("hidden", "");
+      $("box-pointer").textContent = "";
+    });
     stage.addEventListener("auxclick", (ev) => ev.preventDefault());
     // no middle-button autoscroll over the stage: a middle drag pans
     stage.addEventListener("mousedown", (ev) => { if (ev.button === 1) ev.preventDefault(); });
