@@ -69,3 +69,15 @@ def test_label_a_cluster_and_pregenerate_thumbnails_from_python(sqlite_workspace
     assert ws.clusters("pets", k=3).clusters[0].labels == {colour: 5}
     batch = ws.pregenerate_thumbnails("pets", sizes=(96,))
     assert (batch.made, batch.cached, batch.failed) == (15, 0, {})
+
+
+def test_old_clusterings_are_pruned(sqlite_workspace, colour_backbone):
+    from labelloop.services.annotation.clusters import KEEP_CLUSTERINGS
+
+    ws = sqlite_workspace
+    make_image_project(ws, "pets", per_colour=4)
+    for k in range(2, 2 + KEEP_CLUSTERINGS + 3):
+        ws.clusters("pets", k=k)
+    saved = list(ws.artifacts.clusters(1).glob("*/clusters.npz"))
+    assert len(saved) == KEEP_CLUSTERINGS
+    assert ws.clusters("pets", k=2 + KEEP_CLUSTERINGS + 2).k == 2 + KEEP_CLUSTERINGS + 2

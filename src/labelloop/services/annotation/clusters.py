@@ -13,7 +13,9 @@ from __future__ import annotations
 
 import hashlib
 import math
+import shutil
 from dataclasses import dataclass
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -28,8 +30,6 @@ from labelloop.store import Annotation, Item, Suggestion, repo
 from labelloop.tasks import task_for
 
 if TYPE_CHECKING:
-    from pathlib import Path
-
     from sqlalchemy.orm import Session
 
     from labelloop.services.context import WorkspaceContext
@@ -47,6 +47,7 @@ __all__ = [
 
 MAX_CLUSTERS = 100
 ITEMS_PER_CLUSTER = 30  # the default k aims at groups of about this many items
+KEEP_CLUSTERINGS = 8
 _SNIPPET = 200
 _SAMPLES = 6
 
@@ -267,7 +268,20 @@ def _clustering(
         path.parent,
         lambda tmp: np.savez(tmp / "clusters.npz", clusters=clusters, sq_dist=sq_dist),
     )
+    _prune(path.parent.parent)
     return _Clustering(item_ids, clusters, sq_dist)
+
+
+def _prune(folder: Path) -> None:
+    """Keep the :data:`KEEP_CLUSTERINGS` newest clusterings of a project (each import or new
+    ``k`` makes one); older ones are of item sets or settings no longer shown."""
+    saved = sorted(
+        (d for d in folder.iterdir() if d.is_dir() and not d.name.startswith(".tmp-")),
+        key=lambda d: d.stat().st_mtime_ns,
+        reverse=True,
+    )
+    for old in saved[KEEP_CLUSTERINGS:]:
+        shutil.rmtree(old, ignore_errors=True)
 
 
 def _saved(ws: WorkspaceContext, project: _Project, item_ids: np.ndarray, k: int) -> Path:
