@@ -1,6 +1,6 @@
 """Box answers through the REST API: the answer schema passes a list of boxes (or ``[]``, no
 objects) to the boxes task, keeps a suggested box's score, and refuses a malformed box with a
-422 naming the field."""
+422 naming the field; on SQLite and PostgreSQL."""
 
 from __future__ import annotations
 
@@ -24,8 +24,8 @@ PICTURES = [
 
 
 @pytest.fixture
-def api(sqlite_workspace) -> Iterator[tuple[TestClient, dict[str, str], dict[str, int]]]:
-    ws = sqlite_workspace
+def api(workspace) -> Iterator[tuple[TestClient, dict[str, str], dict[str, int]]]:
+    ws = workspace
     ids = make_box_project(ws, "det", PICTURES)
     users.add_user(ws, "ann", password="pw-annotator", role="annotator", project="det")
     headers = {"Authorization": f"Bearer {users.create_token(ws, 'ann')}"}
@@ -45,7 +45,7 @@ def _current(ws: Any, item_id: int) -> Any:
     return next(a.value for a in review.item_detail(ws, "det", item_id).answers if a.current)
 
 
-def test_boxes_and_no_objects_are_answers(api, sqlite_workspace):
+def test_boxes_and_no_objects_are_answers(api, workspace):
     boxes = [
         {"x": 1.5, "y": 2, "w": 30, "h": 20.25, "label": "cat"},
         {"x": 4, "y": 4, "w": 20, "h": 10, "label": "dog", "score": 0.8},
@@ -53,13 +53,13 @@ def test_boxes_and_no_objects_are_answers(api, sqlite_workspace):
     r = _submit(api, "a.png", boxes)
     assert r.status_code == 201, r.text
     assert r.json()["source"] == "human"
-    stored = _current(sqlite_workspace, api[2]["a.png"])
+    stored = _current(workspace, api[2]["a.png"])
     assert [(b["x"], b["y"], b["w"], b["h"], b["label"]) for b in stored] == [
         (1.5, 2, 30, 20.25, "cat"),
         (4, 4, 20, 10, "dog"),
     ]
     assert _submit(api, "b.png", []).status_code == 201
-    assert _current(sqlite_workspace, api[2]["b.png"]) == []
+    assert _current(workspace, api[2]["b.png"]) == []
 
 
 @pytest.mark.parametrize(
@@ -72,11 +72,9 @@ def test_boxes_and_no_objects_are_answers(api, sqlite_workspace):
         ({"x": 0, "y": 0, "w": 5, "label": "cat"}, "h"),
     ],
 )
-def test_a_malformed_box_is_refused_by_name_and_nothing_is_stored(
-    api, sqlite_workspace, box, field
-):
+def test_a_malformed_box_is_refused_by_name_and_nothing_is_stored(api, workspace, box, field):
     r = _submit(api, "c.png", [{"x": 1, "y": 1, "w": 2, "h": 2, "label": "cat"}, box])
     assert r.status_code == 422, r.text
     assert f"value.boxes.1.{field}" in r.json()["error"]["message"]
-    detail = review.item_detail(sqlite_workspace, "det", api[2]["c.png"])
+    detail = review.item_detail(workspace, "det", api[2]["c.png"])
     assert detail.answers == []
