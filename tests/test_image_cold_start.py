@@ -81,3 +81,18 @@ def test_old_clusterings_are_pruned(sqlite_workspace, colour_backbone):
     saved = list(ws.artifacts.clusters(1).glob("*/clusters.npz"))
     assert len(saved) == KEEP_CLUSTERINGS
     assert ws.clusters("pets", k=2 + KEEP_CLUSTERINGS + 2).k == 2 + KEEP_CLUSTERINGS + 2
+
+
+def test_a_bulk_submit_is_all_or_nothing_on_both_databases(workspace, colour_backbone):
+    from labelloop.errors import NotFound
+    from labelloop.services.annotation.bulk import BulkAnswer
+
+    ws = workspace
+    ids = make_image_project(ws, "pets", per_colour=2)
+    good = [BulkAnswer(item_id=i, value=[colour_of(n)]) for n, i in sorted(ids.items())]
+    missing = max(ids.values()) + 1000
+    with pytest.raises(NotFound, match=rf"item {missing} \(answer 7 of 7\)"):
+        ws.submit_many("pets", [*good, BulkAnswer(item_id=missing, value=["red"])], annotator="a")
+    assert ws.status("pets").labelled == 0
+    assert ws.submit_many("pets", good, annotator="a").corrected == 6
+    assert ws.status("pets").labelled == 6
