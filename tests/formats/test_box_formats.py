@@ -301,3 +301,24 @@ def test_any_boxes_read_back_within_a_hundredth_of_a_pixel(media, tmp_path_facto
     for name, want in (("a.jpg", first), ("turned.jpg", second)):
         key = sorted(want, key=lambda b: (b["x"], b["y"]))
         assert_same_boxes(by_name[name], key)
+
+
+def test_label_studio_media_references_become_paths(tmp_path):
+    result = [{"type": "rectanglelabels", "from_name": "label", "to_name": "image",
+               "original_width": 100, "original_height": 50,
+               "value": {"x": 10, "y": 20, "width": 50, "height": 40, "rotation": 0,
+                         "rectanglelabels": ["dog"]}}]  # fmt: skip
+    tasks = [
+        {"id": 1, "data": {"image": "/data/local-files/?d=photos/a%20b.jpg"},
+         "annotations": [{"result": result}]},
+        {"id": 2, "data": {"image": "/data/upload/3/5f2e-x.jpg"}, "annotations": []},
+    ]  # fmt: skip
+    path = tmp_path / "ls.json"
+    path.write_text(json.dumps(tasks))
+    first, second = read_records(path, schema=box_schema())
+    assert first.data["path"] == "photos/a b.jpg" and second.data["path"] == "upload/3/5f2e-x.jpg"
+    assert list(first.annotations[0].value) == [box(10.0, 10.0, 50.0, 20.0, "dog")]
+    path.write_text(json.dumps([{"data": {"image": "https://example.org/a.jpg"}}]))
+    with pytest.raises(InvalidInput, match="is a URL; labelloop imports local files") as caught:
+        list(read_records(path, schema=box_schema()))
+    assert caught.value.line == 1 and caught.value.field == "image"

@@ -120,7 +120,7 @@ def _data(data_in: dict[str, Any], opts: ReadOptions, line: int) -> tuple[dict[s
         return {"text": check_text(data_in[opts.text_field], opts, line)}, opts.text_field
     for key in MEDIA_KEYS:
         if isinstance(data_in.get(key), str) and data_in[key]:
-            return {"path": data_in[key], "media": key}, key
+            return {"path": _media_path(data_in[key], opts, line, key), "media": key}, key
     for key, value in data_in.items():
         if isinstance(value, str) and key != opts.id_field:
             return {"text": check_text(value, opts, line)}, key
@@ -129,6 +129,36 @@ def _data(data_in: dict[str, Any], opts: ReadOptions, line: int) -> tuple[dict[s
         line=line,
         field=opts.text_field,
     )
+
+
+#: How Label Studio names the files it serves: its local-files storage (the path after
+#: ``?d=`` is relative to the storage's root) and its uploads (under its ``media`` folder).
+_LS_LOCAL_FILES = "/data/local-files/?d="
+_LS_UPLOADS = "/data/upload/"
+
+
+def _media_path(value: str, opts: ReadOptions, line: int, field: str) -> str:
+    """A task's media reference as a file path: Label Studio's ``/data/local-files/?d=a/b.jpg``
+    is ``a/b.jpg`` and ``/data/upload/3/x.jpg`` is ``upload/3/x.jpg`` (both relative to the
+    import's media folder: the storage root, or Label Studio's ``media`` folder).
+
+    Raises:
+        InvalidInput: a URL (labelloop reads local files only; the machine may be offline).
+    """
+    from urllib.parse import unquote
+
+    if value.startswith(_LS_LOCAL_FILES):
+        return unquote(value[len(_LS_LOCAL_FILES) :])
+    if value.startswith(_LS_UPLOADS):
+        return "upload/" + unquote(value[len(_LS_UPLOADS) :])
+    if "://" in value:
+        raise opts.error(
+            f"{value[:80]!r} is a URL; labelloop imports local files: download them and name"
+            " them by path (relative to --media-root)",
+            line=line,
+            field=field,
+        )
+    return value
 
 
 def _choices(result: Any, opts: ReadOptions, line: int, field: str) -> tuple[str, ...] | None:
