@@ -71,3 +71,33 @@ def test_a_zip_upload_that_would_write_outside_is_refused(env):
     assert r.status_code == 422
     assert "points outside the folder" in r.json()["error"]["message"]
     assert env.ws.status("pics").items == 0
+
+
+def test_a_box_project_downloads_as_coco_and_as_a_yolo_zip(env, tmp_path):
+    from pycocotools.coco import COCO
+
+    ws = env.ws
+    ws.create_project("det", labels="cat,dog", task="image-boxes")
+    users.set_member(ws, "det", "alpha-admin", "admin")
+    yolo = {
+        "images/a.png": image_bytes(1),
+        "labels/a.txt": b"1 0.5 0.5 0.5 0.5\n",
+        "classes.txt": b"cat\ndog\n",
+    }
+    app = create_app(ws, ServerSettings(background_retrain=False))
+    with TestClient(app) as c:
+        r = c.post(
+            "/api/v1/projects/det/import",
+            files={"file": ("boxes.zip", _zip(yolo), "application/zip")},
+            headers=env.auth("alpha-admin"),
+        )
+        assert r.status_code == 201, r.text
+        coco = c.get("/api/v1/projects/det/export?format=coco", headers=env.auth("alpha-admin"))
+        folder = c.get("/api/v1/projects/det/export?format=yolo", headers=env.auth("alpha-admin"))
+    assert coco.status_code == 200 and folder.status_code == 200
+    path = tmp_path / "det.json"
+    path.write_bytes(coco.content)
+    gold = COCO(str(path))
+    assert [a["bbox"] for a in gold.dataset["annotations"]] == [[6.0, 4.0, 12.0, 8.0]]
+    with zipfile.ZipFile(io.BytesIO(folder.content)) as zf:
+        assert zf.read("labels/a.txt").split()[0] == b"1"

@@ -284,8 +284,8 @@ def export(
     only: Literal["all", "human", "accepted"] = "all",
 ) -> FileResponse:
     """Download the project's items and labels, each label with its provenance. A folder
-    format (``hf``: a Hugging Face dataset saved with ``save_to_disk``) comes as a ``.zip`` of
-    the folder."""
+    format (``hf``: a Hugging Face dataset saved with ``save_to_disk``; ``folders``, ``yolo``,
+    ``voc``: the images with their labels) comes as a ``.zip`` of the folder."""
     if format not in EXPORT_FORMATS:
         raise InvalidInput(
             f"unknown export format {format!r}; choose one of {', '.join(EXPORT_FORMATS)}",
@@ -293,7 +293,7 @@ def export(
         )
     tmp = tempfile.mkdtemp(prefix="labelloop-export-")
     background.add_task(shutil.rmtree, tmp, True)
-    ext = {"labelstudio": "json", "label-studio-config": "xml"}.get(format, format)
+    ext = {"labelstudio": "json", "label-studio-config": "xml", "coco": "json"}.get(format, format)
     out = Path(tmp) / f"{project}.{ext}"
     result: ExportResult = _ws(request).export(project, out, format=format, only=only)
     sent = Path(result.out)
