@@ -501,3 +501,22 @@ def test_a_corrupt_image_with_a_yolo_label_file_is_skipped_or_refused(sqlite_wor
         ws.import_file("det", pics)
     result = ws.import_file("det", pics, ImportOptions(on_bad_file="skip"))
     assert result.items_added == 1 and [s.file for s in result.skipped] == ["images/cut.png"]
+
+
+def test_imported_box_predictions_become_suggestions_with_their_scores(sqlite_workspace, tmp_path):
+    ws = sqlite_workspace
+    write_image(tmp_path / "a.png", 1, size=(100, 50))
+    region = {"type": "rectanglelabels", "from_name": "label", "to_name": "image",
+              "original_width": 100, "original_height": 50, "score": 0.8,
+              "value": {"x": 10, "y": 20, "width": 30, "height": 40, "rotation": 0,
+                        "rectanglelabels": ["dog"]}}  # fmt: skip
+    second = {**region, "score": 0.6, "value": {**region["value"], "x": 50}}
+    tasks = [{"data": {"image": "a.png"}, "predictions": [{"result": [region, second]}]}]
+    (tmp_path / "ls.json").write_text(json.dumps(tasks))
+    ws.create_project("det", labels=BOX_LABELS, task="image-boxes")
+    assert ws.import_file("det", tmp_path / "ls.json").suggestions_added == 1
+    (row,) = exported(ws, tmp_path, "det")
+    suggestion = row["suggestion"]
+    assert [b["score"] for b in suggestion["value"]] == [0.8, 0.6]
+    assert suggestion["pred_probs"] == [0.8, 0.6] and suggestion["confidence"] == 0.6
+    assert suggestion["value"][0]["x"] == pytest.approx(10.0)

@@ -101,6 +101,7 @@ class BatchImporter:
         self.schema = schema
         self.task = task_for(schema)
         self.spans = self.task.tags.answer is AnswerShape.SPANS
+        self.boxes = self.task.tags.answer is AnswerShape.BOXES
         self.path = path
         root = (path if path.is_dir() else path.parent).resolve()
         self.media_root = media_root.resolve()
@@ -503,7 +504,13 @@ class BatchImporter:
             version_id = self._imported_model(prediction.model_version or "imported")
             k = self.schema.n_labels
             score = 1.0 if prediction.score is None else float(prediction.score)
-            if self.spans:
+            if self.boxes:
+                # each box's own score (as a box model's suggestions hold them); the whole
+                # suggestion's confidence as the file gives it, else the least sure box's
+                probs = [float(b.get("score", score)) for b in prediction.value]
+                if prediction.score is None:
+                    score = min(probs, default=1.0)
+            elif self.spans:
                 # one marginal per span; without a score of the whole set, the chance that
                 # every span is right (the spans' own scores taken as independent)
                 probs = list(prediction.scores) or [score] * len(prediction.value)
