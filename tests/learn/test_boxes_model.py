@@ -10,12 +10,12 @@ from labelloop.errors import InvalidInput, NotFound
 from labelloop.learn.boxes import BoxModel, BoxSettings, mean_average_precision
 
 LABELS = ["red", "blue"]
-FAST = BoxSettings(input_size=160, steps=150, flip=False)
+FAST = BoxSettings(input_size=160, steps=200)
 
 
 @pytest.fixture(scope="module")
 def squares_model(tmp_path_factory):
-    images, boxes = square_images(24, seed=0)
+    images, boxes = square_images(32, seed=0)
     cache = tmp_path_factory.mktemp("features")
     keys = [f"train{i}" for i in range(len(images))]
     return BoxModel.fit(images, boxes, labels=LABELS, settings=FAST, cache_dir=cache, keys=keys)
@@ -37,10 +37,23 @@ def test_learns_two_kinds_of_squares(squares_model) -> None:
 @pytest.mark.real_model
 @pytest.mark.slow
 def test_boxes_follow_the_image_when_it_is_resized(squares_model) -> None:
-    images, gold = square_images(6, seed=2)
+    images, _ = square_images(6, seed=2)
     bigger = [np.kron(image, np.ones((2, 2, 1), dtype=np.uint8)) for image in images]
-    doubled = [[{**b, **{k: b[k] * 2 for k in "xywh"}} for b in boxes] for boxes in gold]
-    assert mean_average_precision(doubled, squares_model.predict(bigger), LABELS)["map"] >= 0.9
+    small, big = squares_model.predict(images), squares_model.predict(bigger)
+    confident = [[b for b in boxes if b["score"] >= 0.3] for boxes in small]
+    assert sum(map(len, confident)) >= 6
+    for few, many in zip(confident, big, strict=True):
+        for box in few:  # the same box is found, in pixels of the bigger image
+            doubled = {**box, **{key: 2 * box[key] for key in "xywh"}}
+            same = [_iou(b, doubled) for b in many if b["label"] == box["label"]]
+            assert max(same, default=0.0) > 0.75
+
+
+def _iou(a: dict, b: dict) -> float:
+    x0, y0 = max(a["x"], b["x"]), max(a["y"], b["y"])
+    x1, y1 = min(a["x"] + a["w"], b["x"] + b["w"]), min(a["y"] + a["h"], b["y"] + b["h"])
+    inter = max(0.0, x1 - x0) * max(0.0, y1 - y0)
+    return inter / (a["w"] * a["h"] + b["w"] * b["h"] - inter)
 
 
 @pytest.mark.real_model

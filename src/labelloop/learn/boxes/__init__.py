@@ -13,6 +13,7 @@ Example:
     0.0
 """
 
+from labelloop.learn.boxes.crossval import SettingsChoice, choose_box_settings
 from labelloop.learn.boxes.detector import DETECTORS, Detector, SsdDetector, load_detector
 from labelloop.learn.boxes.labels import map_detector_labels
 from labelloop.learn.boxes.metrics import mean_average_precision
@@ -23,7 +24,9 @@ __all__ = [
     "BoxModel",
     "BoxSettings",
     "Detector",
+    "SettingsChoice",
     "SsdDetector",
+    "choose_box_settings",
     "load_detector",
     "map_detector_labels",
     "mean_average_precision",

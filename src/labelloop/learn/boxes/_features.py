@@ -127,7 +127,8 @@ class FeatureExtractor:
             assert s16 is not None  # EfficientNet always passes stride 16
             s32 = F.interpolate(x, size=(side, side), mode="nearest")
             both = torch.cat([s16, s32], dim=1)
-        return np.asarray(both.numpy(), dtype=np.float32)
+        # float16, as cached: a model sees the same numbers whether or not a cache is used
+        return np.asarray(both.numpy().astype(np.float16), dtype=np.float32)
 
 
 def letterbox_info(image: np.ndarray, size: int) -> Letterbox:

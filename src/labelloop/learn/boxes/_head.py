@@ -18,19 +18,26 @@ from torch import nn
 __all__ = ["CenterHead", "decode", "focal_loss", "targets"]
 
 _GAUSS_ALPHA = 0.54  # box side / 6 * alpha = the Gaussian's sigma (TTFNet)
+_REGRESS_FROM = 0.5  # cells where a box's Gaussian is at least this learn its size and offset
 
 
 class CenterHead(nn.Module):
-    """Two 3x3 convolutions, then 1x1 outputs: ``k`` heatmap logits, 2 log-sizes, 2 offsets."""
+    """A fixed PCA projection, a 3x3 and a 1x1 convolution, then 1x1 outputs: ``k`` heatmap
+    logits, 2 log-sizes, 2 offsets.
 
-    def __init__(self, channels: int, n_labels: int, *, width: int = 128) -> None:
+    The projection (whitened principal components of the training features, ``dims`` of them)
+    is computed once, not learnt, so a training step only runs the small trainable part on
+    pre-projected features: that keeps training within seconds to minutes on a CPU.
+    """
+
+    def __init__(self, channels: int, n_labels: int, *, width: int = 64, dims: int = 64) -> None:
         super().__init__()
         self.register_buffer("mean", torch.zeros(1, channels, 1, 1))
-        self.register_buffer("std", torch.ones(1, channels, 1, 1))
+        self.register_buffer("components", torch.eye(dims, channels))
         self.trunk = nn.Sequential(
-            nn.Conv2d(channels, width, 3, padding=1),
+            nn.Conv2d(dims, width, 3, padding=1),
             nn.ReLU(inplace=True),
-            nn.Conv2d(width, width, 3, padding=1),
+            nn.Conv2d(width, width, 3, padding=2, dilation=2),
             nn.ReLU(inplace=True),
         )
         self.heat = nn.Conv2d(width, n_labels, 1)
@@ -38,10 +45,33 @@ class CenterHead(nn.Module):
         self.offset = nn.Conv2d(width, 2, 1)
         nn.init.constant_(self.heat.bias, -2.19)  # prior 0.1 on every cell: stable focal loss
 
+    def fit_projection(self, features: torch.Tensor, *, seed: int, max_cells: int = 20000) -> None:
+        """Set the projection to the whitened top principal components of ``features``."""
+        cells = features.permute(0, 2, 3, 1).reshape(-1, features.shape[1])
+        if len(cells) > max_cells:
+            pick = torch.randperm(len(cells), generator=torch.Generator().manual_seed(seed))
+            cells = cells[pick[:max_cells]]
+        mean = cells.mean(dim=0)
+        cov = torch.cov((cells - mean).T.double())
+        values, vectors = torch.linalg.eigh(cov)  # ascending
+        dims = self.components.shape[0]
+        top = vectors[:, -dims:].flip(1).T
+        scale = values[-dims:].flip(0).clamp(min=1e-6).rsqrt()
+        self.mean.copy_(mean.view(1, -1, 1, 1))
+        self.components.copy_((top * scale[:, None]).float())
+
+    def project(self, x: torch.Tensor) -> torch.Tensor:
+        """Features ``(b, c, g, g)`` -> projected ``(b, dims, g, g)``."""
+        return torch.einsum("dc,bcyx->bdyx", self.components, x - self.mean)
+
+    def outputs(self, z: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """Projected features -> heatmap logits, log-sizes and offsets, each ``(b, *, g, g)``."""
+        h = self.trunk(z)
+        return self.heat(h), self.size(h), self.offset(h)
+
     def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
         """Features ``(b, c, g, g)`` -> heatmap logits, log-sizes and offsets."""
-        h = self.trunk((x - self.mean) / self.std)
-        return self.heat(h), self.size(h), self.offset(h)
+        return self.outputs(self.project(x))
 
 
 def targets(
@@ -55,7 +85,8 @@ def targets(
     """Training targets for each image's boxes (in original pixels) on a ``grid x grid`` map.
 
     Returns ``heat`` ``(n, k, g, g)``, ``size`` and ``offset`` ``(n, 2, g, g)`` and ``mask``
-    ``(n, g, g)`` (1 at each box's centre cell).
+    ``(n, g, g)``: the weight of each cell's size and offset targets (1 at a box's centre
+    cell, the Gaussian's value on the cells around it, 0 elsewhere).
     """
     n, k = len(boxes), len(label_ids)
     heat = np.zeros((n, k, grid, grid), np.float32)
@@ -77,8 +108,13 @@ def targets(
             c = label_ids[box["label"]]
             heat[i, c] = np.maximum(heat[i, c], blob)
             heat[i, c, iy, ix] = 1.0
-            size[i, :, iy, ix] = (np.log(max(w, 1e-3)), np.log(max(h, 1e-3)))
-            offset[i, :, iy, ix] = (cx - ix, cy - iy)
+            # size and offset are learnt on every cell near the centre, weighted by the
+            # Gaussian (TTFNet): many more examples per box than the centre cell alone
+            near = (blob >= _REGRESS_FROM) & ((blob >= mask[i]) | (mask[i] == 0))
+            near[iy, ix] = True
+            size[i, 0][near], size[i, 1][near] = np.log(max(w, 1e-3)), np.log(max(h, 1e-3))
+            offset[i, 0][near], offset[i, 1][near] = cx - xs[near], cy - ys[near]
+            mask[i][near] = np.maximum(blob[near], 1e-3)
             mask[i, iy, ix] = 1.0
     return {"heat": heat, "size": size, "offset": offset, "mask": mask}
 

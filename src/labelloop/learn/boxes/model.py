@@ -12,7 +12,8 @@ import json
 import os
 import shutil
 import tempfile
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import Any
@@ -40,7 +41,8 @@ class BoxSettings:
         steps: Optimiser steps (Adam) over random mini-batches.
         lr: Learning rate (cosine decay to zero).
         batch_size: Images per step.
-        width: Channels of the head's two 3x3 convolutions.
+        width: Channels of the head's convolutions.
+        dims: Principal components of the frozen features the head sees.
         weight_decay: AdamW weight decay.
         flip: Also train on each image's mirror image (its own cached features).
     """
@@ -49,7 +51,8 @@ class BoxSettings:
     steps: int = 400
     lr: float = 2e-3
     batch_size: int = 16
-    width: int = 128
+    width: int = 64
+    dims: int = 64
     weight_decay: float = 1e-4
     flip: bool = True
 
@@ -59,7 +62,7 @@ class BoxSettings:
             raise InvalidInput(
                 f"must be a multiple of 32 >= 64, got {self.input_size}", field="input_size"
             )
-        for name in ("steps", "batch_size", "width"):
+        for name in ("steps", "batch_size", "width", "dims"):
             if getattr(self, name) < 1:
                 raise InvalidInput(f"must be >= 1, got {getattr(self, name)}", field=name)
         if not self.lr > 0:
@@ -211,7 +214,10 @@ class BoxModel:
         except (OSError, ValueError, KeyError, TypeError) as exc:
             raise InvalidInput(f"unreadable box model ({exc})", file=str(path)) from exc
         head = CenterHead(
-            FeatureExtractor(settings.input_size).channels, len(labels), width=settings.width
+            FeatureExtractor(settings.input_size).channels,
+            len(labels),
+            width=settings.width,
+            dims=settings.dims,
         )
         head.load_state_dict(state)
         return cls(head.eval(), labels=labels, settings=settings)
@@ -276,35 +282,61 @@ def _train(
 ) -> Any:
     import torch
 
-    from labelloop.learn.boxes._head import CenterHead, focal_loss, targets
+    from labelloop.learn.boxes._head import CenterHead, targets
 
     x = torch.from_numpy(features)
     grid = features.shape[-1]
     label_ids = {name: k for k, name in enumerate(labels)}
     t = targets(boxes, [f.scale for f in frames], label_ids=label_ids, grid=grid, stride=STRIDE)
+    head = CenterHead(x.shape[1], len(labels), width=settings.width, dims=settings.dims)
+    with torch.no_grad():
+        head.fit_projection(x, seed=seed)
+        z = head.project(x)
+    generator = torch.Generator().manual_seed(seed)
+    head.train()
+    with _one_thread():
+        _steps(head, z, t, settings, generator)
+    return head.eval()
+
+
+@contextmanager
+def _one_thread() -> Iterator[None]:
+    """Run torch on one thread: the head's convolutions are too small to gain from more, and
+    on a busy machine extra threads make each step several times slower."""
+    import torch
+
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(before)
+
+
+def _steps(
+    head: Any, z: Any, t: dict[str, np.ndarray], settings: BoxSettings, generator: Any
+) -> None:
+    import torch
+
+    from labelloop.learn.boxes._head import focal_loss
+
     heat, size, offset, mask = (torch.from_numpy(t[k]) for k in ("heat", "size", "offset", "mask"))
-    head = CenterHead(x.shape[1], len(labels), width=settings.width)
-    head.mean.copy_(x.mean(dim=(0, 2, 3), keepdim=True))
-    head.std.copy_(x.std(dim=(0, 2, 3), keepdim=True).clamp(min=1e-3))
     optimiser = torch.optim.AdamW(
         head.parameters(), lr=settings.lr, weight_decay=settings.weight_decay
     )
     schedule = torch.optim.lr_scheduler.CosineAnnealingLR(optimiser, T_max=settings.steps)
-    generator = torch.Generator().manual_seed(seed)
-    head.train()
     for _ in range(settings.steps):
-        idx = torch.randint(0, len(x), (min(settings.batch_size, len(x)),), generator=generator)
-        logits, log_size, off = head(x[idx])
+        idx = torch.randint(0, len(z), (min(settings.batch_size, len(z)),), generator=generator)
+        logits, log_size, off = head.outputs(z[idx])
         m = mask[idx].unsqueeze(1)
         n_pos = m.sum().clamp(min=1.0)
         loss = focal_loss(logits, heat[idx])
-        loss = loss + 0.5 * ((log_size - size[idx]).abs() * m).sum() / n_pos
+        loss = loss + ((log_size - size[idx]).abs() * m).sum() / n_pos
         loss = loss + ((off - offset[idx]).abs() * m).sum() / n_pos
         optimiser.zero_grad()
         loss.backward()
         optimiser.step()
         schedule.step()
-    return head.eval()
 
 
 def _to_image_boxes(
