@@ -11,7 +11,11 @@ test composites its test split and *other* photos, so no item and no background 
 from __future__ import annotations
 
 import gzip
+import io
 import json
+import subprocess
+import sys
+import zipfile
 from pathlib import Path
 
 import numpy as np
@@ -152,14 +156,46 @@ def composites(n: int, *, split: str, seed: int) -> tuple[list[np.ndarray], list
     return images, boxes
 
 
-def gold_photos() -> tuple[list[str], list[np.ndarray], list[list[dict]], list[str]]:
-    """The hand-boxed real photos: names, RGB arrays, boxes and the set's labels."""
+WHEEL = "ultralytics-8.3.0-py3-none-any.whl"
+
+
+def _wheel(cache: Path) -> Path:
+    """The ultralytics wheel (for its two sample photos), fetched once with pip into ``cache``."""
+    path = cache / WHEEL
+    if not path.is_file():
+        cache.mkdir(parents=True, exist_ok=True)
+        subprocess.run(
+            [
+                sys.executable,
+                "-m",
+                "pip",
+                "download",
+                "--no-deps",
+                "-q",
+                "-d",
+                str(cache),
+                "ultralytics==8.3.0",
+            ],
+            check=True,
+        )
+    return path
+
+
+def _photo(entry: dict, cache: Path) -> np.ndarray:
+    from PIL import Image
     from skimage import data
 
+    if entry["source"] == "skimage":
+        return np.asarray(getattr(data, entry["name"])())[:, :, :3].copy()
+    with zipfile.ZipFile(_wheel(cache)) as wheel:
+        raw = wheel.read(f"ultralytics/assets/{entry['name']}")
+    return np.asarray(Image.open(io.BytesIO(raw)).convert("RGB"))
+
+
+def gold_photos(cache: Path) -> tuple[list[str], list[np.ndarray], list[list[dict]], list[str]]:
+    """The hand-boxed real photos: names, RGB arrays, boxes and the set's labels."""
     spec = json.loads(GOLD.read_text(encoding="utf-8"))
-    names, images, boxes = [], [], []
-    for entry in spec["images"]:
-        names.append(entry["name"])
-        images.append(np.asarray(getattr(data, entry["name"])())[:, :, :3].copy())
-        boxes.append(entry["boxes"])
-    return names, images, boxes, spec["labels"]
+    entries = spec["images"]
+    images = [_photo(entry, cache) for entry in entries]
+    boxes = [[{**b, **{k: float(b[k]) for k in "xywh"}} for b in e["boxes"]] for e in entries]
+    return [e["name"] for e in entries], images, boxes, spec["labels"]
