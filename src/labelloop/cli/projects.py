@@ -46,8 +46,8 @@ def project_create(
         list[str] | None,
         typer.Option(
             "--type-map",
-            help="Spans: TYPE=LABEL, a pre-trained entity type's label "
-            "(TYPE= drops it; repeatable).",
+            help="Spans: TYPE=LABEL, a pre-trained entity type's label (TYPE= drops it); "
+            "image-boxes: CLASS=LABEL, a detector class's label (Footwear=shoe). Repeatable.",
         ),
     ] = None,
     as_json: JsonOpt = False,
@@ -99,7 +99,11 @@ def project_set(
     ] = None,
     type_map: Annotated[
         list[str] | None,
-        typer.Option("--type-map", help="Spans: TYPE=LABEL into the type map (TYPE= drops it)."),
+        typer.Option(
+            "--type-map",
+            help="Spans: TYPE=LABEL into the type map (TYPE= drops it); image-boxes: "
+            "CLASS=LABEL for a detector class.",
+        ),
     ] = None,
     as_json: JsonOpt = False,
 ) -> None:
