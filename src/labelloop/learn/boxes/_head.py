@@ -30,6 +30,9 @@ class CenterHead(nn.Module):
     pre-projected features: that keeps training within seconds to minutes on a CPU.
     """
 
+    mean: torch.Tensor
+    components: torch.Tensor
+
     def __init__(self, channels: int, n_labels: int, *, width: int = 64, dims: int = 64) -> None:
         super().__init__()
         self.register_buffer("mean", torch.zeros(1, channels, 1, 1))
@@ -43,6 +46,7 @@ class CenterHead(nn.Module):
         self.heat = nn.Conv2d(width, n_labels, 1)
         self.size = nn.Conv2d(width, 2, 1)
         self.offset = nn.Conv2d(width, 2, 1)
+        assert self.heat.bias is not None  # Conv2d has a bias unless told otherwise
         nn.init.constant_(self.heat.bias, -2.19)  # prior 0.1 on every cell: stable focal loss
 
     def fit_projection(self, features: torch.Tensor, *, seed: int, max_cells: int = 20000) -> None:

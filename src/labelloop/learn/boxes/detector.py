@@ -78,7 +78,7 @@ def ssd_anchors(spec: _AnchorSpec | None = None) -> np.ndarray:
     cell, then anchor by anchor (1917 anchors for the default spec).
     """
     spec = spec or _AnchorSpec()
-    rows = []
+    rows: list[tuple[float, float, float, float]] = []
     for layer, stride in enumerate(spec.strides):
         side = math.ceil(spec.input_size / stride)
         sizes = [

@@ -69,7 +69,7 @@ def _annotations(
 ) -> list[dict[str, Any]]:
     from labelloop.learn.boxes._validation import check_boxes
 
-    anns = []
+    anns: list[dict[str, Any]] = []
     for i, boxes in enumerate(images):
         if scored:
             boxes = [
