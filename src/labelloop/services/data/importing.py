@@ -45,8 +45,10 @@ class ImportOptions:
     """How to read a file for import; shared by the CLI, the REST API and :class:`Workspace`.
 
     Attributes:
-        format: ``csv``, ``tsv``, ``jsonl``, ``json``, ``parquet``, ``labelstudio`` or ``folder``;
-            ``None`` detects it from the name.
+        format: One of :data:`~labelloop.services.data.formats.IMPORT_FORMATS` (``csv``,
+            ``tsv``, ``jsonl``, ``parquet``, ``labelstudio``, ``folder``, ``hf``, ``conll``,
+            ``spacy``, ``coco``, ``yolo``, ``voc``); ``None`` detects it from the name. For a
+            zip, the format of what it holds.
         text_field: Column or key holding the text.
         id_field: Column with the caller's own item id (kept as ``external_id``).
         label_field: Column with existing labels, imported as human answers.
@@ -128,7 +130,18 @@ def import_file(
     labels still apply); importing the same file with the same options again changes nothing.
     Any bad row aborts the whole import with :class:`InvalidInput` naming file, line and field;
     the rest of the file is still checked, so the error's ``also`` holds the next bad rows (up
-    to :data:`MAX_PROBLEMS` in all, and a reader's error ends the check).
+    to :data:`MAX_PROBLEMS` in all, and a reader's error ends the check). A bad media file
+    (missing, corrupt, truncated, unsupported, over ``max_media_bytes``) is such a row, unless
+    ``on_bad_file="skip"``: it is then left out and listed in the result's ``skipped``.
+
+    A zip file is extracted into ``<media root>/imports/`` and its content imported (see
+    :func:`_import_zip`); what it extracted is removed again when the import fails.
+
+    Example:
+        >>> import_file(ws, "pets", Path("photos.zip"),
+        ...             ImportOptions(labels_from_subfolders=True, on_bad_file="skip"))
+        ... # doctest: +SKIP
+        ImportResult(project='pets', ..., items_added=1998, skipped=[SkippedFile(...), ...])
     """
     if not path.exists():
         raise InvalidInput("no such file or folder", file=str(path))
