@@ -7,7 +7,12 @@ import pytest
 from box_factories import square_images
 
 from labelloop.errors import InvalidInput, NotFound
-from labelloop.learn.boxes import BoxModel, BoxSettings, mean_average_precision
+from labelloop.learn.boxes import (
+    BoxModel,
+    BoxSettings,
+    choose_box_settings,
+    mean_average_precision,
+)
 
 LABELS = ["red", "blue"]
 FAST = BoxSettings(input_size=160, steps=200)
@@ -142,3 +147,29 @@ def test_map_refuses_mismatched_lists_and_bad_scores() -> None:
         mean_average_precision(gold, [[{**gold[0][0], "score": 3.0}]], LABELS)
     with pytest.raises(InvalidInput, match="iou"):
         mean_average_precision(gold, gold, LABELS, iou=0.0)
+
+
+@pytest.mark.real_model
+@pytest.mark.slow
+def test_cross_validation_prefers_a_trained_head_to_an_untrained_one(tmp_path) -> None:
+    images, boxes = square_images(18, seed=5)
+    keys = [f"cv{i}" for i in range(len(images))]
+    untrained, trained = BoxSettings(input_size=160, steps=1), FAST
+    choice = choose_box_settings(
+        images, boxes, labels=LABELS, candidates=[untrained, trained], cache_dir=tmp_path, keys=keys
+    )
+    assert choice.settings == trained
+    assert choice.scores[1] > choice.scores[0] and len(choice.scores) == 2
+    # the cache holds what was computed: predicting from it or from scratch gives the same boxes
+    model = BoxModel.fit(images[:6], boxes[:6], labels=LABELS, settings=FAST)
+    assert model.predict(images[6:9], keys=keys[6:9], cache_dir=tmp_path) == model.predict(
+        images[6:9]
+    )
+
+
+def test_cross_validation_needs_candidates_and_enough_images() -> None:
+    images, boxes = square_images(2, seed=0)
+    with pytest.raises(InvalidInput, match="folds"):
+        choose_box_settings(images, boxes, labels=LABELS, candidates=[FAST], folds=3)
+    with pytest.raises(InvalidInput, match="candidate"):
+        choose_box_settings(images, boxes, labels=LABELS, candidates=[])
