@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from labelloop.errors import InvalidInput, MissingDependency, NotFound
-from labelloop.learn.boxes import load_detector, map_detector_labels
+from labelloop.learn.boxes import Detector, load_detector, map_detector_labels
 from labelloop.learn.boxes.detector import ssd_anchors
 
 skimage_data = pytest.importorskip("skimage.data")
@@ -62,6 +62,14 @@ def test_min_score_filters_and_bad_images_are_refused(detector) -> None:
         detector.detect([photo.astype(np.float32)])
     with pytest.raises(InvalidInput, match="min_score"):
         detector.detect([photo], min_score=2.0)
+
+
+@pytest.mark.real_model
+def test_the_detector_names_itself_and_its_classes(detector) -> None:
+    assert isinstance(detector, Detector) and detector.name == "mediapipe-ssd"
+    assert len(detector.classes) == 23 and {"Person", "Cat", "Mug", "Footwear"} <= set(
+        detector.classes
+    )
 
 
 def test_ssd_anchors_follow_mediapipes_layout() -> None:

@@ -15,7 +15,7 @@ import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol, runtime_checkable
 
 import numpy as np
 
@@ -100,7 +100,8 @@ def _decode(raw: np.ndarray, anchors: np.ndarray) -> np.ndarray:
     return np.stack([cx - w / 2, cy - h / 2, cx + w / 2, cy + h / 2], axis=1)
 
 
-class Detector:
+@runtime_checkable
+class Detector(Protocol):
     """What a pre-trained box detector offers: a name, its class names, and ``detect``."""
 
     name: str
@@ -108,10 +109,10 @@ class Detector:
 
     def detect(self, images: Sequence[np.ndarray], *, min_score: float = 0.3) -> list[list[Box]]:
         """Boxes per image (see :meth:`SsdDetector.detect`)."""
-        raise NotImplementedError
+        ...
 
 
-class SsdDetector(Detector):
+class SsdDetector:
     """MediaPipe's SSD-MobileNetV2 (OpenImages v4) run by the TFLite interpreter.
 
     Args:
