@@ -100,6 +100,8 @@ def main(argv: list[str] | None = None) -> int:
             )
             record["metrics"] = _run_metrics(record, ceiling)
             results.setdefault(strategy, []).append(record)
+            run_file = args.out / f"{strategy}-seed{seed}.json"
+            run_file.write_text(json.dumps(record, indent=1, default=_json))
             m = record["metrics"]
             print(f"{strategy} seed {seed}: auc {m['auc']:.4f} final {m['final_accuracy']:.4f} "
                   f"typed {m.get('typed_share')} confirmed {m.get('confirmed_share')} "
