@@ -21,7 +21,8 @@ from pathlib import Path
 import numpy as np
 
 FASHION = Path("/usr/share/datasets/fashion-mnist")
-GOLD = Path(__file__).parent / "data" / "boxes_gold.json"
+GOLD = Path(__file__).parent / "data" / "boxes_gold.json"  # drawn in the canvas
+GOLD_EXTRA = Path(__file__).parent / "data" / "boxes_gold_extra.json"  # recorded on a grid
 CLASSES = {"trouser": 1, "sneaker": 7, "bag": 8}
 TRAIN_BACKGROUNDS = (
     "astronaut",
@@ -185,17 +186,29 @@ def _photo(entry: dict, cache: Path) -> np.ndarray:
     from PIL import Image
     from skimage import data
 
-    if entry["source"] == "skimage":
-        return np.asarray(getattr(data, entry["name"])())[:, :, :3].copy()
+    if entry.get("source", "skimage") == "skimage":
+        pixels = np.asarray(getattr(data, entry["name"])())
+        if pixels.ndim == 2:
+            pixels = np.stack([pixels] * 3, axis=-1)
+        return np.ascontiguousarray(pixels[:, :, :3]).astype(np.uint8)
     with zipfile.ZipFile(_wheel(cache)) as wheel:
         raw = wheel.read(f"ultralytics/assets/{entry['name']}")
     return np.asarray(Image.open(io.BytesIO(raw)).convert("RGB"))
 
 
-def gold_photos(cache: Path) -> tuple[list[str], list[np.ndarray], list[list[dict]], list[str]]:
-    """The hand-boxed real photos: names, RGB arrays, boxes and the set's labels."""
-    spec = json.loads(GOLD.read_text(encoding="utf-8"))
-    entries = spec["images"]
+def gold_photos(
+    cache: Path, *, extra: bool = False
+) -> tuple[list[str], list[np.ndarray], list[list[dict]], list[str]]:
+    """The hand-boxed real photos: names, RGB arrays, boxes and the set's labels.
+
+    ``boxes_gold.json`` (drawn in labelloop's canvas by ``draw_gold_boxes.py``); with ``extra``
+    also ``boxes_gold_extra.json`` (two ultralytics sample photos, boxes recorded on a grid).
+    """
+    specs = [json.loads(GOLD.read_text(encoding="utf-8"))]
+    if extra:
+        specs.append(json.loads(GOLD_EXTRA.read_text(encoding="utf-8")))
+    entries = [entry for spec in specs for entry in spec["images"]]
+    labels = list(dict.fromkeys(label for spec in specs for label in spec["labels"]))
     images = [_photo(entry, cache) for entry in entries]
     boxes = [[{**b, **{k: float(b[k]) for k in "xywh"}} for b in e["boxes"]] for e in entries]
-    return [e["name"] for e in entries], images, boxes, spec["labels"]
+    return [e["name"] for e in entries], images, boxes, labels
