@@ -16,13 +16,16 @@ from factories import labelled_csv
 from labelloop.server import ServerSettings, create_app
 from labelloop.services import users
 from labelloop.services.data.formats import (
+    BOX_ONLY_FORMATS,
     EXPORT_FORMATS,
     FILE_EXPORT_FORMATS,
     FOLDER_EXPORT_FORMATS,
     SPANS_ONLY_FORMATS,
+    export_formats_for,
 )
 from labelloop.services.data.importing import ImportOptions
 from labelloop.store import Annotation, Item, ModelKind, ModelStatus, ModelVersion, Project, Source
+from labelloop.tasks import get_task
 
 DOCS = Path(__file__).resolve().parents[1] / "docs"
 
@@ -144,11 +147,15 @@ def test_rest_export_offers_and_downloads_every_format(admin_client):
     params = spec["paths"]["/api/v1/projects/{project}/export"]["get"]["parameters"]
     offered = next(p for p in params if p["name"] == "format")["schema"]["enum"]
     assert tuple(offered) == EXPORT_FORMATS
+    unfit = set(EXPORT_FORMATS) - set(export_formats_for(get_task("text-classification")))
+    assert unfit == {*SPANS_ONLY_FORMATS, *BOX_ONLY_FORMATS, "folders"}
     for format in EXPORT_FORMATS:
         r = admin_client.get(f"/api/v1/projects/news/export?format={format}")
-        if format in SPANS_ONLY_FORMATS:  # a classification project cannot use them
+        if format in (*SPANS_ONLY_FORMATS, *BOX_ONLY_FORMATS, "folders"):
+            # a text classification project has no spans, boxes or media files to write
             assert r.status_code == 422, (format, r.text)
-            assert "holds spans" in r.json()["error"]["message"]
+            assert r.json()["error"]["field"] == "format"
+            assert f"the {format} format" in r.json()["error"]["message"]
             continue
         assert r.status_code == 200, (format, r.text)
         if format == "label-studio-config":  # the labelling config, no rows

@@ -10,7 +10,8 @@ import zipfile
 import pytest
 
 from conftest import login
-from labelloop.services.data.formats import EXPORT_FORMATS
+from labelloop.services.data.formats import export_formats_for
+from labelloop.tasks import get_task
 
 
 def test_delete_items_and_the_project_need_the_admin_role(client, env):
@@ -56,7 +57,7 @@ def test_a_browser_session_needs_the_csrf_token_to_delete(client, env):
     assert r.status_code == 200
 
 
-@pytest.mark.parametrize("fmt", [f for f in EXPORT_FORMATS if f not in ("conll", "spacy")])
+@pytest.mark.parametrize("fmt", export_formats_for(get_task("text-classification")))
 def test_export_downloads_every_format(client, env, fmt):
     r = client.get(f"/api/v1/projects/alpha/export?format={fmt}", headers=env.auth("alpha-admin"))
     assert r.status_code == 200, r.text

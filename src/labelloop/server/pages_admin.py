@@ -18,10 +18,8 @@ from fastapi.responses import HTMLResponse, Response
 from labelloop.server.deps import LoggedIn, ProjectRole, expected_csrf, principal_of
 from labelloop.services import catalog, users
 from labelloop.services.data.formats import (
-    EXPORT_FORMATS,
     IMPORT_FORMATS,
-    SPAN_EXPORT_FORMATS,
-    SPANS_ONLY_FORMATS,
+    export_formats_for,
 )
 from labelloop.services.projects import (
     DEFAULT_SETTINGS,
@@ -30,6 +28,7 @@ from labelloop.services.projects import (
     task_choices,
 )
 from labelloop.services.users import Principal
+from labelloop.tasks import get_task
 
 __all__ = ["SettingField", "router", "setting_fields"]
 
@@ -130,12 +129,7 @@ def project_settings(request: Request, project: str, principal: Admin) -> Respon
     """A project's settings page, for its admins."""
     ws = request.app.state.ws
     info = ws.project(project)
-    spans = info.task == "spans"
-    formats = [
-        f
-        for f in EXPORT_FORMATS
-        if (f in SPAN_EXPORT_FORMATS if spans else f not in SPANS_ONLY_FORMATS)
-    ]
+    formats = export_formats_for(get_task(info.task))
     return _render(
         request,
         "settings.html",

@@ -34,6 +34,7 @@ from labelloop.services.data.formats.writers import (
     SPAN_EXPORT_FORMATS,
     SPANS_ONLY_FORMATS,
     export_format_for,
+    export_formats_for,
     label_studio_config,
     write_records,
 )
@@ -56,6 +57,7 @@ __all__ = [
     "count_rows_hint",
     "detect_format",
     "export_format_for",
+    "export_formats_for",
     "iter_media_files",
     "label_studio_config",
     "read_records",

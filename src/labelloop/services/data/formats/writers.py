@@ -42,7 +42,7 @@ from labelloop.services.data.formats._spans import span_row
 from labelloop.services.data.formats._voc import write_voc
 from labelloop.services.data.formats._yolo import write_yolo
 from labelloop.services.data.formats.records import ExportRecord
-from labelloop.tasks import AnswerShape
+from labelloop.tasks import AnswerShape, Task
 
 __all__ = [
     "BOX_EXPORT_FORMATS",
@@ -55,6 +55,7 @@ __all__ = [
     "SPANS_ONLY_FORMATS",
     "SPAN_EXPORT_FORMATS",
     "export_format_for",
+    "export_formats_for",
     "label_studio_config",
     "write_records",
 ]
@@ -211,39 +212,52 @@ def write_records(
 _BOX_WRITERS = {"coco": write_coco, "yolo": write_yolo, "voc": write_voc}
 
 
-def _check_fits(format: str, ctx: ExportContext) -> None:
-    """Refuse a format that cannot hold this project's answers (naming the ones that can)."""
-    if format in BOX_ONLY_FORMATS and not ctx.boxes:
-        raise InvalidInput(
-            f"the {format} format holds boxes; this project's task is {ctx.schema.task}",
-            field="format",
-        )
-    if ctx.boxes and format not in BOX_EXPORT_FORMATS:
-        raise InvalidInput(
+def export_formats_for(task: Task) -> tuple[str, ...]:
+    """The formats of :data:`EXPORT_FORMATS` a project of this task type exports to.
+
+    Example:
+        >>> from labelloop.tasks import get_task
+        >>> export_formats_for(get_task("image-boxes"))
+        ('jsonl', 'hf', 'labelstudio', 'coco', 'yolo', 'voc', 'label-studio-config')
+    """
+    return tuple(f for f in EXPORT_FORMATS if _misfit(f, task) is None)
+
+
+def _misfit(format: str, task: Task) -> str | None:
+    """Why ``format`` cannot hold answers of ``task`` (naming the ones that can), or ``None``."""
+    tags = task.tags
+    if format in BOX_ONLY_FORMATS and tags.answer is not AnswerShape.BOXES:
+        return f"the {format} format holds boxes; this project's task is {task.name}"
+    boxes = tags.answer is AnswerShape.BOXES
+    if boxes and format not in (*BOX_EXPORT_FORMATS, LABEL_STUDIO_CONFIG):
+        return (
             f"labelloop does not write boxes as {format}; export an image-boxes project as one"
-            f" of {', '.join(BOX_EXPORT_FORMATS)}",
-            field="format",
+            f" of {', '.join(BOX_EXPORT_FORMATS)}"
         )
-    tags = ctx.task.tags
     media = tags.answer is AnswerShape.CHOICES and tags.modality is not Modality.TEXT
     if format in MEDIA_ONLY_FORMATS and not media:
-        raise InvalidInput(
+        return (
             f"the {format} format copies image or audio files into label folders; this "
-            f"project's task is {ctx.schema.task}",
-            field="format",
+            f"project's task is {task.name}"
         )
-    if ctx.spans and format not in SPAN_EXPORT_FORMATS:
-        raise InvalidInput(
+    spans = tags.answer is AnswerShape.SPANS
+    if spans and format not in (*SPAN_EXPORT_FORMATS, LABEL_STUDIO_CONFIG):
+        return (
             f"labelloop does not write spans as {format}; export a spans project as one of "
-            f"{', '.join(SPAN_EXPORT_FORMATS)}",
-            field="format",
+            f"{', '.join(SPAN_EXPORT_FORMATS)}"
         )
-    if not ctx.spans and format in SPANS_ONLY_FORMATS:
-        raise InvalidInput(
-            f"the {format} format holds spans (named entities); this project's task is "
-            f"{ctx.schema.task}",
-            field="format",
+    if not spans and format in SPANS_ONLY_FORMATS:
+        return (
+            f"the {format} format holds spans (named entities); this project's task is {task.name}"
         )
+    return None
+
+
+def _check_fits(format: str, ctx: ExportContext) -> None:
+    """Refuse a format that cannot hold this project's answers (naming the ones that can)."""
+    reason = _misfit(format, ctx.task)
+    if reason is not None:
+        raise InvalidInput(reason, field="format")
     if ctx.multi_label and format == "csv":
         bad = [n for n in ctx.label_names if MULTI_LABEL_SEPARATOR in n]
         if bad:
