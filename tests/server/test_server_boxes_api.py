@@ -78,3 +78,26 @@ def test_a_malformed_box_is_refused_by_name_and_nothing_is_stored(api, workspace
     assert f"value.boxes.1.{field}" in r.json()["error"]["message"]
     detail = review.item_detail(workspace, "det", api[2]["c.png"])
     assert detail.answers == []
+
+
+def test_a_bulk_batch_checks_boxes_against_each_image(api, workspace):
+    client, headers, ids = api
+    inside = {"x": 1, "y": 1, "w": 10, "h": 10, "label": "cat"}
+    outside = {"x": 50, "y": 30, "w": 40, "h": 10, "label": "cat"}  # b.png is 65 px wide
+    answers = [
+        {"item_id": ids["a.png"], "value": [inside]},
+        {"item_id": ids["b.png"], "value": [outside]},
+    ]
+    r = client.post(
+        "/api/v1/projects/det/annotations/bulk", json={"answers": answers}, headers=headers
+    )
+    assert r.status_code == 422, r.text
+    assert f"item {ids['b.png']}" in r.json()["error"]["message"]
+    assert not any(a.current for a in review.item_detail(workspace, "det", ids["a.png"]).answers)
+
+    answers[1]["value"] = [inside]
+    r = client.post(
+        "/api/v1/projects/det/annotations/bulk", json={"answers": answers}, headers=headers
+    )
+    assert r.status_code == 201, r.text
+    assert _current(workspace, ids["b.png"]) == [inside]

@@ -70,7 +70,7 @@ def submit_many(
                 result = submit_in(
                     tx, name, answer.item_id, answer.value, annotator=annotator,
                     seconds=answer.seconds, request_id=answer.request_id,
-                    handed_only=handed_only,
+                    handed_only=handed_only, media_root=ws.media_root,
                 )  # fmt: skip
             except LabelloopError as exc:
                 raise _naming(exc, answer.item_id, place, len(answers)) from exc
