@@ -31,7 +31,7 @@ import numpy as np
 
 from labelloop.errors import InvalidInput, NotFound
 from labelloop.schema import LabelSchema
-from labelloop.services.models.registry import make_champion
+from labelloop.services.models.registry import record_trained
 from labelloop.services.models.suggestions import write_suggestion_rows
 from labelloop.services.progress import Progress, stage
 from labelloop.services.projects import label_schema, project_settings
@@ -367,19 +367,13 @@ def _record(
             artifact=str(folder.relative_to(ws.path)),
             reason=decision[1],
         )
-        session.add(row)
-        session.flush()
-        if decision[0]:
-            make_champion(session, project_id, row)
-    return TrainResult(
-        model_version=version,
-        kind=kind,
-        promoted=decision[0],
-        reason=decision[1],
-        metrics={"map50": metrics.get("map50")},
-        n_labels=len(label_ids),
-        train_seconds=round(row.train_seconds or 0.0, 4),
-    )
+        return record_trained(
+            session,
+            row,
+            promote=decision[0],
+            metrics={"map50": metrics.get("map50")},
+            n_labels=len(label_ids),
+        )
 
 
 def _priority(

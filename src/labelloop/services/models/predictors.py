@@ -33,7 +33,7 @@ from labelloop.services.models.loading import (
     save_predictor_model,
 )
 from labelloop.services.models.predicting import queue_priority
-from labelloop.services.models.registry import make_champion
+from labelloop.services.models.registry import record_trained
 from labelloop.services.models.suggestions import write_suggestions
 from labelloop.services.progress import Progress, stage
 from labelloop.services.projects import label_schema, project_settings
@@ -234,18 +234,7 @@ def train(ws: WorkspaceContext, name: str, *, progress: Progress | None = None) 
             artifact=str(folder.relative_to(ws.path)),
             reason=reason,
         )
-        session.add(row)
-        session.flush()
-        make_champion(session, snap.project_id, row)
-    return TrainResult(
-        model_version=version,
-        kind=ModelKind.PREDICTOR,
-        promoted=True,
-        reason=reason,
-        metrics=metrics,
-        n_labels=len(ids),
-        train_seconds=round(row.train_seconds or 0.0, 4),
-    )
+        return record_trained(session, row, promote=True, metrics=metrics, n_labels=len(ids))
 
 
 def _temperature(schema: LabelSchema, evidence: np.ndarray, targets: np.ndarray) -> float | None:

@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING
 
 from labelloop.errors import NotFound
 from labelloop.services.models.loading import LoadedModel, load_model
-from labelloop.services.results import ModelVersionInfo
+from labelloop.services.results import ModelVersionInfo, TrainResult
 from labelloop.store import ModelStatus, ModelVersion, repo
 from labelloop.store.queries import models as queries
 
@@ -20,12 +20,44 @@ if TYPE_CHECKING:
 
     from labelloop.services.context import WorkspaceContext
 
-__all__ = ["champion_model", "list_models", "make_champion", "promote", "rollback"]
+__all__ = [
+    "champion_model",
+    "list_models",
+    "make_champion",
+    "promote",
+    "record_trained",
+    "rollback",
+]
 
 
 def make_champion(session: Session, project_id: int, row: ModelVersion) -> None:
     queries.retire_other_champions(session, project_id, row.id)
     row.status = ModelStatus.CHAMPION
+
+
+def record_trained(
+    session: Session,
+    row: ModelVersion,
+    *,
+    promote: bool,
+    metrics: dict[str, float | None],
+    n_labels: int,
+) -> TrainResult:
+    """Add a freshly trained version (a challenger) and make it the champion when ``promote``;
+    what ``train`` reports about it. Every kind of model records its versions this way."""
+    session.add(row)
+    session.flush()
+    if promote:
+        make_champion(session, row.project_id, row)
+    return TrainResult(
+        model_version=row.version,
+        kind=row.kind,
+        promoted=promote,
+        reason=row.reason or "",
+        metrics=metrics,
+        n_labels=n_labels,
+        train_seconds=round(row.train_seconds or 0.0, 4),
+    )
 
 
 def list_models(ws: WorkspaceContext, name: str) -> list[ModelVersionInfo]:

@@ -26,7 +26,7 @@ from labelloop.services.models.loading import (
     save_head_model,
     save_zero_shot_model,
 )
-from labelloop.services.models.registry import make_champion
+from labelloop.services.models.registry import record_trained
 from labelloop.services.progress import Progress, stage
 from labelloop.services.projects import (
     SEMI_SUPERVISED_BELOW,
@@ -291,19 +291,9 @@ def train(
             artifact=str(folder.relative_to(ws.path)),
             reason=decision[1],
         )
-        session.add(row)
-        session.flush()
-        if decision[0]:
-            make_champion(session, project_id, row)
-    return TrainResult(
-        model_version=version,
-        kind=kind,
-        promoted=decision[0],
-        reason=decision[1],
-        metrics=metrics,
-        n_labels=len(labelled.labels),
-        train_seconds=round(row.train_seconds or 0.0, 4),
-    )
+        return record_trained(
+            session, row, promote=decision[0], metrics=metrics, n_labels=len(labelled.labels)
+        )
 
 
 def _record_zero_shot(
@@ -342,18 +332,13 @@ def _record_zero_shot(
             artifact=str(folder.relative_to(ws.path)),
             reason="no labels yet: suggestions from similarity to the label names",
         )
-        session.add(row)
-        session.flush()
-        make_champion(session, project_id, row)
-    return TrainResult(
-        model_version=version,
-        kind=ModelKind.ZERO_SHOT,
-        promoted=True,
-        reason=row.reason or "",
-        metrics={"accuracy": None, "macro_f1": None, "ece": None},
-        n_labels=0,
-        train_seconds=round(row.train_seconds or 0.0, 4),
-    )
+        return record_trained(
+            session,
+            row,
+            promote=True,
+            metrics={"accuracy": None, "macro_f1": None, "ece": None},
+            n_labels=0,
+        )
 
 
 def _decide(
