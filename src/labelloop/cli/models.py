@@ -119,22 +119,43 @@ def evaluate(
     file: Annotated[Path, typer.Argument(help="Labelled file to score the champion on.")],
     text_field: Annotated[str, typer.Option("--text-field")] = "text",
     label_field: Annotated[str, typer.Option("--label-field")] = "label",
+    format: Annotated[
+        str | None, typer.Option("--format", help="The file's format (default: detected).")
+    ] = None,
     as_json: JsonOpt = False,
 ) -> None:
-    """Score the champion model on an outside labelled file."""
+    """Score the champion model on an outside labelled file (images with boxes for a box
+    project: COCO JSON, a YOLO or VOC folder or zip, Label Studio, JSONL)."""
     with progress() as shown:
         result = workspace(ctx).evaluate(
-            name, file, text_field=text_field, label_field=label_field, progress=shown
+            name, file, text_field=text_field, label_field=label_field, format=format,
+            progress=shown,
+        )  # fmt: skip
+
+    def render() -> None:
+        if result.map50 is None:
+            err.print(
+                f"model version {result.model_version} on {result.n} items: "
+                f"accuracy {result.accuracy:.4f}, "
+                f"macro-F1 {result.macro_f1:.4f}"
+            )
+            return
+        iou = f"{result.mean_iou:.3f}" if result.mean_iou is not None else "-"
+        err.print(
+            f"model version {result.model_version} on {result.n} images: "
+            f"mAP@0.5 {result.map50:.4f}, box F1 {result.box_f1:.4f}, mean IoU {iou}, "
+            f"images exactly right {result.images_exact:.1%}"
         )
-    emit(
-        result,
-        as_json,
-        lambda: err.print(
-            f"model version {result.model_version} on {result.n} items: "
-            f"accuracy {result.accuracy:.4f}, "
-            f"macro-F1 {result.macro_f1:.4f}"
-        ),
-    )
+        table = Table("label", "AP@0.5", "precision", "recall", "F1", "gold boxes")
+        for label, row in result.per_class.items():
+            ap = f"{row['ap50']:.3f}" if "ap50" in row else "-"
+            table.add_row(
+                label, ap, f"{row['precision']:.3f}", f"{row['recall']:.3f}",
+                f"{row['f1']:.3f}", str(int(row["support"])),
+            )  # fmt: skip
+        out.print(table)
+
+    emit(result, as_json, render)
 
 
 @backbones_app.command("list")

@@ -10,7 +10,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, SerializerFunctionWrapHandler, model_serializer
 
 from labelloop.store.tables import MAX_ID, iso8601
 from labelloop.store.vocabulary import ModelKind, ModelStatus, Source
@@ -184,11 +184,29 @@ class ModelVersionInfo(BaseModel):
 
 
 class EvaluateResult(BaseModel):
-    accuracy: float
-    macro_f1: float
+    """The champion scored on held-out labelled data.
+
+    Classification sets ``accuracy``, ``macro_f1`` and ``per_class`` (precision, recall, F1,
+    support); image-boxes projects set ``map50`` (mAP@0.5 of the candidate boxes), ``box_f1``
+    and ``mean_iou`` (of the suggested boxes, at IoU 0.5), ``images_exact`` (the share of images
+    whose suggestion is exactly right) and ``per_class`` (box precision, recall, F1, gold-box
+    support and ``ap50``). Fields that do not apply are None and left out of the JSON.
+    """
+
+    accuracy: float | None = None
+    macro_f1: float | None = None
     n: int
     model_version: int
     per_class: dict[str, dict[str, float]] = Field(default_factory=dict)
+    map50: float | None = None
+    box_f1: float | None = None
+    mean_iou: float | None = None
+    images_exact: float | None = None
+
+    @model_serializer(mode="wrap")
+    def _without_none(self, handler: SerializerFunctionWrapHandler) -> dict[str, Any]:
+        # a classification result keeps the shape it always had; a box result has no accuracy
+        return {k: v for k, v in handler(self).items() if v is not None}
 
 
 class BackboneScore(BaseModel):

@@ -39,11 +39,17 @@ def evaluate(
     progress: Progress | None = None,
 ) -> EvaluateResult:
     """Accuracy and macro-F1 of the champion on a labelled file that is not in the project;
-    ``progress`` hears the embedding of the file's items."""
+    ``progress`` hears the embedding of the file's items. Image-boxes projects score boxes
+    instead (:func:`labelloop.services.models.box_evaluation.evaluate`)."""
     from labelloop.learn import classification_metrics
+    from labelloop.services.models import box_evaluation, boxes
 
     if not path.exists():
         raise InvalidInput("no such file", file=str(path))
+    if boxes.answers_boxes(ws, name):
+        return box_evaluation.evaluate(
+            ws, name, path, label_field=label_field, format=format, progress=progress
+        )
     with ws.transaction() as session:
         schema = label_schema(repo.get_project(session, name))
     if schema.multi_label:
