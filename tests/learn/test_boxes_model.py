@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from box_factories import square_images
+from square_factories import square_images
 
 from labelloop.errors import InvalidInput, NotFound
 from labelloop.learn.boxes import (
