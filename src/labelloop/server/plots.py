@@ -39,30 +39,35 @@ def _empty(ax: Any, message: str) -> None:
 
 
 def _learning_curve(board: Dashboard) -> Any:
+    """Each version's cross-validated score against its human labels: accuracy and macro-F1,
+    or a box project's mAP@0.5."""
     fig, ax = _figure()
-    points = [p for p in board.learning_curve if p.accuracy is not None]
+    boxes = board.curve_measure == "mAP@0.5"
+    score = (lambda p: p.map50) if boxes else (lambda p: p.accuracy)
+    points = [p for p in board.learning_curve if score(p) is not None]
     if not points:
-        _empty(ax, "no trained model yet")
-    else:
-        xs = [p.n_labels for p in points]
-        ax.plot(xs, [p.accuracy for p in points], marker="o", color=ACCENT, label="accuracy")
-        f1 = [(p.n_labels, p.macro_f1) for p in points if p.macro_f1 is not None]
-        if f1:
-            ax.plot(*zip(*f1, strict=True), marker="s", color=MUTED, label="macro-F1")
-        for p in points:
-            style = {"fontweight": "bold"} if p.status == ModelStatus.CHAMPION else {}
-            ax.annotate(
-                f"v{p.version}",
-                (p.n_labels, p.accuracy),
-                fontsize=7,
-                xytext=(3, 4),
-                textcoords="offset points",
-                **style,
-            )
-        ax.set_xlabel("human labels", fontsize=8)
-        ax.set_ylabel("cross-validated score", fontsize=8)
-        ax.set_ylim(0, 1.02)
-        ax.legend(fontsize=7, frameon=False, loc="lower right")
+        _empty(ax, "no trained model yet" if not boxes else "no cross-validated model yet")
+        return fig
+    xs = [p.n_labels for p in points]
+    ax.plot(xs, [score(p) for p in points], marker="o", color=ACCENT,
+            label="mAP@0.5" if boxes else "accuracy")  # fmt: skip
+    f1 = [(p.n_labels, p.macro_f1) for p in points if p.macro_f1 is not None and not boxes]
+    if f1:
+        ax.plot(*zip(*f1, strict=True), marker="s", color=MUTED, label="macro-F1")
+    for p in points:
+        style = {"fontweight": "bold"} if p.status == ModelStatus.CHAMPION else {}
+        ax.annotate(
+            f"v{p.version}",
+            (p.n_labels, score(p)),
+            fontsize=7,
+            xytext=(3, 4),
+            textcoords="offset points",
+            **style,
+        )
+    ax.set_xlabel("labelled images" if boxes else "human labels", fontsize=8)
+    ax.set_ylabel("cross-validated mAP@0.5" if boxes else "cross-validated score", fontsize=8)
+    ax.set_ylim(0, 1.02)
+    ax.legend(fontsize=7, frameon=False, loc="lower right")
     return fig
 
 

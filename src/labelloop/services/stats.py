@@ -45,6 +45,9 @@ class CurvePoint(BaseModel):
     accuracy: float | None
     macro_f1: float | None
     created_at: datetime
+    map50: float | None = Field(
+        default=None, description="box projects: the version's cross-validated mAP@0.5"
+    )
 
 
 class AcceptanceBucket(BaseModel):
@@ -99,6 +102,11 @@ class Dashboard(BaseModel):
         description="'exact answers', 'span F1' for span projects, 'box F1' for box projects",
     )
     champion: ChampionDetail | None
+    curve_measure: str = Field(
+        default="accuracy",
+        description="what the learning curve plots: 'accuracy' (and macro-F1), or 'mAP@0.5' for "
+        "box projects (each version's cross-validated mAP@0.5, `learning_curve[].map50`)",
+    )
 
 
 def dashboard(ws: WorkspaceContext, name: str, *, max_time_buckets: int = 24) -> Dashboard:
@@ -121,6 +129,7 @@ def dashboard(ws: WorkspaceContext, name: str, *, max_time_buckets: int = 24) ->
             accuracy=(v.metrics or {}).get("accuracy"),
             macro_f1=(v.metrics or {}).get("macro_f1"),
             created_at=v.created_at,
+            map50=(v.metrics or {}).get("map50"),
         )
         for v in versions
     ]
@@ -134,6 +143,7 @@ def dashboard(ws: WorkspaceContext, name: str, *, max_time_buckets: int = 24) ->
         agreement=_overall_agreement(answers, measure=measure),
         agreement_measure=measure,
         champion=_champion(champion, labels),
+        curve_measure="mAP@0.5" if measure == "box F1" else "accuracy",
     )
 
 
