@@ -176,3 +176,23 @@ def test_the_cli_prints_box_scores(ws, tmp_path, monkeypatch):
     assert res.exit_code == 0, res.output
     assert "mAP@0.5 0.5000" in res.output and "images exactly right 50.0%" in res.output
     assert "shoe" in res.output
+
+
+def test_the_rest_route_scores_an_uploaded_zip(ws, tmp_path):
+    from fastapi.testclient import TestClient
+
+    from labelloop.server import ServerSettings, create_app
+    from labelloop.services import users
+
+    ws.train("det")
+    users.add_user(ws, "root", password="pw-root!!", superuser=True)
+    auth = {"Authorization": f"Bearer {users.create_token(ws, 'root')}"}
+    gold = _held_out(tmp_path)
+    path = write_yolo_zip(tmp_path / "eval.zip", gold, tmp_path / "held" / "images")
+    app = create_app(ws, ServerSettings(background_retrain=False))
+    with TestClient(app, base_url="http://testserver") as client:
+        upload = {"file": ("eval.zip", path.read_bytes())}
+        r = client.post("/api/v1/projects/det/evaluate", headers=auth, files=upload)
+    assert r.status_code == 200, r.text
+    assert r.json() == ws.evaluate("det", path).model_dump(mode="json")
+    assert r.json()["map50"] == pytest.approx(0.5) and "accuracy" not in r.json()

@@ -71,7 +71,12 @@ def evaluate(
     project: str,
     principal: Admin,
     file: Annotated[
-        UploadFile, File(description="a labelled CSV, TSV, JSONL or Parquet file (held out)")
+        UploadFile,
+        File(
+            description="a labelled CSV, TSV, JSONL or Parquet file (held out); box projects: "
+            "a zip of images with COCO, YOLO or VOC boxes, or a COCO, Label Studio or JSONL "
+            "file naming images under the media root"
+        ),
     ],
     text_field: Annotated[str, Form(max_length=200)] = "text",
     label_field: Annotated[str, Form(max_length=200)] = "label",
@@ -79,7 +84,8 @@ def evaluate(
 ) -> EvaluateResult:
     """Score the champion on an uploaded labelled file that is not in the project (nothing is
     stored): accuracy, macro-F1 and per-class precision, recall, F1 and support, as
-    ``labelloop evaluate`` prints. Single-label projects."""
+    ``labelloop evaluate`` prints. Single-label projects; image-boxes projects get mAP@0.5
+    (overall and per label), box F1, mean IoU and the share of images exactly right."""
     suffix = "".join(Path(Path(file.filename or "upload").name).suffixes[-2:])[:20]
     if not suffix and format is None:
         raise InvalidInput("give the file an extension or a format", field="format")

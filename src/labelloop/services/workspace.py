@@ -233,7 +233,9 @@ class Workspace(WorkspaceContext):
         format: str | None = None,
         progress: Progress | None = None,
     ) -> EvaluateResult:
-        """Score the champion on a held-out labelled file (nothing is stored)."""
+        """Score the champion on a held-out labelled file (nothing is stored): accuracy and
+        macro-F1, or for an image-boxes project mAP@0.5, box F1, mean IoU and the share of
+        images exactly right (docs/boxes.md)."""
         return evaluation.evaluate(
             self, name, Path(path), text_field=text_field, label_field=label_field, format=format,
             progress=progress,
