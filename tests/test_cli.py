@@ -146,3 +146,23 @@ def test_label_studio_export_names_annotators_as_the_users_file_maps_them(tmp_pa
                    str(users), check=False)  # fmt: skip
         assert proc.returncode == 2 and needle in proc.stderr, proc.stderr
         assert proc.stderr.count("\n") == 1 and not (tmp_path / "bad.json").exists()
+
+
+def test_label_takes_a_box_answer_as_json(tmp_path: Path):
+    from PIL import Image
+
+    ws, images = tmp_path / "ws", tmp_path / "images"
+    images.mkdir()
+    Image.new("RGB", (64, 48), (200, 30, 30)).save(images / "red.png")
+    run(ws, "project", "create", "det", "--task", "image-boxes", "--labels", "cat,dog")
+    run(ws, "import", "det", str(images))
+    box = {"x": 2, "y": 3, "w": 20, "h": 10, "label": "dog"}
+
+    stored = json.loads(run(ws, "label", "det", "1", json.dumps([box]), "--json").stdout)
+    assert stored["value"] == [{k: float(v) if k != "label" else v for k, v in box.items()}]
+
+    bad = run(ws, "label", "det", "1", '[{"x": 2,', check=False)
+    assert bad.returncode == 2
+    assert "looks like JSON but is not" in bad.stderr
+    outside = run(ws, "label", "det", "1", json.dumps([{**box, "w": 200}]), check=False)
+    assert outside.returncode == 2 and "outside the 64 x 48 image" in outside.stderr

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+import json
+from typing import Annotated, Any
 
 import typer
 from rich.table import Table
@@ -54,7 +55,11 @@ def label(
     item_id: Annotated[int, typer.Argument(help="Item id (from next).")],
     value: Annotated[
         str | None,
-        typer.Argument(help="Label name; several comma-separated for multi-label."),
+        typer.Argument(
+            help="Label name; several comma-separated for multi-label; span and box projects"
+            ' take a JSON list: \'[{"x": 10, "y": 20, "w": 30, "h": 40, "label": "cat"}]\','
+            " '[]' for none."
+        ),
     ] = None,
     none_applies: Annotated[
         bool,
@@ -74,7 +79,7 @@ def label(
         raise InvalidInput(
             "give a label, or --none on a multi-label project (one of the two)", field="value"
         )
-    labels = [] if none_applies else [v.strip() for v in (value or "").split(",")]
+    labels = [] if none_applies else _answer(value or "")
     ws = workspace(ctx)
     submitted = ws.submit(name, item_id, labels, annotator=annotator)
     trained = None
@@ -84,7 +89,7 @@ def label(
     result = LabelResult(**dict(submitted), trained=trained)
 
     def render() -> None:
-        shown = ", ".join(result.value or []) or "no label applies"
+        shown = ", ".join(_shown(v) for v in result.value or []) or "no label applies"
         err.print(f"item {item_id}: {shown} ({result.source})")
         if trained:
             err.print(
@@ -93,3 +98,24 @@ def label(
             )
 
     emit(result, as_json, render)
+
+
+def _answer(value: str) -> list[Any]:
+    """The command line's answer: a JSON list (spans, boxes) or comma-separated label names."""
+    if not value.lstrip().startswith("["):
+        return [v.strip() for v in value.split(",")]
+    try:
+        answer = json.loads(value)
+    except json.JSONDecodeError as exc:
+        raise InvalidInput(
+            f"the answer looks like JSON but is not ({exc.msg} at character {exc.pos})",
+            field="value",
+        ) from exc
+    if not isinstance(answer, list):
+        raise InvalidInput("a JSON answer must be a list", field="value")
+    return answer
+
+
+def _shown(value: Any) -> str:
+    """One part of a stored answer, for the terminal: a label, or a span's or box's label."""
+    return str(value.get("label")) if isinstance(value, dict) else str(value)
