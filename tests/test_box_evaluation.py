@@ -155,6 +155,8 @@ def test_a_classification_result_keeps_its_json_shape():
     assert set(result.model_dump(mode="json")) == {
         "accuracy", "macro_f1", "n", "model_version", "per_class",
     }  # fmt: skip
+    published = EvaluateResult.model_json_schema(mode="serialization")["properties"]
+    assert {"accuracy", "map50", "images_exact", "per_class"} <= set(published)  # REST spec
 
 
 def test_the_cli_prints_box_scores(ws, tmp_path, monkeypatch):
