@@ -144,6 +144,20 @@ def test_bad_files_are_named_by_file_and_line(ws, tmp_path):
         ws.evaluate("det", path)
 
 
+def test_a_bad_zip_member_is_named_inside_the_zip(ws, tmp_path):
+    ws.train("det")
+    gold = _held_out(tmp_path)
+    path = write_yolo_zip(tmp_path / "eval.zip", gold, tmp_path / "held" / "images")
+    with zipfile.ZipFile(path, "a") as z:
+        z.writestr("images/extra.png", (tmp_path / "held" / "images" / "img000.png").read_bytes())
+        z.writestr("labels/extra.txt", "0 0.5 0.5 0.2 0.2 0.9 0.9\n")  # a polygon
+    with pytest.raises(InvalidInput) as refused:
+        ws.evaluate("det", path)
+    message = str(refused.value)  # the zip, not its temporary copy
+    assert message.startswith(f"{path}:1") and "extra.txt line 1" in message, message
+    assert "labelloop-evaluate-" not in message
+
+
 def test_no_champion_is_not_found(ws, tmp_path):
     gold = _held_out(tmp_path)
     with pytest.raises(NotFound, match="no trained model"):
