@@ -212,3 +212,31 @@ def test_the_rest_route_scores_an_uploaded_zip(ws, tmp_path):
     assert r.status_code == 200, r.text
     assert r.json() == ws.evaluate("det", path).model_dump(mode="json")
     assert r.json()["map50"] == pytest.approx(0.5) and "accuracy" not in r.json()
+
+
+def test_the_server_reads_no_image_outside_its_media_roots(ws, tmp_path):
+    from fastapi.testclient import TestClient
+
+    from labelloop.server import ServerSettings, create_app
+    from labelloop.services import users
+
+    ws.train("det")
+    users.add_user(ws, "root", password="pw-root!!", superuser=True)
+    auth = {"Authorization": f"Bearer {users.create_token(ws, 'root')}"}
+    gold = _held_out(tmp_path)  # images outside the workspace's media root
+    outside = [{"path": str(tmp_path / "held" / "images" / n), "label": b} for n, b in gold.items()]
+    escaping = [{"path": f"../../held/images/{n}", "label": b} for n, b in gold.items()]
+    app = create_app(ws, ServerSettings(background_retrain=False))
+    with TestClient(app, base_url="http://testserver") as client:
+        for rows in (outside, escaping):
+            body = "".join(json.dumps(r) + "\n" for r in rows).encode()
+            upload = {"file": ("eval.jsonl", body)}
+            r = client.post("/api/v1/projects/det/evaluate", headers=auth, files=upload)
+            assert r.status_code == 422, r.text
+            error = r.json()["error"]
+            assert "folders this server may read" in error["message"]
+            assert error["line"] == 1 and error["field"] == "path"
+    # a local caller may name any file it can read
+    local = tmp_path / "outside.jsonl"
+    local.write_text("".join(json.dumps(r) + "\n" for r in outside))
+    assert ws.evaluate("det", local).n == 8

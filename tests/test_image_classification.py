@@ -156,3 +156,44 @@ def test_label_studio_export_of_an_image_project(sqlite_workspace, image_backbon
         LabelSchema(task="image-classification", labels=["cat", "dog"]), text_field="image"
     )
     assert config.startswith('<View><Image name="image" value="$image"/>')
+
+
+def test_evaluate_over_rest_reads_no_image_outside_the_media_roots(
+    sqlite_workspace, image_backbone, tmp_path
+):
+    from fastapi.testclient import TestClient
+
+    from labelloop.server import ServerSettings, create_app
+    from labelloop.services import users
+
+    ws = sqlite_workspace
+    ws.create_project(
+        "pets", labels="cat,dog", task="image-classification", backbone=image_backbone
+    )
+    pets = _folder(ws.media_root / "pets", separable=True, n=6)
+    ws.import_file("pets", pets, ImportOptions(labels_from_subfolders=True))
+    ws.train("pets")
+    held = _folder(tmp_path / "held", separable=True, n=2, seed=3)  # outside the media root
+    rows = [{"path": str(p), "label": p.parent.name} for p in sorted(held.glob("*/*.bmp"))]
+    body = "".join(json.dumps(r) + "\n" for r in rows)
+    users.add_user(ws, "root", password="pw-root!!", superuser=True)
+    auth = {"Authorization": f"Bearer {users.create_token(ws, 'root')}"}
+    with TestClient(create_app(ws, ServerSettings(background_retrain=False))) as client:
+        upload = {"file": ("eval.jsonl", body.encode())}
+        r = client.post("/api/v1/projects/pets/evaluate", headers=auth, files=upload)
+        assert r.status_code == 422, r.text
+        assert "folders this server may read" in r.json()["error"]["message"]
+        assert r.json()["error"]["line"] == 1
+        # the same rows naming files under the media root are scored
+        inside = [
+            {"path": f"pets/{r['label']}/{k % 6}.bmp", "label": r["label"]}
+            for k, r in enumerate(rows)
+        ]
+        upload = {"file": ("eval.jsonl", "".join(json.dumps(r) + "\n" for r in inside).encode())}
+        r = client.post("/api/v1/projects/pets/evaluate", headers=auth, files=upload)
+        assert r.status_code == 200, r.text
+        assert r.json()["n"] == 4 and r.json()["accuracy"] > 0.7
+    # a Label Studio export of the project's own images evaluates locally (paths it wrote)
+    tasks = tmp_path / "tasks.json"
+    ws.export("pets", tasks, format="labelstudio")
+    assert ws.evaluate("pets", tasks).n == 12

@@ -94,8 +94,9 @@ def evaluate(
         with target.open("wb") as out:
             shutil.copyfileobj(file.file, out, 1 << 20)
         return _ws(request).evaluate(
-            project, target, text_field=text_field, label_field=label_field, format=format
-        )
+            project, target, text_field=text_field, label_field=label_field, format=format,
+            media_roots=request.app.state.settings.media_roots,
+        )  # fmt: skip
 
 
 @router.get("/projects/{project}/evaluate", response_model=EvaluateResult)

@@ -15,7 +15,7 @@ workspace as it was when it fails.
 from __future__ import annotations
 
 import os
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -232,13 +232,16 @@ class Workspace(WorkspaceContext):
         label_field: str = "label",
         format: str | None = None,
         progress: Progress | None = None,
+        media_roots: Sequence[str | Path] | None = None,
     ) -> EvaluateResult:
         """Score the champion on a held-out labelled file (nothing is stored): accuracy and
         macro-F1, or for an image-boxes project mAP@0.5, box F1, mean IoU and the share of
-        images exactly right (docs/boxes.md)."""
+        images exactly right (docs/boxes.md). ``media_roots``: read images only from the
+        file's folder, the media root and these folders (what the server allows)."""
+        roots = None if media_roots is None else [Path(r) for r in media_roots]
         return evaluation.evaluate(
             self, name, Path(path), text_field=text_field, label_field=label_field, format=format,
-            progress=progress,
+            progress=progress, media_roots=roots,
         )  # fmt: skip
 
     def evaluate_gold(self, name: str) -> EvaluateResult:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 import tempfile
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -24,6 +25,7 @@ __all__ = [
     "THUMBNAIL_SIZES",
     "Thumbnail",
     "ThumbnailBatch",
+    "find_media",
     "item_thumbnail",
     "pregenerate_thumbnails",
     "resolve_media",
@@ -66,14 +68,31 @@ def resolve_media(raw: str | None, item_id: int, *, roots: list[Path]) -> Path:
     """
     if not raw:
         raise NotFound(f"item {item_id} has no media file")
-    allowed = [r.resolve() for r in roots]
-    path = Path(raw)
+    found = find_media(Path(raw), roots)
+    if found is None:
+        raise NotFound(f"the media file of item {item_id} is not available")
+    return found
+
+
+def find_media(path: Path, roots: Sequence[Path], *, confined: bool = True) -> Path | None:
+    """The existing file ``path`` names, or ``None``: ``path`` itself when absolute, else the
+    first of ``root / path`` that is a file.
+
+    ``confined`` (what the server may read): only a file inside one of ``roots``, with symlinks
+    and ``..`` resolved before the check, so nothing outside them is ever named.
+
+    Example:
+        >>> find_media(Path("../../etc/passwd"), [Path("/srv/media")]) is None
+        True
+    """
+    allowed = [r.resolve() for r in roots] if confined else list(roots)
     candidates = [path] if path.is_absolute() else [r / path for r in allowed]
     for candidate in candidates:
-        resolved = candidate.resolve()
-        if any(resolved.is_relative_to(r) for r in allowed) and resolved.is_file():
+        resolved = candidate.resolve() if confined else candidate
+        inside = not confined or any(resolved.is_relative_to(r) for r in allowed)
+        if inside and resolved.is_file():
             return resolved
-    raise NotFound(f"the media file of item {item_id} is not available")
+    return None
 
 
 def check_size(size: int) -> int:

@@ -22,6 +22,7 @@ from labelloop.errors import InvalidInput, NotFound
 from labelloop.schema import LabelSchema
 from labelloop.services.data.formats import read_records
 from labelloop.services.data.formats._zip import extract_zip, is_zip, zip_root
+from labelloop.services.data.media import find_media
 from labelloop.services.models import boxes
 from labelloop.services.progress import Progress, stage
 from labelloop.services.projects import label_schema
@@ -57,6 +58,7 @@ def evaluate(
     label_field: str = "label",
     format: str | None = None,
     progress: Progress | None = None,
+    media_roots: Sequence[Path] | None = None,
 ) -> EvaluateResult:
     """mAP@0.5 (overall and per label), box F1 at IoU 0.5, mean IoU and the share of images
     exactly right, of the champion on a labelled file of images that is not in the project.
@@ -68,6 +70,9 @@ def evaluate(
         label_field: Where JSONL rows hold their boxes.
         format: The file's format; None detects it.
         progress: Hears the prediction of the file's images.
+        media_roots: When given (the server), images may be read only from the file's own
+            folder, the workspace's media root and these folders; ``None``: any file a local
+            caller names.
 
     Raises:
         InvalidInput: No such file; a row without an answer, an image file missing, a bad box
@@ -84,7 +89,9 @@ def evaluate(
             raise NotFound(f"project {name!r} has no trained model yet: run train first")
         version, artifact = champion.version, champion.artifact
     with _readable(path, format) as (target, fmt, named):
-        images = _read(target, fmt, schema, label_field, named, ws.media_root)
+        roots = [target if target.is_dir() else target.parent, ws.media_root]
+        allowed = None if media_roots is None else [*roots, *media_roots]
+        images = _read(target, fmt, schema, label_field, named, roots, allowed)
         candidates = _predict(
             ws, boxes.load_predictor(ws.path / artifact, schema), images, progress
         )
@@ -127,11 +134,12 @@ def _read(
     schema: LabelSchema,
     label_field: str,
     named: Any,
-    media_root: Path,
+    roots: Sequence[Path],
+    allowed: Sequence[Path] | None,
 ) -> _GoldImages:
-    """The file's images and gold boxes, each row checked as an import checks it."""
+    """The file's images and gold boxes, each row checked as an import checks it; images are
+    found under ``roots`` and, when ``allowed`` is given, only inside it."""
     task = task_for(schema)
-    roots = (target if target.is_dir() else target.parent, media_root)
     file = named(str(target))
     images = _GoldImages([], [], [])
     for record in read_records(target, format=fmt, label_field=label_field, schema=schema):
@@ -145,10 +153,18 @@ def _read(
         given = record.data.get("path")
         if record.data.get("media") != "image" or not given:
             raise InvalidInput("the row names no image file", file=file, line=record.line)
-        full = _image_file(Path(str(given)), roots)
+        full = (
+            find_media(Path(str(given)), roots, confined=False)
+            if allowed is None
+            else find_media(Path(str(given)), allowed)
+        )
         if full is None:
+            where_from = "" if allowed is None else " in the folders this server may read"
             raise InvalidInput(
-                f"image file not found: {given}", file=file, line=record.line, field="path"
+                f"image file not found{where_from}: {given}",
+                file=file,
+                line=record.line,
+                field="path",
             )
         data = {**record.data, "path": str(full)}
         where = Where(file=file, line=record.line, field=label_field)
@@ -165,12 +181,6 @@ def _read(
             file=file,
         )
     return images
-
-
-def _image_file(given: Path, roots: Sequence[Path]) -> Path | None:
-    """``given`` itself when absolute, else the first of ``roots / given`` that is a file."""
-    found = [given] if given.is_absolute() else [root / given for root in roots]
-    return next((p for p in found if p.is_file()), None)
 
 
 def _predict(

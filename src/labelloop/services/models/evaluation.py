@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -10,6 +11,7 @@ import numpy as np
 
 from labelloop.errors import InvalidInput, LabelloopError
 from labelloop.services.data.formats import read_records
+from labelloop.services.data.media import find_media
 from labelloop.services.models.embeddings import embed
 from labelloop.services.models.registry import champion_model
 from labelloop.services.models.training import training_labels
@@ -37,10 +39,13 @@ def evaluate(
     label_field: str = "label",
     format: str | None = None,
     progress: Progress | None = None,
+    media_roots: Sequence[Path] | None = None,
 ) -> EvaluateResult:
     """Accuracy and macro-F1 of the champion on a labelled file that is not in the project;
     ``progress`` hears the embedding of the file's items. Image-boxes projects score boxes
-    instead (:func:`labelloop.services.models.box_evaluation.evaluate`)."""
+    instead (:func:`labelloop.services.models.box_evaluation.evaluate`). With ``media_roots``
+    (the server), image rows may name files only in the file's folder, the workspace's media
+    root and those folders."""
     from labelloop.learn import classification_metrics
     from labelloop.services.models import box_evaluation, boxes
 
@@ -48,8 +53,9 @@ def evaluate(
         raise InvalidInput("no such file", file=str(path))
     if boxes.answers_boxes(ws, name):
         return box_evaluation.evaluate(
-            ws, name, path, label_field=label_field, format=format, progress=progress
-        )
+            ws, name, path, label_field=label_field, format=format, progress=progress,
+            media_roots=media_roots,
+        )  # fmt: skip
     with ws.transaction() as session:
         schema = label_schema(repo.get_project(session, name))
     if schema.multi_label:
@@ -60,7 +66,11 @@ def evaluate(
     hashes: list[str] = []
     labels: list[int] = []
     datas: list[Any] = []
-    for record in read_records(path, format=format, text_field=text_field, label_field=label_field):
+    # the schema says when rows name media files (an image project's CSV/JSONL of paths)
+    records = read_records(
+        path, format=format, text_field=text_field, label_field=label_field, schema=schema
+    )
+    for record in records:
         if not record.annotations:
             raise InvalidInput("no label", file=str(path), line=record.line, field=label_field)
         value = record.annotations[0].value
@@ -72,10 +82,13 @@ def evaluate(
                 line=record.line,
                 field=label_field,
             )
-        inputs.append(task.encoder_input(record.data, media_root=path.parent))
-        hashes.append(task.content_hash(record.data, media_root=path.parent))
+        data = record.data
+        if data.get("media"):
+            data = _media_data(data, [path.parent, ws.media_root], media_roots, path, record.line)
+        inputs.append(task.encoder_input(data, media_root=path.parent))
+        hashes.append(task.content_hash(data, media_root=path.parent))
         labels.append(schema.labels.index(value[0]))
-        datas.append(record.data)
+        datas.append(data)
     if not inputs:
         raise InvalidInput("the file has no rows", file=str(path))
     if model.predictor is not None:  # a team's own model reads the rows themselves
@@ -102,6 +115,28 @@ def evaluate(
             for c in metrics.per_class
         },
     )
+
+
+def _media_data(
+    data: dict[str, Any],
+    roots: list[Path],
+    media_roots: Sequence[Path] | None,
+    path: Path,
+    line: int | None,
+) -> dict[str, Any]:
+    """A media row's data with its file found: a relative path in the evaluated file's folder,
+    then the media root; with ``media_roots`` (the server) only inside those folders."""
+    given = str(data.get("path") or "")
+    if media_roots is None:
+        found = find_media(Path(given), roots, confined=False)
+    else:
+        found = find_media(Path(given), [*roots, *media_roots])
+    if found is None:
+        where = "" if media_roots is None else " in the folders this server may read"
+        raise InvalidInput(
+            f"media file not found{where}: {given}", file=str(path), line=line, field="path"
+        )
+    return {**data, "path": str(found)}
 
 
 def rank_backbones(
