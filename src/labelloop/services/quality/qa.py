@@ -35,6 +35,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from labelloop.errors import Conflict, InvalidInput, LabelloopError, NotFitted, NotFound
+from labelloop.schema import LabelSchema
 from labelloop.services.annotation.annotating import check_value
 from labelloop.services.projects import label_schema, project_settings
 from labelloop.services.quality import answers, boxes, issues, spans
@@ -238,7 +239,7 @@ def import_gold(
                 raise InvalidInput("missing label", file=str(path), line=line, field=label_field)
             value = raw if isinstance(raw, list) else str(raw)
             if isinstance(value, str) and span_project:
-                value = _json_spans(value, str(path), line, label_field)
+                value = _json_answer(value, schema, str(path), line, label_field)
             if isinstance(value, str) and label_separator:
                 value = [v.strip() for v in value.split(label_separator) if v.strip()]
             item = session.get(Item, found[0])
@@ -253,13 +254,14 @@ def import_gold(
     return GoldImportResult(project=name, file=str(path), rows=len(rows), gold_set=count)
 
 
-def _json_spans(cell: str, file: str, line: int, field: str) -> Any:
-    """A spans (or boxes) answer written as JSON in a CSV/TSV cell."""
+def _json_answer(cell: str, schema: LabelSchema, file: str, line: int, field: str) -> Any:
+    """A spans or boxes answer written as JSON in a CSV/TSV cell."""
+    what = "boxes" if boxes.is_boxes(schema) else "spans"
     try:
         return json.loads(cell)
     except json.JSONDecodeError as exc:
         raise InvalidInput(
-            f"a spans or boxes answer must be a JSON list: {exc.msg}",
+            f"the answer must be a JSON list of {what}: {exc.msg}",
             file=file, line=line, field=field,
         ) from None  # fmt: skip
 
