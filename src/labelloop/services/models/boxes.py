@@ -32,7 +32,7 @@ import numpy as np
 from labelloop.errors import InvalidInput, NotFound
 from labelloop.schema import LabelSchema
 from labelloop.services.models.registry import record_trained
-from labelloop.services.models.suggestions import write_suggestion_rows
+from labelloop.services.models.suggestions import champion_run, write_suggestion_rows
 from labelloop.services.progress import Progress, stage
 from labelloop.services.projects import label_schema, project_settings
 from labelloop.services.results import PredictResult, TrainResult
@@ -393,24 +393,12 @@ def predict(ws: WorkspaceContext, name: str, *, progress: Progress | None = None
     """Refresh every unlabelled image's suggested boxes from the champion and re-rank."""
     from labelloop.active.boxes import box_confidence
 
-    with ws.transaction() as session:
-        project = repo.get_project(session, name)
-        schema = label_schema(project)
-        champion = repo.champion(session, project.id)
-        if champion is None or champion.artifact is None:
-            raise NotFound(f"project {name!r} has no champion model yet: run train first")
-        rows = queries.unlabelled_item_rows(session, project.id)
-        settings = project_settings(project)
-        champion_id, version, kind = champion.id, champion.version, champion.kind
-        artifact, project_id = champion.artifact, project.id
-    strategy = task_for(schema).strategy_name(schema, str(settings["strategy"]))
-    if strategy not in BOX_STRATEGIES:
-        raise InvalidInput(
-            f"strategy {settings['strategy']!r} does not apply to boxes; "
-            f"choose from margin, least_confidence, entropy (all: box_uncertainty) or random",
-            field="strategy",
-        )
-    predictor = load_predictor(ws.path / artifact, schema)
+    run = champion_run(
+        ws, name, strategies=BOX_STRATEGIES, what="boxes",
+        choices="margin, least_confidence, entropy (all: box_uncertainty) or random",
+    )  # fmt: skip
+    rows, version = run.rows, run.version
+    predictor = load_predictor(ws.path / run.artifact, run.schema)
     advance = stage(progress, "predicting", len(rows), unit="images")
     candidates: list[list[dict[str, Any]]] = []
     for start in range(0, len(rows), _BATCH):
@@ -420,16 +408,16 @@ def predict(ws: WorkspaceContext, name: str, *, progress: Progress | None = None
         candidates.extend(predictor.predict(images, keys=keys, cache_dir=_feature_cache(ws)))
         if advance is not None:
             advance(len(chunk))
-    priority = _priority(candidates, strategy, int(settings["seed"]) * 100_003 + int(version))
+    priority = _priority(candidates, run.strategy, run.seed)
     now = utcnow()
     suggestion_rows = []
     for i, (row, found) in enumerate(zip(rows, candidates, strict=True)):
         value = [_rounded(b) for b in suggested(found)]
         suggestion_rows.append(
             {
-                "project_id": project_id,
+                "project_id": run.project_id,
                 "item_id": int(row.id),
-                "model_version_id": champion_id,
+                "model_version_id": run.champion_id,
                 "value": value,
                 "pred_probs": [b["score"] for b in value],
                 "confidence": box_confidence([float(b["score"]) for b in found]),
@@ -437,9 +425,9 @@ def predict(ws: WorkspaceContext, name: str, *, progress: Progress | None = None
                 "created_at": now,
             }
         )
-    write_suggestion_rows(ws, project_id, suggestion_rows)
+    write_suggestion_rows(ws, run.project_id, suggestion_rows)
     return PredictResult(
-        model_version=version, kind=kind, items=len(rows), embedded=0, strategy=strategy
+        model_version=version, kind=run.kind, items=len(rows), embedded=0, strategy=run.strategy
     )
 
 

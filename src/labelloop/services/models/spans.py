@@ -28,7 +28,7 @@ import numpy as np
 from labelloop.errors import InvalidInput, NotFound
 from labelloop.schema import LabelSchema
 from labelloop.services.models.registry import record_trained
-from labelloop.services.models.suggestions import write_suggestion_rows
+from labelloop.services.models.suggestions import champion_run, write_suggestion_rows
 from labelloop.services.progress import Progress, stage
 from labelloop.services.projects import label_schema, project_settings
 from labelloop.services.results import PredictResult, TrainResult
@@ -348,24 +348,11 @@ def _decide(
 
 def predict(ws: WorkspaceContext, name: str, *, progress: Progress | None = None) -> PredictResult:
     """Refresh every unlabelled sentence's suggested spans from the champion and re-rank."""
-    with ws.transaction() as session:
-        project = repo.get_project(session, name)
-        schema = label_schema(project)
-        champion = repo.champion(session, project.id)
-        if champion is None or champion.artifact is None:
-            raise NotFound(f"project {name!r} has no champion model yet: run train first")
-        rows = queries.unlabelled_item_rows(session, project.id)
-        settings = project_settings(project)
-        champion_id, version, kind = champion.id, champion.version, champion.kind
-        artifact, project_id = champion.artifact, project.id
-    strategy = task_for(schema).strategy_name(schema, str(settings["strategy"]))
-    if strategy not in SPAN_STRATEGIES:
-        raise InvalidInput(
-            f"strategy {settings['strategy']!r} does not apply to spans; "
-            f"choose from {', '.join(SPAN_STRATEGIES)}",
-            field="strategy",
-        )
-    model = load_span_model(ws.path / artifact)
+    run = champion_run(
+        ws, name, strategies=SPAN_STRATEGIES, choices=", ".join(SPAN_STRATEGIES), what="spans"
+    )
+    rows = run.rows
+    model = load_span_model(ws.path / run.artifact)
     parsed = [_sentence(r.data) for r in rows]
     advance = stage(progress, "predicting", len(parsed), unit="sentences")
     predictions = []
@@ -374,14 +361,13 @@ def predict(ws: WorkspaceContext, name: str, *, progress: Progress | None = None
         predictions.extend(model.predict(chunk))
         if advance is not None:
             advance(len(chunk))
-    seed = int(settings["seed"]) * 100_003 + int(version)
-    priority = sequence_priority(predictions, strategy, seed=seed)
+    priority = sequence_priority(predictions, run.strategy, seed=run.seed)
     now = utcnow()
     suggestion_rows = [
         {
-            "project_id": project_id,
+            "project_id": run.project_id,
             "item_id": int(row.id),
-            "model_version_id": champion_id,
+            "model_version_id": run.champion_id,
             "value": char_spans(offsets, [(s, e, label) for s, e, label, _ in p.spans]),
             "pred_probs": [round(float(m), 5) for *_, m in p.spans],
             "confidence": float(p.confidence),
@@ -390,10 +376,11 @@ def predict(ws: WorkspaceContext, name: str, *, progress: Progress | None = None
         }
         for i, (row, (_, offsets), p) in enumerate(zip(rows, parsed, predictions, strict=True))
     ]
-    write_suggestion_rows(ws, project_id, suggestion_rows)
+    write_suggestion_rows(ws, run.project_id, suggestion_rows)
     return PredictResult(
-        model_version=version, kind=kind, items=len(rows), embedded=0, strategy=strategy
-    )
+        model_version=run.version, kind=run.kind, items=len(rows), embedded=0,
+        strategy=run.strategy,
+    )  # fmt: skip
 
 
 def auto_accept_evidence(

@@ -2,11 +2,17 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from labelloop.errors import InvalidInput, NotFound
 from labelloop.schema import LabelSchema
+from labelloop.services.projects import label_schema, project_settings
+from labelloop.store import repo
+from labelloop.store.queries import models as queries
 from labelloop.store.suggestions import (
     delete_stale_suggestions,
     picked_item_ids,
@@ -17,13 +23,72 @@ from labelloop.tasks import task_for
 if TYPE_CHECKING:
     from labelloop.services.context import WorkspaceContext
 
-__all__ = ["SUGGESTION_BATCH", "write_suggestion_rows", "write_suggestions"]
+__all__ = [
+    "SUGGESTION_BATCH",
+    "ChampionRun",
+    "champion_run",
+    "write_suggestion_rows",
+    "write_suggestions",
+]
 
 # Suggestions are rewritten in short transactions of this many rows, so annotation requests get
 # in between them: on SQLite each transaction holds the only write lock.
 SUGGESTION_BATCH = 2000
 # Scores of predicting.queue_priority lie in [0, 1]; the strategy's own picks sit at 2.0 and above.
 _PICKED_ABOVE = 1.0
+
+
+@dataclass(frozen=True)
+class ChampionRun:
+    """What a predict of a span or box project needs, read in one transaction: the champion,
+    the unlabelled items and the query strategy that will order them."""
+
+    project_id: int
+    schema: LabelSchema
+    settings: dict[str, Any]
+    rows: list[Any]
+    champion_id: int
+    version: int
+    kind: str
+    artifact: str
+    strategy: str
+
+    @property
+    def seed(self) -> int:
+        """The queue's tie-breaking seed: the project's seed, changed with each version."""
+        return int(self.settings["seed"]) * 100_003 + int(self.version)
+
+
+def champion_run(
+    ws: WorkspaceContext, name: str, *, strategies: Sequence[str], choices: str, what: str
+) -> ChampionRun:
+    """The champion and unlabelled items of project ``name``, and the task's strategy for the
+    project's setting.
+
+    Raises:
+        NotFound: The project has no champion.
+        InvalidInput: The project's strategy is not one of ``strategies`` (``choices`` says
+            which settings are, ``what`` names the answers: spans, boxes).
+    """
+    with ws.transaction() as session:
+        project = repo.get_project(session, name)
+        schema = label_schema(project)
+        champion = repo.champion(session, project.id)
+        if champion is None or champion.artifact is None:
+            raise NotFound(f"project {name!r} has no champion model yet: run train first")
+        rows = list(queries.unlabelled_item_rows(session, project.id))
+        settings = project_settings(project)
+        run = ChampionRun(
+            project.id, schema, settings, rows, champion.id, champion.version,
+            str(champion.kind), champion.artifact, "",
+        )  # fmt: skip
+    strategy = task_for(schema).strategy_name(schema, str(settings["strategy"]))
+    if strategy not in strategies:
+        raise InvalidInput(
+            f"strategy {settings['strategy']!r} does not apply to {what}; choose from {choices}",
+            field="strategy",
+        )
+    return replace(run, strategy=strategy)
 
 
 def write_suggestions(
