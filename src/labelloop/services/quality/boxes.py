@@ -25,6 +25,7 @@ from labelloop.services.quality.results import (
     LabelIssueView,
     PairKappa,
     SpanLabelGold,
+    shared_ratings,
 )
 from labelloop.store import repo, utcnow
 from labelloop.store.queries import quality as queries
@@ -58,10 +59,7 @@ def agreement_summary(rows: Sequence[Rating], labels: Sequence[str]) -> Agreemen
     """Pairwise box F1 and mean IoU over images that two or more annotators answered."""
     from labelloop.quality.box_agreement import box_agreement
 
-    per_item: dict[int, set[str]] = {}
-    for item_id, annotator, _ in rows:
-        per_item.setdefault(item_id, set()).add(annotator)
-    shared = [r for r in rows if len(per_item[r[0]]) >= 2]
+    shared = shared_ratings(rows)
     if not shared:
         return AgreementSummary(
             kind="boxes",

@@ -29,6 +29,7 @@ __all__ = [
     "SpanLabelAgreement",
     "SpanLabelGold",
     "TokenIssueView",
+    "shared_ratings",
 ]
 
 
@@ -327,3 +328,12 @@ class GoldItemView(BaseModel):
     gold: list[Any] = Field(
         description="the known answer: label names, or spans {start, end, label}"
     )
+
+
+def shared_ratings(rows: Sequence[tuple[int, str, Any]]) -> list[tuple[int, str, Any]]:
+    """The ``(item_id, annotator, value)`` ratings of items that two or more annotators
+    answered: what pairwise span and box agreement compare."""
+    per_item: dict[int, set[str]] = {}
+    for item_id, annotator, _ in rows:
+        per_item.setdefault(item_id, set()).add(annotator)
+    return [r for r in rows if len(per_item[r[0]]) >= 2]

@@ -36,6 +36,7 @@ from labelloop.services.quality.results import (
     SpanLabelAgreement,
     SpanLabelGold,
     TokenIssueView,
+    shared_ratings,
 )
 from labelloop.store import repo, utcnow
 from labelloop.store.queries import quality as queries
@@ -94,15 +95,12 @@ def agreement_summary(rows: Sequence[Rating], labels: Sequence[str]) -> Agreemen
     """Pairwise span F1 over items that two or more annotators answered."""
     from labelloop.quality import span_agreement
 
-    per_item: dict[int, set[str]] = {}
-    for item_id, annotator, _ in rows:
-        per_item.setdefault(item_id, set()).add(annotator)
-    shared = [r for r in rows if len(per_item[r[0]]) >= 2]
+    shared = shared_ratings(rows)
     if not shared:
         return AgreementSummary(
             kind="spans",
             n_items=0,
-            n_annotators=len({r[1] for r in rows if len(per_item[r[0]]) >= 2}),
+            n_annotators=0,
             notes=["no item has answers from two annotators yet: raise `overlap` above 1"],
         )
     report = span_agreement([(i, a, span_tuples(v)) for i, a, v in shared])
